@@ -1,0 +1,41 @@
+// What the installed CRIU is and what it reports the kernel can do.
+import { findExecutable } from "../host/find-executable.ts";
+import { probeCommand } from "../host/probe-command.ts";
+import { criuErrorLines, parseCriuVersion } from "./version.ts";
+
+// `criu check --feature` names ckpt asks about, and what each one enables.
+export const criuFeatures = ["timens", "uffd-noncoop", "mem_dirty_track", "network_lock_nftables"] as const;
+export type CriuFeature = (typeof criuFeatures)[number];
+
+export interface CriuFacts {
+  path: string | null;
+  version: string | null;
+  // `criu check`: null when CRIU was not found or could not run.
+  check: { ok: boolean; errorLines: string[] } | null;
+  // true/false from `criu check --feature F`; null when it could not be asked.
+  features: Record<CriuFeature, boolean | null>;
+}
+
+export async function probeCriu(explicitPath?: string): Promise<CriuFacts> {
+  const noFeatures = Object.fromEntries(criuFeatures.map((f) => [f, null])) as Record<CriuFeature, boolean | null>;
+  const path = findExecutable(explicitPath ?? "criu");
+  if (path === null) return { path: null, version: null, check: null, features: noFeatures };
+  const [versionResult, checkResult, ...featureResults] = await Promise.all([
+    probeCommand(path, ["--version"]),
+    probeCommand(path, ["check"]),
+    ...criuFeatures.map((f) => probeCommand(path, ["check", "--feature", f])),
+  ]);
+  const features = { ...noFeatures };
+  criuFeatures.forEach((f, i) => {
+    const r = featureResults[i]!;
+    features[f] = r.started && !r.timedOut ? r.exitCode === 0 : null;
+  });
+  return {
+    path,
+    version: parseCriuVersion(versionResult.stdout),
+    check: checkResult.started
+      ? { ok: checkResult.exitCode === 0, errorLines: criuErrorLines(`${checkResult.stdout}\n${checkResult.stderr}`) }
+      : null,
+    features,
+  };
+}

@@ -1,0 +1,147 @@
+// Turns probed host facts into doctor checks and a verdict. Pure: no I/O, so every
+// branch is unit-tested on facts captured from real hosts.
+import { CRIU_MIN_VERSION } from "../criu/version.ts";
+import type { HostFacts } from "../host/facts.ts";
+import type { KernelOption } from "../host/kernel.ts";
+import { isAtLeast } from "../host/version.ts";
+import { runtimeAdapter } from "../runtimes/index.ts";
+import type { RuntimeName } from "../runtimes/runtime.ts";
+
+export type Severity = "error" | "warning" | "info";
+
+export interface DoctorCheck {
+  id: string;
+  ok: boolean;
+  // How much a failure matters: "error" stops checkpoint/restore, "warning" a feature.
+  severity: Severity;
+  detail: string;
+  // One line that fixes a failed check; null when the check passed.
+  fix: string | null;
+}
+
+export interface RuntimeReport {
+  name: RuntimeName;
+  path: string;
+  version: string | null;
+  // Can checkpoint and restore containers on this host, all things considered.
+  checkpoint: boolean;
+  execJoinsTimeNamespace: boolean;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+  criu: { path: string | null; version: string | null };
+  runtimes: RuntimeReport[];
+}
+
+const SETUP = "run scripts/setup-host.sh as root";
+
+export function evaluateHost(facts: HostFacts): DoctorReport {
+  const checks: DoctorCheck[] = [];
+  const add = (id: string, ok: boolean, severity: Severity, detail: string, fix: string) =>
+    checks.push({ id, ok, severity, detail, fix: ok ? null : fix });
+
+  // Kernel. CRIU's own probes are the best evidence; the build config is the fallback.
+  const { criu, kernel } = facts;
+  const kernelCR = kernelHas(facts, "CONFIG_CHECKPOINT_RESTORE", criu.check?.ok === true ? true : null);
+  add("kernel.checkpoint-restore", kernelCR !== false, "error",
+    kernelCR === null ? "could not confirm CONFIG_CHECKPOINT_RESTORE (no kernel config, CRIU not usable)" : kernelCR ? "CONFIG_CHECKPOINT_RESTORE=y" : "the kernel is built without CONFIG_CHECKPOINT_RESTORE",
+    "boot a kernel built with CONFIG_CHECKPOINT_RESTORE=y");
+  const timens = kernelHas(facts, "CONFIG_TIME_NS", criu.features.timens ?? (kernel.timeNamespaceFile || null));
+  add("kernel.time-namespace", timens === true, "warning",
+    timens ? "time namespaces available: restored containers keep their monotonic and boottime clocks" : "no time namespaces: restored containers see the host's clocks, which may jump backwards",
+    "boot a kernel built with CONFIG_TIME_NS=y (Linux >= 5.6)");
+  const uffd = kernelHas(facts, "CONFIG_USERFAULTFD", criu.features["uffd-noncoop"]);
+  add("kernel.userfaultfd", uffd === true, "warning",
+    uffd ? "userfaultfd available: post-copy migration (migrate --lazy) can work" : "no usable userfaultfd: post-copy migration (migrate --lazy) cannot work",
+    "boot a kernel built with CONFIG_USERFAULTFD=y");
+  const softDirty = kernelHas(facts, "CONFIG_MEM_SOFT_DIRTY", criu.features.mem_dirty_track);
+  add("kernel.soft-dirty", softDirty === true, "info",
+    softDirty ? "soft-dirty tracking available: pre-copy migration (--pre-dump) can work" : "no soft-dirty memory tracking: pre-copy migration (--pre-dump) cannot work; post-copy (--lazy) and plain migration still do",
+    "boot a kernel built with CONFIG_MEM_SOFT_DIRTY=y (needed only for --pre-dump)");
+
+  // CRIU.
+  const criuVersionOk = criu.version !== null && isAtLeast(criu.version, CRIU_MIN_VERSION);
+  add("criu.version", criu.path !== null && criuVersionOk, "error",
+    criu.path === null ? "criu not found" : `criu ${criu.version ?? "(unknown version)"} at ${criu.path}${criuVersionOk ? "" : `: older than ${CRIU_MIN_VERSION}`}`,
+    `${SETUP} (builds CRIU ${CRIU_MIN_VERSION} from Debian's source tarball)`);
+  const criuCheckOk = criu.check?.ok === true;
+  add("criu.check", criuCheckOk, "error",
+    criu.check === null ? "criu check could not run" : criuCheckOk ? "criu check passes" : `criu check fails: ${criu.check.errorLines[0] ?? "no error line printed"}`,
+    criu.path === null || !criuVersionOk ? `${SETUP} (installs a CRIU that passes)` : "run `criu check` as root and fix what it reports");
+  const networkLock = facts.tools.iptablesRestore !== null;
+  add("criu.network-lock", networkLock, "error",
+    networkLock ? `iptables-restore at ${facts.tools.iptablesRestore}: CRIU can lock container networks` : "iptables-restore not found: checkpoints of containers with their own network namespace fail",
+    "apt-get install iptables");
+  const criuUsable = criu.path !== null && criuVersionOk && criuCheckOk && kernelCR !== false && networkLock;
+
+  // cgroups.
+  const { cgroups } = facts;
+  const hybridBlocked = cgroups.mode === "hybrid" && cgroups.unifiedControllers.length > 0;
+  add("cgroups.layout", !hybridBlocked && cgroups.mode !== "none", "warning",
+    cgroups.mode === "none" ? "no cgroup hierarchy is mounted" : `${cgroups.mode} cgroups${cgroups.unifiedMount ? ` (cgroup2 at ${cgroups.unifiedMount}${cgroups.unifiedControllers.length ? ` holding ${cgroups.unifiedControllers.join(", ")}` : ""})` : ""}`,
+    hybridBlocked ? `${SETUP} (binds ${cgroups.unifiedControllers.join(", ")} to v1 hierarchies so crun can run)` : "mount the cgroup hierarchies (systemd does this at boot)");
+
+  // Runtimes.
+  const runtimes = facts.runtimes.map((installed): RuntimeReport => {
+    const adapter = runtimeAdapter(installed.name);
+    const blockers = adapter.hostBlockers(cgroups);
+    const checkpoint = installed.checkpointBuilt && criuUsable && blockers.length === 0;
+    const execJoins = installed.version !== null && adapter.execJoinsTimeNamespace(installed.version);
+    const label = `${installed.name} ${installed.version ?? "(unknown version)"} at ${installed.path}`;
+    let detail = `${label}: can checkpoint and restore`;
+    let fix = "";
+    if (!installed.checkpointBuilt) {
+      detail = `${label}: built without checkpoint/restore support`;
+      fix = `${SETUP} (builds ${installed.name} with CRIU support)`;
+    } else if (blockers.length > 0) {
+      detail = `${label}: ${blockers.join("; ")}`;
+      fix = SETUP;
+    } else if (!criuUsable) {
+      detail = `${label}: cannot checkpoint until CRIU works (see the criu and kernel checks)`;
+      fix = SETUP;
+    }
+    add(`runtime.${installed.name}`, checkpoint, "warning", detail, fix);
+    add(`runtime.${installed.name}.exec-timens`, execJoins, "info",
+      execJoins
+        ? `${installed.name} exec joins a restored container's time namespace`
+        : `${installed.name} ${installed.version ?? ""} exec starts processes on the host's clocks, not the restored container's; \`ckpt exec\` keeps them on one clock`,
+      `use \`ckpt exec\` instead of \`${installed.name} exec\` on restored containers, or upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}`);
+    return { name: installed.name, path: installed.path, version: installed.version, checkpoint, execJoinsTimeNamespace: execJoins };
+  });
+  for (const missing of ["runc", "crun"] as const) {
+    if (!runtimes.some((r) => r.name === missing)) {
+      add(`runtime.${missing}`, false, "warning", `${missing} not found`, `${SETUP} (installs runc and builds crun with CRIU support)`);
+    }
+  }
+  const usable = runtimes.filter((r) => r.checkpoint).map((r) => r.name);
+  add("runtime.any", usable.length > 0, "error",
+    usable.length > 0 ? `can checkpoint and restore with ${usable.join(", ")}` : "no OCI runtime can checkpoint and restore on this host",
+    SETUP);
+
+  // Limits and helpers.
+  const { process: proc } = facts;
+  add("process.rlimits", proc.capSysResource, "info",
+    proc.capSysResource
+      ? "CAP_SYS_RESOURCE held: rlimits can be raised"
+      : `no CAP_SYS_RESOURCE: rlimits cannot be raised above the hard limits (open files: ${proc.nofileHard ?? "unlimited"}); containers whose config.json asks for more fail to start, and CRIU logs a harmless "Can't setup RLIMIT_NOFILE" error`,
+    `keep process.rlimits in config.json at or below the hard limits (ulimit -Hn is ${proc.nofileHard ?? "unlimited"})`);
+  add("tools.conmon", facts.tools.conmon !== null, "warning",
+    facts.tools.conmon ? `conmon at ${facts.tools.conmon}: containers can be monitored across checkpoints` : "conmon not found: `ckpt run` needs it to hold container stdio across checkpoints",
+    "apt-get install conmon");
+
+  return {
+    ok: usable.length > 0,
+    checks,
+    criu: { path: criu.path, version: criu.version },
+    runtimes,
+  };
+}
+
+// true/false from CRIU's probe when it answered, else from the kernel config; null: unknown.
+function kernelHas(facts: HostFacts, option: KernelOption, criuSays: boolean | null): boolean | null {
+  if (criuSays !== null) return criuSays;
+  const value = facts.kernel.config?.[option];
+  return value === undefined || value === null ? null : value !== "n";
+}

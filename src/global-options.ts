@@ -1,0 +1,11 @@
+// The options every command accepts, as commander hands them over.
+export interface GlobalOptions {
+  root: string;
+  runtime?: string | undefined;
+  criu?: string | undefined;
+  json?: boolean | undefined;
+  color?: boolean | undefined;
+  verbose?: boolean | undefined;
+}
+
+export const DEFAULT_ROOT = "/var/lib/ckpt";

@@ -1,0 +1,38 @@
+// Everything ckpt probes about the host, gathered once: the input of `ckpt doctor` and
+// of the capability decisions later commands make.
+import { probeCriu, type CriuFacts } from "../criu/probe.ts";
+import { probeRuntimes, type InstalledRuntime } from "../runtimes/index.ts";
+import { readCgroupFacts, type CgroupFacts } from "./cgroups.ts";
+import { findExecutable } from "./find-executable.ts";
+import { readKernelFacts, type KernelFacts } from "./kernel.ts";
+import { readProcessLimitFacts, type ProcessLimitFacts } from "./process-limits.ts";
+
+export interface HostFacts {
+  kernel: KernelFacts;
+  criu: CriuFacts;
+  runtimes: InstalledRuntime[];
+  cgroups: CgroupFacts;
+  process: ProcessLimitFacts;
+  tools: {
+    // CRIU locks a container's network with iptables-restore by default.
+    iptablesRestore: string | null;
+    // The monitor `ckpt run` starts for each container.
+    conmon: string | null;
+  };
+}
+
+export interface GatherOptions {
+  criuPath?: string | undefined;
+}
+
+export async function gatherHostFacts(options: GatherOptions = {}): Promise<HostFacts> {
+  const [criu, runtimes] = await Promise.all([probeCriu(options.criuPath), probeRuntimes()]);
+  return {
+    kernel: readKernelFacts(),
+    criu,
+    runtimes,
+    cgroups: readCgroupFacts(),
+    process: readProcessLimitFacts(),
+    tools: { iptablesRestore: findExecutable("iptables-restore"), conmon: findExecutable("conmon") },
+  };
+}

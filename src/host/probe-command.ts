@@ -1,0 +1,41 @@
+// Runs a probe command at most once per process and remembers its result, so a
+// `ckpt doctor` run asks each binary each question exactly once.
+import { execa } from "execa";
+
+export interface ProbeResult {
+  // False when the binary could not be started at all (missing, not executable).
+  started: boolean;
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+const cache = new Map<string, Promise<ProbeResult>>();
+
+// The result of `file args...`, run once; later calls share the first run.
+export function probeCommand(file: string, args: readonly string[], timeoutMs = 10_000): Promise<ProbeResult> {
+  const key = JSON.stringify([file, ...args]);
+  let result = cache.get(key);
+  if (result === undefined) {
+    result = run(file, args, timeoutMs);
+    cache.set(key, result);
+  }
+  return result;
+}
+
+async function run(file: string, args: readonly string[], timeoutMs: number): Promise<ProbeResult> {
+  const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: "ignore", env: { LC_ALL: "C" } });
+  return {
+    started: r.exitCode !== undefined || r.signal !== undefined,
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: r.timedOut,
+  };
+}
+
+// How many distinct probe commands have run, for tests that check probes are not repeated.
+export function probeCount(): number {
+  return cache.size;
+}

@@ -1,0 +1,30 @@
+// The crun adapter.
+import { isAtLeast } from "../host/version.ts";
+import type { RuntimeAdapter } from "./runtime.ts";
+
+// crun's exec has joined the time namespace since 0.14 (containers/crun#318, April 2020).
+export const CRUN_EXEC_JOINS_TIMENS_SINCE = "0.14";
+
+export const crun: RuntimeAdapter = {
+  name: "crun",
+  binary: "crun",
+  execJoinsTimeNamespaceSince: CRUN_EXEC_JOINS_TIMENS_SINCE,
+  parseVersion(output) {
+    // "crun version 1.21" ... "+SYSTEMD +SELINUX ... +CRIU +YAJL"
+    return {
+      version: /^crun version (\S+)/m.exec(output)?.[1] ?? null,
+      checkpointBuilt: /(^|\s)\+CRIU(\s|$)/m.test(output),
+    };
+  },
+  execJoinsTimeNamespace(version) {
+    return isAtLeast(version, this.execJoinsTimeNamespaceSince);
+  },
+  hostBlockers(cgroups) {
+    if (cgroups.mode === "hybrid" && cgroups.unifiedControllers.length > 0) {
+      return [
+        `crun refuses hybrid cgroups while the cgroup2 mount holds controllers (${cgroups.unifiedControllers.join(", ")})`,
+      ];
+    }
+    return [];
+  },
+};

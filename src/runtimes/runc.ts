@@ -1,0 +1,23 @@
+// The runc adapter.
+import { isAtLeast } from "../host/version.ts";
+import type { RuntimeAdapter } from "./runtime.ts";
+
+// runc 1.2.7 (and 1.3.0) made `runc exec` join the container's time namespace; older
+// runc puts exec'd processes in the host's (opencontainers/runc#4636, backported in #4649).
+export const RUNC_EXEC_JOINS_TIMENS_SINCE = "1.2.7";
+
+export const runc: RuntimeAdapter = {
+  name: "runc",
+  binary: "runc",
+  execJoinsTimeNamespaceSince: RUNC_EXEC_JOINS_TIMENS_SINCE,
+  parseVersion(output) {
+    // "runc version 1.1.5+ds1"; runc calls CRIU as a binary, so it is always able to try.
+    return { version: /^runc version (\S+)/m.exec(output)?.[1] ?? null, checkpointBuilt: true };
+  },
+  execJoinsTimeNamespace(version) {
+    return isAtLeast(version, this.execJoinsTimeNamespaceSince);
+  },
+  hostBlockers() {
+    return [];
+  },
+};
