@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { hostFacts } from "../../test/support/fixtures.ts";
+import { evaluateHost, type DoctorReport } from "./evaluate.ts";
+
+function check(report: DoctorReport, id: string) {
+  const found = report.checks.find((c) => c.id === id);
+  assert.ok(found, `no check ${id}`);
+  return found;
+}
+
+describe("a host set up by scripts/setup-host.sh (recorded on Debian 12, kernel 6.18)", () => {
+  const report = evaluateHost(hostFacts("debian12-ready"));
+
+  test("is ok, with both runtimes checkpoint-capable", () => {
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.runtimes.map((r) => [r.name, r.checkpoint]), [["runc", true], ["crun", true]]);
+  });
+
+  test("reports runc 1.1.5's exec outside the time namespace and crun 1.21's inside", () => {
+    const runc = report.runtimes.find((r) => r.name === "runc")!;
+    const crun = report.runtimes.find((r) => r.name === "crun")!;
+    assert.equal(runc.execJoinsTimeNamespace, false);
+    assert.equal(crun.execJoinsTimeNamespace, true);
+    assert.match(check(report, "runtime.runc.exec-timens").fix ?? "", /ckpt exec.*1\.2\.7/);
+  });
+
+  test("has no failed error-severity check, and notes the missing soft-dirty tracking", () => {
+    assert.deepEqual(report.checks.filter((c) => !c.ok && c.severity === "error"), []);
+    assert.equal(check(report, "kernel.soft-dirty").ok, false);
+    assert.match(check(report, "kernel.soft-dirty").detail, /pre-dump/);
+  });
+
+  test("gives a fix for every failed check and none for passed ones", () => {
+    for (const c of report.checks) assert.equal(c.fix === null, c.ok, c.id);
+  });
+
+  test("names criu's path and version", () => {
+    assert.deepEqual(report.criu, { path: "/usr/local/sbin/criu", version: "4.1.1" });
+  });
+});
+
+describe("a fresh Debian 12 host before set-up (recorded with the tools hidden)", () => {
+  const report = evaluateHost(hostFacts("debian12-fresh"));
+
+  test("is not ok and names every missing piece with setup-host or a package as the fix", () => {
+    assert.equal(report.ok, false);
+    const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
+    for (const id of ["criu.version", "criu.check", "criu.network-lock", "runtime.runc", "runtime.crun", "runtime.any", "tools.conmon"]) {
+      assert.ok(failed.includes(id), `${id} should fail`);
+    }
+    assert.match(check(report, "criu.version").fix!, /setup-host\.sh/);
+    assert.match(check(report, "criu.check").fix!, /setup-host\.sh/);
+    assert.match(check(report, "criu.network-lock").fix!, /apt-get install iptables/);
+    assert.deepEqual(report.runtimes, []);
+  });
+});
+
+describe("single faults on an otherwise ready host", () => {
+  test("Debian's CRIU 3.17 fails criu check on the vDSO: no runtime can checkpoint", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.version = "3.17.1";
+    facts.criu.check = { ok: false, errorLines: ["Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds"] };
+    const report = evaluateHost(facts);
+    assert.equal(report.ok, false);
+    assert.match(check(report, "criu.version").detail, /older than 4\.1\.1/);
+    assert.match(check(report, "criu.check").detail, /vDSO/);
+    assert.match(check(report, "criu.check").fix!, /setup-host/);
+    assert.ok(report.runtimes.every((r) => !r.checkpoint));
+  });
+
+  test("a new CRIU that fails criu check asks the operator to read criu check", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.check = { ok: false, errorLines: [] };
+    assert.match(check(evaluateHost(facts), "criu.check").fix!, /run `criu check`/);
+  });
+
+  test("Debian's crun without +CRIU: runc still works, crun is flagged with a fix", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.runtimes[1] = { name: "crun", path: "/usr/bin/crun", version: "1.8.1", checkpointBuilt: false };
+    const report = evaluateHost(facts);
+    assert.equal(report.ok, true);
+    assert.match(check(report, "runtime.crun").detail, /without checkpoint\/restore support/);
+    assert.equal(report.runtimes.find((r) => r.name === "crun")?.checkpoint, false);
+  });
+
+  test("hybrid cgroups holding hugetlb in cgroup2 block crun but not runc", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.cgroups.unifiedControllers = ["hugetlb"];
+    const report = evaluateHost(facts);
+    assert.equal(report.ok, true);
+    assert.equal(check(report, "cgroups.layout").ok, false);
+    assert.match(check(report, "cgroups.layout").fix!, /binds hugetlb/);
+    assert.match(check(report, "runtime.crun").detail, /hybrid/);
+    assert.deepEqual(report.runtimes.map((r) => r.checkpoint), [true, false]);
+  });
+
+  test("without iptables-restore no runtime can checkpoint", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.tools.iptablesRestore = null;
+    const report = evaluateHost(facts);
+    assert.equal(report.ok, false);
+    assert.match(check(report, "runtime.any").detail, /no OCI runtime/);
+  });
+
+  test("a kernel without CHECKPOINT_RESTORE fails even where CRIU's probe cannot say", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.check = { ok: false, errorLines: [] };
+    facts.kernel.config!.CONFIG_CHECKPOINT_RESTORE = "n";
+    const report = evaluateHost(facts);
+    assert.equal(check(report, "kernel.checkpoint-restore").ok, false);
+    assert.equal(report.ok, false);
+  });
+
+  test("CRIU's feature probes win over the kernel config; the config is the fallback", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.features["uffd-noncoop"] = false; // e.g. vm.unprivileged_userfaultfd or seccomp
+    assert.equal(check(evaluateHost(facts), "kernel.userfaultfd").ok, false);
+    facts.criu.features["uffd-noncoop"] = null;
+    assert.equal(check(evaluateHost(facts), "kernel.userfaultfd").ok, true);
+    facts.kernel.config = null;
+    assert.equal(check(evaluateHost(facts), "kernel.userfaultfd").ok, false, "unknown is not ok");
+  });
+
+  test("no time namespaces is a warning, not a failure of the host", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.features.timens = false;
+    const report = evaluateHost(facts);
+    assert.equal(check(report, "kernel.time-namespace").ok, false);
+    assert.equal(check(report, "kernel.time-namespace").severity, "warning");
+    assert.equal(report.ok, true);
+  });
+
+  test("rlimit caveat names the hard limit to stay under; it is silent with CAP_SYS_RESOURCE", () => {
+    const facts = hostFacts("debian12-ready");
+    assert.match(check(evaluateHost(facts), "process.rlimits").fix!, /20000/);
+    facts.process.capSysResource = true;
+    assert.equal(check(evaluateHost(facts), "process.rlimits").ok, true);
+  });
+
+  test("a runtime whose version cannot be read is not assumed to join the time namespace", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.runtimes[1]!.version = null;
+    assert.equal(evaluateHost(facts).runtimes[1]!.execJoinsTimeNamespace, false);
+  });
+});
