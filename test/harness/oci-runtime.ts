@@ -1,0 +1,102 @@
+// Drives a real runc or crun directly, as an operator would, for the integration tests.
+// Test containers live under their own state root and are named ckpt-test-<pid>-<n>, so
+// leftovers of a test process that was killed can be recognised and removed.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { execa, type Result } from "execa";
+import type { RuntimeName } from "../../src/runtimes/runtime.ts";
+
+export const TEST_STATE_ROOT = "/run/ckpt-test";
+const namePattern = /^ckpt-test-(\d+)-/;
+let counter = 0;
+
+export function testContainerName(): string {
+  return `ckpt-test-${process.pid}-${++counter}`;
+}
+
+export interface ContainerState {
+  id: string;
+  pid: number;
+  status: string;
+}
+
+export class OciRuntime {
+  readonly name: RuntimeName;
+  readonly stateRoot: string;
+
+  constructor(name: RuntimeName) {
+    this.name = name;
+    this.stateRoot = `${TEST_STATE_ROOT}/${name}`;
+  }
+
+  // Runs `<runtime> --root <stateRoot> args...`; throws with the runtime's stderr on failure.
+  async cli(args: string[], options: { stdin?: "ignore" } = {}): Promise<Result> {
+    try {
+      return await execa(this.name, ["--root", this.stateRoot, ...args], { stdin: options.stdin ?? "ignore" });
+    } catch (error) {
+      const e = error as { stderr?: string; shortMessage?: string };
+      throw new Error(`${this.name} ${args.join(" ")} failed: ${e.stderr || e.shortMessage}`);
+    }
+  }
+
+  async version(): Promise<string> {
+    return (await execa(this.name, ["--version"])).stdout;
+  }
+
+  // Creates and starts a detached container from `bundle`. Its stdio are closed: the
+  // container's own command redirects them inside the container.
+  async runDetached(id: string, bundle: string): Promise<void> {
+    await execa(this.name, ["--root", this.stateRoot, "run", "--detach", "--bundle", bundle, id], { stdio: "ignore" });
+  }
+
+  // Image and work directories are created first: runc creates them itself, crun does not.
+  async checkpoint(id: string, imageDir: string, workDir: string): Promise<void> {
+    await Promise.all([mkdir(imageDir, { recursive: true }), mkdir(workDir, { recursive: true })]);
+    await this.cli(["checkpoint", "--image-path", imageDir, "--work-path", workDir, id]);
+  }
+
+  async restoreDetached(id: string, bundle: string, imageDir: string, workDir: string): Promise<void> {
+    await mkdir(workDir, { recursive: true });
+    await execa(this.name, ["--root", this.stateRoot, "restore", "--detach", "--bundle", bundle, "--image-path", imageDir, "--work-path", workDir, id], { stdio: "ignore" });
+  }
+
+  async exec(id: string, args: string[]): Promise<string> {
+    return (await this.cli(["exec", id, ...args])).stdout;
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    await this.cli(["kill", id, signal]);
+  }
+
+  // The container's state, or null when the runtime does not know it.
+  async state(id: string): Promise<ContainerState | null> {
+    const r = await execa(this.name, ["--root", this.stateRoot, "state", id], { reject: false });
+    return r.exitCode === 0 ? (JSON.parse(r.stdout) as ContainerState) : null;
+  }
+
+  async forceDelete(id: string): Promise<void> {
+    await execa(this.name, ["--root", this.stateRoot, "delete", "--force", id], { reject: false });
+  }
+
+  // Removes containers left by test processes that no longer exist.
+  async sweepStale(): Promise<string[]> {
+    if (!existsSync(this.stateRoot)) return [];
+    const r = await execa(this.name, ["--root", this.stateRoot, "list", "--format", "json"], { reject: false });
+    const listed = (JSON.parse(r.stdout.trim() || "null") ?? []) as { id: string }[];
+    const stale = listed.map((c) => c.id).filter((id) => {
+      const owner = namePattern.exec(id)?.[1];
+      return owner !== undefined && !processExists(Number(owner));
+    });
+    await Promise.all(stale.map((id) => this.forceDelete(id)));
+    return stale;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

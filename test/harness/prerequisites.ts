@@ -1,0 +1,42 @@
+// Integration tests need a real checkpoint/restore host. In CI (CI=true) or with
+// CKPT_REQUIRE_INTEGRATION=1 a missing prerequisite fails the test; elsewhere the test
+// is skipped with the reason, so a developer sees what to install.
+import type { TestContext } from "node:test";
+import { evaluateHost, type DoctorReport } from "../../src/doctor/evaluate.ts";
+import { gatherHostFacts } from "../../src/host/facts.ts";
+import { findExecutable } from "../../src/host/find-executable.ts";
+import type { RuntimeName } from "../../src/runtimes/runtime.ts";
+
+export function integrationRequired(): boolean {
+  return process.env["CI"] === "true" || process.env["CKPT_REQUIRE_INTEGRATION"] === "1";
+}
+
+let report: Promise<DoctorReport> | undefined;
+// ckpt's own doctor verdict on this host, computed once per test process.
+export function hostReport(): Promise<DoctorReport> {
+  report ??= gatherHostFacts().then(evaluateHost);
+  return report;
+}
+
+// What is missing for real containers on `runtime`, in words; empty when nothing is.
+export async function missingPrerequisites(runtime: RuntimeName): Promise<string[]> {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push("root (containers, CRIU and cgroups need it)");
+  for (const tool of ["gcc", "busybox"]) if (findExecutable(tool) === null) missing.push(tool);
+  const r = await hostReport();
+  if (!r.runtimes.some((rt) => rt.name === runtime && rt.checkpoint)) {
+    const why = r.checks.filter((c) => !c.ok && (c.id.startsWith(`runtime.${runtime}`) || c.severity === "error")).map((c) => c.detail);
+    missing.push(`${runtime} able to checkpoint (${why.join("; ") || "see ckpt doctor"})`);
+  }
+  return missing;
+}
+
+// True when the test can go on; otherwise skips it, or fails it where integration is required.
+export async function requireRealHost(t: TestContext, runtime: RuntimeName): Promise<boolean> {
+  const missing = await missingPrerequisites(runtime);
+  if (missing.length === 0) return true;
+  const message = `integration prerequisites missing for ${runtime}: ${missing.join(", ")} (run scripts/setup-host.sh as root)`;
+  if (integrationRequired()) throw new Error(message);
+  t.skip(message);
+  return false;
+}

@@ -1,0 +1,44 @@
+// A per-test scratch area that is always cleaned up: a temporary directory plus a stack
+// of cleanup steps (containers to delete, ...) run in reverse order after the test,
+// whether it passed or failed.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+
+export class Sandbox {
+  readonly dir: string;
+  private readonly cleanups: (() => Promise<void>)[] = [];
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  static async create(t: TestContext): Promise<Sandbox> {
+    const sandbox = new Sandbox(await mkdtemp(join(tmpdir(), `ckpt-test-${process.pid}-`)));
+    t.after(() => sandbox.dispose());
+    return sandbox;
+  }
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  defer(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  async dispose(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const cleanup of this.cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    this.cleanups.length = 0;
+    await rm(this.dir, { recursive: true, force: true });
+    if (errors.length > 0) throw new AggregateError(errors, "sandbox cleanup failed");
+  }
+}
