@@ -3,7 +3,7 @@
 // leftovers of a test process that was killed can be recognised and removed.
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { execa, type Result } from "execa";
+import { execa } from "execa";
 import type { RuntimeName } from "../../src/runtimes/runtime.ts";
 
 export const TEST_STATE_ROOT = "/run/ckpt-test";
@@ -29,10 +29,11 @@ export class OciRuntime {
     this.stateRoot = `${TEST_STATE_ROOT}/${name}`;
   }
 
-  // Runs `<runtime> --root <stateRoot> args...`; throws with the runtime's stderr on failure.
-  async cli(args: string[], options: { stdin?: "ignore" } = {}): Promise<Result> {
+  // Runs `<runtime> --root <stateRoot> args...` and returns its stdout; throws with the
+  // runtime's stderr on failure.
+  async cli(args: string[]): Promise<string> {
     try {
-      return await execa(this.name, ["--root", this.stateRoot, ...args], { stdin: options.stdin ?? "ignore" });
+      return (await execa(this.name, ["--root", this.stateRoot, ...args], { stdin: "ignore" })).stdout;
     } catch (error) {
       const e = error as { stderr?: string; shortMessage?: string };
       throw new Error(`${this.name} ${args.join(" ")} failed: ${e.stderr || e.shortMessage}`);
@@ -61,7 +62,7 @@ export class OciRuntime {
   }
 
   async exec(id: string, args: string[]): Promise<string> {
-    return (await this.cli(["exec", id, ...args])).stdout;
+    return this.cli(["exec", id, ...args]);
   }
 
   async kill(id: string, signal: string): Promise<void> {

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs everything ckpt needs on a Debian 12 host and ckpt itself, then checks the
+# host with `ckpt doctor`. Run as root. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-host.sh
+. scripts/node-env.sh
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --loglevel=error
+fi
+node_modules/.bin/tsc -p tsconfig.build.json
+ln -sfn "$(pwd)/bin/ckpt" "${CKPT_PREFIX:-/usr/local}/bin/ckpt"
+echo "install: ckpt is at ${CKPT_PREFIX:-/usr/local}/bin/ckpt"
+echo
+exec "${CKPT_PREFIX:-/usr/local}/bin/ckpt" doctor

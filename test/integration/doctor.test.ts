@@ -1,0 +1,73 @@
+// `ckpt doctor` on this real host, and on the same host with its tools hidden in a
+// private mount namespace (what a fresh machine looks like before scripts/setup-host.sh).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { execa } from "execa";
+import type { DoctorReport } from "../../src/doctor/evaluate.ts";
+import { gatherHostFacts } from "../../src/host/facts.ts";
+import { findExecutable } from "../../src/host/find-executable.ts";
+import { probeCount } from "../../src/host/probe-command.ts";
+import { runCkpt } from "../harness/cli.ts";
+import { requireRealHost } from "../harness/prerequisites.ts";
+
+test("ckpt doctor --json on a set-up host: ok, both runtimes checkpoint-capable, exit 0", async (t) => {
+  if (!(await requireRealHost(t, "runc")) || !(await requireRealHost(t, "crun"))) return;
+  const r = await runCkpt(["doctor", "--json"]);
+  assert.equal(r.exitCode, 0, String(r.stderr));
+  const report = JSON.parse(String(r.stdout)) as DoctorReport;
+  assert.equal(report.ok, true);
+  assert.deepEqual(Object.keys(report).sort(), ["checks", "criu", "ok", "runtimes"]);
+  assert.match(report.criu.version ?? "", /^\d+\.\d+/);
+  assert.deepEqual(report.runtimes.map((rt) => [rt.name, rt.checkpoint]), [["runc", true], ["crun", true]]);
+  for (const check of report.checks) {
+    assert.deepEqual(Object.keys(check).sort(), ["detail", "fix", "id", "ok", "severity"]);
+  }
+});
+
+test("ckpt doctor before set-up names each missing piece with its fix and exits 3", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  // Hide every copy of the tools set-up installs, only inside a private mount namespace.
+  const tools = ["criu", "runc", "crun", "iptables-restore", "conmon"];
+  const hidden = new Set<string>();
+  for (const tool of tools) {
+    for (const dir of ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]) {
+      const path = findExecutable(`${dir}/${tool}`);
+      if (path !== null) hidden.add(path);
+    }
+  }
+  const script = [...hidden].map((p) => `mount --bind /dev/null '${p}'`).join(" && ");
+  const { ckptBin } = await import("../harness/cli.ts");
+  const r = await execa("unshare", ["--mount", "--propagation", "private", "sh", "-c", `${script} && exec '${ckptBin}' doctor --no-color`], {
+    reject: false,
+    env: { CKPT_NODE: process.execPath },
+  });
+  assert.equal(r.exitCode, 3, String(r.stderr));
+  const out = String(r.stdout);
+  assert.match(out, /cannot checkpoint and restore containers yet/);
+  assert.match(out, /FAIL\s+criu\.version\s+criu not found\n\s+fix: run scripts\/setup-host\.sh as root/);
+  assert.match(out, /runc not found\n\s+fix: run scripts\/setup-host\.sh/);
+  assert.match(out, /crun not found/);
+  assert.match(out, /iptables-restore not found[^\n]*\n\s+fix: apt-get install iptables/);
+  assert.match(out, /conmon not found[^\n]*\n\s+fix: apt-get install conmon/);
+  // Nothing leaked out of the namespace: the host still sees its tools.
+  assert.ok(findExecutable("criu") !== null);
+});
+
+test("ckpt doctor --facts prints the paths it probed", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const r = await runCkpt(["doctor", "--facts"]);
+  assert.equal(r.exitCode, 0);
+  const facts = JSON.parse(String(r.stdout)) as { criu: { path: string }; runtimes: { name: string; path: string }[] };
+  assert.equal(facts.criu.path, findExecutable("criu"));
+  assert.deepEqual(facts.runtimes.map((rt) => rt.path), [findExecutable("runc"), findExecutable("crun")]);
+});
+
+test("gathering host facts asks each binary each question once per process", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  await gatherHostFacts();
+  const afterFirst = probeCount();
+  // criu --version, criu check, four criu check --feature, runc --version, crun --version
+  assert.ok(afterFirst >= 8, `expected at least 8 distinct probes, saw ${afterFirst}`);
+  await gatherHostFacts();
+  assert.equal(probeCount(), afterFirst, "a second gathering started no new probe");
+});
