@@ -19,6 +19,8 @@ function buildProgram(): Command {
     .option("--no-color", "no colours in output")
     .option("-v, --verbose", "say more about what happens")
     .showHelpAfterError("(run with --help for usage)")
+    // Set before any subcommand is added: commander copies it to each one at creation.
+    .exitOverride()
     .addHelpText("after", `\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
 
   program
@@ -37,7 +39,6 @@ function buildProgram(): Command {
 // Runs ckpt with `argv` and returns the exit code.
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync([...argv]);
     return ExitCode.ok;

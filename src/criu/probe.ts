@@ -8,6 +8,8 @@ export const criuFeatures = ["timens", "uffd-noncoop", "mem_dirty_track", "netwo
 export type CriuFeature = (typeof criuFeatures)[number];
 
 export interface CriuFacts {
+  // The path the operator asked for with --criu, or null when ckpt looked on PATH.
+  requested: string | null;
   path: string | null;
   version: string | null;
   // `criu check`: null when CRIU was not found or could not run.
@@ -18,8 +20,9 @@ export interface CriuFacts {
 
 export async function probeCriu(explicitPath?: string): Promise<CriuFacts> {
   const noFeatures = Object.fromEntries(criuFeatures.map((f) => [f, null])) as Record<CriuFeature, boolean | null>;
+  const requested = explicitPath ?? null;
   const path = findExecutable(explicitPath ?? "criu");
-  if (path === null) return { path: null, version: null, check: null, features: noFeatures };
+  if (path === null) return { requested, path: null, version: null, check: null, features: noFeatures };
   const [versionResult, checkResult, ...featureResults] = await Promise.all([
     probeCommand(path, ["--version"]),
     probeCommand(path, ["check"]),
@@ -31,6 +34,7 @@ export async function probeCriu(explicitPath?: string): Promise<CriuFacts> {
     features[f] = r.started && !r.timedOut ? r.exitCode === 0 : null;
   });
   return {
+    requested,
     path,
     version: parseCriuVersion(versionResult.stdout),
     check: checkResult.started

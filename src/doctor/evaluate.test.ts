@@ -69,6 +69,14 @@ describe("single faults on an otherwise ready host", () => {
     assert.ok(report.runtimes.every((r) => !r.checkpoint));
   });
 
+  test("a --criu path that is not an executable is named, with a fix about the flag", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu = { ...facts.criu, requested: "/opt/criu/criu", path: null, version: null, check: null };
+    const c = check(evaluateHost(facts), "criu.version");
+    assert.equal(c.detail, "no executable criu at /opt/criu/criu (given with --criu)");
+    assert.match(c.fix!, /--criu/);
+  });
+
   test("a new CRIU that fails criu check asks the operator to read criu check", () => {
     const facts = hostFacts("debian12-ready");
     facts.criu.check = { ok: false, errorLines: [] };

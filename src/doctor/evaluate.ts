@@ -63,9 +63,12 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
 
   // CRIU.
   const criuVersionOk = criu.version !== null && isAtLeast(criu.version, CRIU_MIN_VERSION);
+  const notFound = criu.requested === null ? "criu not found" : `no executable criu at ${criu.requested} (given with --criu)`;
   add("criu.version", criu.path !== null && criuVersionOk, "error",
-    criu.path === null ? "criu not found" : `criu ${criu.version ?? "(unknown version)"} at ${criu.path}${criuVersionOk ? "" : `: older than ${CRIU_MIN_VERSION}`}`,
-    `${SETUP} (builds CRIU ${CRIU_MIN_VERSION} from Debian's source tarball)`);
+    criu.path === null ? notFound : `criu ${criu.version ?? "(unknown version)"} at ${criu.path}${criuVersionOk ? "" : `: older than ${CRIU_MIN_VERSION}`}`,
+    criu.path === null && criu.requested !== null
+      ? "give --criu the path of an executable criu, or leave --criu out to use the installed one"
+      : `${SETUP} (builds CRIU ${CRIU_MIN_VERSION} from Debian's source tarball)`);
   const criuCheckOk = criu.check?.ok === true;
   add("criu.check", criuCheckOk, "error",
     criu.check === null ? "criu check could not run" : criuCheckOk ? "criu check passes" : `criu check fails: ${criu.check.errorLines[0] ?? "no error line printed"}`,

@@ -71,3 +71,14 @@ test("gathering host facts asks each binary each question once per process", asy
   await gatherHostFacts();
   assert.equal(probeCount(), afterFirst, "a second gathering started no new probe");
 });
+
+test("usage errors exit 2 at every level; an unusable --criu path exits 3 and is named", async () => {
+  for (const args of [["frobnicate"], ["doctor", "--bogus"], ["--runtime", "podman", "doctor"]]) {
+    const r = await runCkpt(args);
+    assert.equal(r.exitCode, 2, `ckpt ${args.join(" ")}: ${String(r.stderr)}`);
+    assert.match(String(r.stderr), /error: .*\n\(run with --help for usage\)/);
+  }
+  const r = await runCkpt(["doctor", "--criu", "/nonexistent/criu"]);
+  assert.equal(r.exitCode, 3);
+  assert.match(String(r.stdout), /no executable criu at \/nonexistent\/criu \(given with --criu\)/);
+});
