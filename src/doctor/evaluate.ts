@@ -5,7 +5,7 @@ import type { HostFacts } from "../host/facts.ts";
 import type { KernelOption } from "../host/kernel.ts";
 import { isAtLeast } from "../host/version.ts";
 import { runtimeAdapter } from "../runtimes/index.ts";
-import type { RuntimeName } from "../runtimes/runtime.ts";
+import { execJoinsTimeNamespace, type RuntimeName } from "../runtimes/runtime.ts";
 
 export type Severity = "error" | "warning" | "info";
 
@@ -91,7 +91,7 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
     const adapter = runtimeAdapter(installed.name);
     const blockers = adapter.hostBlockers(cgroups);
     const checkpoint = installed.checkpointBuilt && criuUsable && blockers.length === 0;
-    const execJoins = installed.version !== null && adapter.execJoinsTimeNamespace(installed.version);
+    const execJoins = installed.version !== null && execJoinsTimeNamespace(adapter, installed.version);
     const label = `${installed.name} ${installed.version ?? "(unknown version)"} at ${installed.path}`;
     let detail = `${label}: can checkpoint and restore`;
     let fix = "";

@@ -1,5 +1,4 @@
 // The crun adapter.
-import { isAtLeast } from "../host/version.ts";
 import type { RuntimeAdapter } from "./runtime.ts";
 
 // crun's exec has joined the time namespace since 0.14 (containers/crun#318, April 2020).
@@ -15,9 +14,6 @@ export const crun: RuntimeAdapter = {
       version: /^crun version (\S+)/m.exec(output)?.[1] ?? null,
       checkpointBuilt: /(^|\s)\+CRIU(\s|$)/m.test(output),
     };
-  },
-  execJoinsTimeNamespace(version) {
-    return isAtLeast(version, this.execJoinsTimeNamespaceSince);
   },
   hostBlockers(cgroups) {
     if (cgroups.mode === "hybrid" && cgroups.unifiedControllers.length > 0) {

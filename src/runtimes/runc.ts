@@ -1,5 +1,4 @@
 // The runc adapter.
-import { isAtLeast } from "../host/version.ts";
 import type { RuntimeAdapter } from "./runtime.ts";
 
 // runc 1.2.7 (and 1.3.0) made `runc exec` join the container's time namespace; older
@@ -13,9 +12,6 @@ export const runc: RuntimeAdapter = {
   parseVersion(output) {
     // "runc version 1.1.5+ds1"; runc calls CRIU as a binary, so it is always able to try.
     return { version: /^runc version (\S+)/m.exec(output)?.[1] ?? null, checkpointBuilt: true };
-  },
-  execJoinsTimeNamespace(version) {
-    return isAtLeast(version, this.execJoinsTimeNamespaceSince);
   },
   hostBlockers() {
     return [];

@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runtimeAdapter } from "../../src/runtimes/index.ts";
-import { runtimeNames } from "../../src/runtimes/runtime.ts";
+import { execJoinsTimeNamespace, runtimeNames } from "../../src/runtimes/runtime.ts";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { OciRuntime, testContainerName } from "../harness/oci-runtime.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
@@ -68,7 +68,7 @@ for (const runtimeName of runtimeNames) {
       const sandbox = await Sandbox.create(t);
       const { id, afterRestore } = await clockContainerThroughCheckpoint(sandbox);
       const version = runtimeAdapter(runtimeName).parseVersion(await runtime.version()).version!;
-      const claimsJoin = runtimeAdapter(runtimeName).execJoinsTimeNamespace(version);
+      const claimsJoin = execJoinsTimeNamespace(runtimeAdapter(runtimeName), version);
       const exec = parseClockReports(await runtime.exec(id, ["/usr/bin/clock-reporter", "--once"]))[0]!;
       const pid1 = afterRestore.at(-1)!;
       const hostTimens = statSync("/proc/self/ns/time", { bigint: true }).ino.toString();
