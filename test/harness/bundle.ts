@@ -5,6 +5,7 @@ import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { execa } from "execa";
 import { findExecutable } from "../../src/host/find-executable.ts";
+import { testResourcePrefix } from "./owner.ts";
 import { fixturePrograms } from "./programs.ts";
 
 export interface BundleOptions {
@@ -49,7 +50,7 @@ async function runcDefaultSpec(): Promise<Record<string, unknown>> {
   defaultSpec ??= (async () => {
     const { mkdtemp, rm } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");
-    const dir = await mkdtemp(join(tmpdir(), `ckpt-test-${process.pid}-spec-`));
+    const dir = await mkdtemp(join(tmpdir(), `${testResourcePrefix}spec-`));
     try {
       await execa("runc", ["spec"], { cwd: dir });
       return JSON.parse(await readFile(join(dir, "config.json"), "utf8")) as Record<string, unknown>;

@@ -5,13 +5,13 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { execa } from "execa";
 import type { RuntimeName } from "../../src/runtimes/runtime.ts";
+import { isStaleTestResource, testResourcePrefix } from "./owner.ts";
 
 export const TEST_STATE_ROOT = "/run/ckpt-test";
-const namePattern = /^ckpt-test-(\d+)-/;
 let counter = 0;
 
 export function testContainerName(): string {
-  return `ckpt-test-${process.pid}-${++counter}`;
+  return `${testResourcePrefix}${++counter}`;
 }
 
 export interface ContainerState {
@@ -84,20 +84,8 @@ export class OciRuntime {
     if (!existsSync(this.stateRoot)) return [];
     const r = await execa(this.name, ["--root", this.stateRoot, "list", "--format", "json"], { reject: false });
     const listed = (JSON.parse(r.stdout.trim() || "null") ?? []) as { id: string }[];
-    const stale = listed.map((c) => c.id).filter((id) => {
-      const owner = namePattern.exec(id)?.[1];
-      return owner !== undefined && !processExists(Number(owner));
-    });
+    const stale = listed.map((c) => c.id).filter(isStaleTestResource);
     await Promise.all(stale.map((id) => this.forceDelete(id)));
     return stale;
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

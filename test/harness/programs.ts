@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { testResourcePrefix } from "./owner.ts";
 
 export const programNames = ["clock-reporter", "memory-holder"] as const;
 export type ProgramName = (typeof programNames)[number];
@@ -18,7 +19,7 @@ export function fixturePrograms(): Promise<Record<ProgramName, string>> {
 }
 
 async function build(): Promise<Record<ProgramName, string>> {
-  const dir = mkdtempSync(join(tmpdir(), `ckpt-test-${process.pid}-bin-`));
+  const dir = mkdtempSync(join(tmpdir(), `${testResourcePrefix}bin-`));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const entries = await Promise.all(
     programNames.map(async (name) => {

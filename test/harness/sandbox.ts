@@ -1,10 +1,14 @@
 // A per-test scratch area that is always cleaned up: a temporary directory plus a stack
 // of cleanup steps (containers to delete, ...) run in reverse order after the test,
 // whether it passed or failed.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { isStaleTestResource, testResourcePrefix } from "./owner.ts";
+
+// The part of TestContext a sandbox needs: a hook that runs after the test, pass or fail.
+type AfterHook = Pick<TestContext, "after">;
 
 export class Sandbox {
   readonly dir: string;
@@ -14,8 +18,8 @@ export class Sandbox {
     this.dir = dir;
   }
 
-  static async create(t: TestContext): Promise<Sandbox> {
-    const sandbox = new Sandbox(await mkdtemp(join(tmpdir(), `ckpt-test-${process.pid}-`)));
+  static async create(t: AfterHook): Promise<Sandbox> {
+    const sandbox = new Sandbox(await mkdtemp(join(tmpdir(), testResourcePrefix)));
     t.after(() => sandbox.dispose());
     return sandbox;
   }
@@ -41,4 +45,11 @@ export class Sandbox {
     await rm(this.dir, { recursive: true, force: true });
     if (errors.length > 0) throw new AggregateError(errors, "sandbox cleanup failed");
   }
+}
+
+// Removes the temporary directories of test processes that were killed; returns them.
+export async function removeStaleSandboxes(dir = tmpdir()): Promise<string[]> {
+  const stale = (await readdir(dir)).filter(isStaleTestResource).map((name) => join(dir, name));
+  await Promise.all(stale.map((path) => rm(path, { recursive: true, force: true })));
+  return stale;
 }

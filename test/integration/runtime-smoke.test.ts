@@ -11,7 +11,7 @@ import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { OciRuntime, testContainerName } from "../harness/oci-runtime.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { parseClockReports, readText, waitFor, type ClockReport } from "../harness/reports.ts";
-import { Sandbox } from "../harness/sandbox.ts";
+import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 
 const DOWNTIME_MS = 1000;
 const NS_PER_MS = 1_000_000n;
@@ -20,7 +20,7 @@ for (const runtimeName of runtimeNames) {
   describe(`${runtimeName}: its own checkpoint and restore with real CRIU`, () => {
     const runtime = new OciRuntime(runtimeName);
     before(async () => {
-      await runtime.sweepStale();
+      await Promise.all([runtime.sweepStale(), removeStaleSandboxes()]);
     });
 
     // Runs a clock reporter, checkpoints it, waits DOWNTIME_MS, restores it.
