@@ -22,7 +22,8 @@ describe("a host set up by scripts/setup-host.sh (recorded on Debian 12, kernel 
     const crun = report.runtimes.find((r) => r.name === "crun")!;
     assert.equal(runc.execJoinsTimeNamespace, false);
     assert.equal(crun.execJoinsTimeNamespace, true);
-    assert.match(check(report, "runtime.runc.exec-timens").fix ?? "", /ckpt exec.*1\.2\.7/);
+    assert.match(check(report, "runtime.runc.exec-timens").detail, /two clocks/);
+    assert.match(check(report, "runtime.runc.exec-timens").fix ?? "", /upgrade runc to >= 1\.2\.7/);
   });
 
   test("has no failed error-severity check, and notes the missing soft-dirty tracking", () => {

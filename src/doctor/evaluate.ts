@@ -109,8 +109,8 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
     add(`runtime.${installed.name}.exec-timens`, execJoins, "info",
       execJoins
         ? `${installed.name} exec joins a restored container's time namespace`
-        : `${installed.name} ${installed.version ?? ""} exec starts processes on the host's clocks, not the restored container's; \`ckpt exec\` keeps them on one clock`,
-      `use \`ckpt exec\` instead of \`${installed.name} exec\` on restored containers, or upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}`);
+        : `${installed.name} ${installed.version ?? "(unknown version)"} exec starts processes on the host's clocks, not a restored container's: the container runs on two clocks and its next checkpoint may not restore`,
+      `upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}, or exec into restored containers with a runtime whose exec joins their time namespace`);
     return { name: installed.name, path: installed.path, version: installed.version, checkpoint, execJoinsTimeNamespace: execJoins };
   });
   for (const missing of ["runc", "crun"] as const) {
