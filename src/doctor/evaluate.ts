@@ -5,7 +5,7 @@ import type { HostFacts } from "../host/facts.ts";
 import type { KernelOption } from "../host/kernel.ts";
 import { isAtLeast } from "../host/version.ts";
 import { runtimeAdapter } from "../runtimes/index.ts";
-import { execJoinsTimeNamespace, type RuntimeName } from "../runtimes/runtime.ts";
+import { execJoinsTimeNamespace, runtimeNames, type RuntimeName } from "../runtimes/runtime.ts";
 
 export type Severity = "error" | "warning" | "info";
 
@@ -113,7 +113,7 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
       `upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}, or exec into restored containers with a runtime whose exec joins their time namespace`);
     return { name: installed.name, path: installed.path, version: installed.version, checkpoint, execJoinsTimeNamespace: execJoins };
   });
-  for (const missing of ["runc", "crun"] as const) {
+  for (const missing of runtimeNames) {
     if (!runtimes.some((r) => r.name === missing)) {
       add(`runtime.${missing}`, false, "warning", `${missing} not found`, `${SETUP} (installs runc and builds crun with CRIU support)`);
     }

@@ -8,7 +8,9 @@ import type { RuntimeAdapter, RuntimeName } from "./runtime.ts";
 export const runtimeAdapters: readonly RuntimeAdapter[] = [runc, crun];
 
 export function runtimeAdapter(name: RuntimeName): RuntimeAdapter {
-  return name === "runc" ? runc : crun;
+  const adapter = runtimeAdapters.find((a) => a.name === name);
+  if (adapter === undefined) throw new Error(`no adapter for runtime ${name}`);
+  return adapter;
 }
 
 // An installed runtime binary and what its `--version` says.

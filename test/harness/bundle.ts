@@ -1,7 +1,8 @@
 // Builds OCI bundles for tests: a busybox root filesystem (the static binary, its applet
 // links, empty proc, sys, dev, tmp) plus the fixture programs, and a config.json that
 // starts from `runc spec` (the runtime's own default) with the changes tests need.
-import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { findExecutable } from "../../src/host/find-executable.ts";
@@ -48,8 +49,6 @@ export function inContainerShell(command: string, logPath = "/tmp/out.log"): str
 
 async function runcDefaultSpec(): Promise<Record<string, unknown>> {
   defaultSpec ??= (async () => {
-    const { mkdtemp, rm } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
     const dir = await mkdtemp(join(tmpdir(), `${testResourcePrefix}spec-`));
     try {
       await execa("runc", ["spec"], { cwd: dir });
