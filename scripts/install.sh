@@ -4,11 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
-. scripts/node-env.sh
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --loglevel=error
-fi
-node_modules/.bin/tsc -p tsconfig.build.json
+bash scripts/build.sh
 ln -sfn "$(pwd)/bin/ckpt" "${CKPT_PREFIX:-/usr/local}/bin/ckpt"
 echo "install: ckpt is at ${CKPT_PREFIX:-/usr/local}/bin/ckpt"
 echo

@@ -7,7 +7,7 @@ import type { DoctorReport } from "../../src/doctor/evaluate.ts";
 import { gatherHostFacts } from "../../src/host/facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
 import { probeCount } from "../../src/host/probe-command.ts";
-import { runCkpt } from "../harness/cli.ts";
+import { ckptBin, runCkpt } from "../harness/cli.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 
 test("ckpt doctor --json on a set-up host: ok, both runtimes checkpoint-capable, exit 0", async (t) => {
@@ -36,7 +36,6 @@ test("ckpt doctor before set-up names each missing piece with its fix and exits 
     }
   }
   const script = [...hidden].map((p) => `mount --bind /dev/null '${p}'`).join(" && ");
-  const { ckptBin } = await import("../harness/cli.ts");
   const r = await execa("unshare", ["--mount", "--propagation", "private", "sh", "-c", `${script} && exec '${ckptBin}' doctor --no-color`], {
     reject: false,
     env: { CKPT_NODE: process.execPath },
