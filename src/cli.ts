@@ -33,6 +33,76 @@ function buildProgram(): Command {
       await doctorCommand(cmd.optsWithGlobals());
     });
 
+  program
+    .command("run")
+    .description("create and start a container from an OCI bundle under a monitor that keeps it checkpointable")
+    .argument("<bundle>", "OCI bundle directory (config.json and its root filesystem)")
+    .argument("[command...]", "command to run instead of the bundle's process.args (after --)")
+    .option("--name <name>", "name of the container (default: ckpt-<id prefix>)")
+    .option("-d, --detach", "run in the background and print the container id")
+    .option("--json", "print the new container as JSON")
+    .addHelpText("after", "\nExample:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n")
+    .action(async (bundle: string, command: string[], _opts, cmd: Command) => {
+      const { runCommand } = await import("./commands/run.ts");
+      await runCommand(bundle, command, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("ps")
+    .description("list containers")
+    .option("-a, --all", "also list exited and checkpointed containers")
+    .option("--json", "print an array of containers as JSON")
+    .action(async (_opts, cmd: Command) => {
+      const { psCommand } = await import("./commands/ps.ts");
+      await psCommand(cmd.optsWithGlobals());
+    });
+
+  program
+    .command("exec")
+    .description("run a command in a running container, on the same clock as its PID 1")
+    .argument("<name>", "container")
+    .argument("<command...>", "command and arguments (after --)")
+    .option("-d, --detach", "start it in the background inside PID 1's process tree; its output goes to the container log")
+    .option("--json", "print the exec result as JSON (the command's output goes to stderr)")
+    .addHelpText("after", "\nThe exit code is the command's own.\n\nExample:\n  ckpt exec web -- cat /proc/uptime\n")
+    .action(async (name: string, command: string[], _opts, cmd: Command) => {
+      const { execCommand } = await import("./commands/exec.ts");
+      await execCommand(name, command, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("logs")
+    .description("print a container's output (kept across checkpoints and restores)")
+    .argument("<name>", "container")
+    .option("-f, --follow", "keep printing new output until the container stops")
+    .option("-t, --timestamps", "prefix each line with its RFC 3339 time")
+    .action(async (name: string, _opts, cmd: Command) => {
+      const { logsCommand } = await import("./commands/logs.ts");
+      await logsCommand(name, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("stop")
+    .description("stop containers: SIGTERM, then SIGKILL after the grace period")
+    .argument("<names...>", "containers")
+    .option("-t, --time <seconds>", "grace period before SIGKILL", "10")
+    .option("--json", "print what ended each container as JSON")
+    .action(async (names: string[], _opts, cmd: Command) => {
+      const { stopCommand } = await import("./commands/stop.ts");
+      await stopCommand(names, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("rm")
+    .description("remove containers (their checkpoints stay in the store)")
+    .argument("<names...>", "containers")
+    .option("-f, --force", "stop running containers first")
+    .option("--json", "print the removed names as JSON")
+    .action(async (names: string[], _opts, cmd: Command) => {
+      const { rmCommand } = await import("./commands/rm.ts");
+      await rmCommand(names, cmd.optsWithGlobals());
+    });
+
   return program;
 }
 

@@ -14,7 +14,7 @@ export interface CgroupFacts {
   v1Controllers: string[];
 }
 
-interface CgroupMount {
+export interface CgroupMount {
   mountPoint: string;
   fsType: "cgroup" | "cgroup2";
   superOptions: string[];

@@ -3,11 +3,14 @@ import type { RuntimeAdapter } from "./runtime.ts";
 
 // crun's exec has joined the time namespace since 0.14 (containers/crun#318, April 2020).
 export const CRUN_EXEC_JOINS_TIMENS_SINCE = "0.14";
+// crun has created time namespaces (with linux.timeOffsets) since 0.14.
+export const CRUN_CREATES_TIMENS_SINCE = "0.14";
 
 export const crun: RuntimeAdapter = {
   name: "crun",
   binary: "crun",
   execJoinsTimeNamespaceSince: CRUN_EXEC_JOINS_TIMENS_SINCE,
+  createsTimeNamespaceSince: CRUN_CREATES_TIMENS_SINCE,
   parseVersion(output) {
     // "crun version 1.21" ... "+SYSTEMD +SELINUX ... +CRIU +YAJL"
     return {

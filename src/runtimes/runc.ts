@@ -1,14 +1,18 @@
 // The runc adapter.
+import { prepareRuncExecInTimeNamespace } from "./runc-exec-shim.ts";
 import type { RuntimeAdapter } from "./runtime.ts";
 
 // runc 1.2.7 (and 1.3.0) made `runc exec` join the container's time namespace; older
 // runc puts exec'd processes in the host's (opencontainers/runc#4636, backported in #4649).
 export const RUNC_EXEC_JOINS_TIMENS_SINCE = "1.2.7";
+// runc learned to create time namespaces in 1.2.0; 1.1.5 rejects `{"type": "time"}`.
+export const RUNC_CREATES_TIMENS_SINCE = "1.2.0";
 
 export const runc: RuntimeAdapter = {
   name: "runc",
   binary: "runc",
   execJoinsTimeNamespaceSince: RUNC_EXEC_JOINS_TIMENS_SINCE,
+  createsTimeNamespaceSince: RUNC_CREATES_TIMENS_SINCE,
   parseVersion(output) {
     // "runc version 1.1.5+ds1"; runc calls CRIU as a binary, so it is always able to try.
     return { version: /^runc version (\S+)/m.exec(output)?.[1] ?? null, checkpointBuilt: true };
@@ -16,4 +20,5 @@ export const runc: RuntimeAdapter = {
   hostBlockers() {
     return [];
   },
+  prepareExecInTimeNamespace: prepareRuncExecInTimeNamespace,
 };

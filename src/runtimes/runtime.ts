@@ -21,11 +21,61 @@ export interface RuntimeAdapter {
   // The first version whose `exec` starts processes in the time namespace of the
   // container's PID 1 (after a CRIU restore, a namespace CRIU made).
   readonly execJoinsTimeNamespaceSince: string;
+  // The first version that creates a container with a time namespace of its own when the
+  // spec lists one (`linux.namespaces: [{type: "time"}]`).
+  readonly createsTimeNamespaceSince: string;
   // Host conditions under which this runtime cannot run containers at all (empty: none).
   hostBlockers(cgroups: CgroupFacts): string[];
+  // For a runtime whose exec does not join the container's time namespace: makes it
+  // usable from inside that namespace (entered with nsenter --time) and returns the state
+  // root to pass it. Absent when the runtime has no way.
+  prepareExecInTimeNamespace?(request: ExecInTimeNamespaceRequest): Promise<string>;
+}
+
+export interface ExecInTimeNamespaceRequest {
+  stateRoot: string;
+  id: string;
+  pid1: number;
+  // A directory the adapter may fill; the caller removes it after the exec.
+  scratchDir: string;
 }
 
 // Whether `<runtime> exec` at `version` joins the container's time namespace.
 export function execJoinsTimeNamespace(adapter: RuntimeAdapter, version: string): boolean {
   return isAtLeast(version, adapter.execJoinsTimeNamespaceSince);
+}
+
+// Whether `<runtime> run` at `version` can give a container its own time namespace.
+export function createsTimeNamespace(adapter: RuntimeAdapter, version: string): boolean {
+  return isAtLeast(version, adapter.createsTimeNamespaceSince);
+}
+
+// What `ckpt checkpoint` asks of the runtime's checkpoint command.
+export interface CheckpointArgs {
+  stateRoot: string;
+  id: string;
+  imageDir: string;
+  workDir: string;
+  leaveRunning: boolean;
+  tcpEstablished: boolean;
+  fileLocks: boolean;
+}
+
+// The argv of `<runtime> checkpoint`; runc and crun take the same flags.
+export function checkpointArgv(a: CheckpointArgs): string[] {
+  return [
+    "--root", a.stateRoot,
+    "checkpoint",
+    "--image-path", a.imageDir,
+    "--work-path", a.workDir,
+    ...(a.leaveRunning ? ["--leave-running"] : []),
+    ...(a.tcpEstablished ? ["--tcp-established"] : []),
+    ...(a.fileLocks ? ["--file-locks"] : []),
+    a.id,
+  ];
+}
+
+// Restore options passed through to `<runtime> restore`.
+export function restoreOptionArgs(o: { tcpEstablished: boolean; fileLocks: boolean }): string[] {
+  return [...(o.tcpEstablished ? ["--tcp-established"] : []), ...(o.fileLocks ? ["--file-locks"] : [])];
 }

@@ -1,0 +1,21 @@
+// `ckpt exec [-d] NAME -- CMD...`
+import { openContainer } from "../container/context.ts";
+import { execInContainer } from "../container/exec.ts";
+import { CkptError, ExitCode, ExitError } from "../errors.ts";
+import type { GlobalOptions } from "../global-options.ts";
+import { printJson } from "../output/json.ts";
+
+interface ExecOptions extends GlobalOptions {
+  detach?: boolean;
+}
+
+export async function execCommand(name: string, command: string[], options: ExecOptions): Promise<void> {
+  if (command.length === 0) throw new CkptError(ExitCode.usage, "no command given", { hint: `ckpt exec ${name} -- CMD [ARGS...]` });
+  const ctx = await openContainer(options, name);
+  // With --json the process's own output goes to stderr, so stdout stays one JSON document.
+  const output = { stdout: options.json ? process.stderr : process.stdout, stderr: process.stderr };
+  const result = await execInContainer(ctx, { command, detach: options.detach === true }, output);
+  if (options.json) printJson(result);
+  else if (options.verbose) process.stderr.write(`ckpt: exec'd PID ${result.pid} in time namespace ${result.timeNamespace.pid1} (joined by ${result.timeNamespace.joinedBy})\n`);
+  if (result.exitCode !== 0) throw new ExitError(result.exitCode as ExitCode);
+}

@@ -1,0 +1,55 @@
+// `ckpt logs [-f] NAME`
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { liveState, openContainer } from "../container/context.ts";
+import { readLogFrom } from "../container/logs.ts";
+import { ExitCode, ExitError } from "../errors.ts";
+import type { GlobalOptions } from "../global-options.ts";
+
+interface LogsOptions extends GlobalOptions {
+  follow?: boolean;
+  timestamps?: boolean;
+}
+
+export async function logsCommand(name: string, options: LogsOptions): Promise<void> {
+  await followLogs(options, name, { follow: options.follow === true, exitWithContainer: false });
+}
+
+// Prints the log; when following, keeps printing until the container stops (or is
+// checkpointed) or the user interrupts.
+export async function followLogs(options: LogsOptions, name: string, how: { follow: boolean; exitWithContainer: boolean }): Promise<void> {
+  const ctx = await openContainer(options, name);
+  const path = ctx.store.layout.containerLog(name);
+  const carry = {};
+  let offset = 0;
+  let stopping = false;
+  const onSignal = () => (stopping = true);
+  process.once("SIGINT", onSignal);
+  try {
+    for (;;) {
+      const read = await readLogFrom(path, offset, carry);
+      offset = read.offset;
+      for (const line of read.lines) {
+        const text = options.timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`;
+        (line.stream === "stderr" ? process.stderr : process.stdout).write(text);
+      }
+      if (!how.follow || stopping) return;
+      if (read.lines.length === 0) {
+        const live = await liveState(ctx);
+        if (live.status !== "running" && live.status !== "paused" && live.status !== "created") {
+          const last = await readLogFrom(path, offset, carry);
+          for (const line of last.lines) (line.stream === "stderr" ? process.stderr : process.stdout).write(`${line.text}\n`);
+          if (how.exitWithContainer) {
+            const code = await readFile(join(ctx.store.layout.exitDir(name), ctx.record.id), "utf8").catch(() => "");
+            const exitCode = Number.parseInt(code, 10);
+            if (Number.isFinite(exitCode) && exitCode !== 0) throw new ExitError(exitCode as ExitCode);
+          }
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
+}

@@ -1,0 +1,29 @@
+// `ckpt rm [-f] NAME...`: removes containers; their checkpoints stay in the store.
+import { liveState, openContainer } from "../container/context.ts";
+import { stopContainer } from "../container/stop.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import type { GlobalOptions } from "../global-options.ts";
+import { printJson } from "../output/json.ts";
+
+interface RmOptions extends GlobalOptions {
+  force?: boolean;
+}
+
+export async function rmCommand(names: string[], options: RmOptions): Promise<void> {
+  const removed: string[] = [];
+  for (const name of names) {
+    const ctx = await openContainer(options, name);
+    const live = await liveState(ctx);
+    if (live.status === "running" || live.status === "paused" || live.status === "created") {
+      if (!options.force) {
+        throw new CkptError(ExitCode.conflict, `container "${name}" is ${live.status}`, { hint: `stop it first (ckpt stop ${name}) or remove it anyway with ckpt rm -f ${name}` });
+      }
+      await stopContainer(ctx, 0);
+    }
+    await ctx.runtime.delete(ctx.record.id, true);
+    await ctx.store.remove(name);
+    removed.push(name);
+    if (!options.json) process.stdout.write(`${name}\n`);
+  }
+  if (options.json) printJson({ removed });
+}

@@ -1,0 +1,35 @@
+// `ckpt run [-d] [--name NAME] BUNDLE [-- CMD...]`
+import { runContainer } from "../container/run.ts";
+import { openStore } from "../container/context.ts";
+import type { GlobalOptions } from "../global-options.ts";
+import { printJson } from "../output/json.ts";
+import { colors } from "../output/color.ts";
+import type { RuntimeName } from "../runtimes/runtime.ts";
+import { followLogs } from "./logs.ts";
+
+interface RunOptions extends GlobalOptions {
+  name?: string;
+  detach?: boolean;
+}
+
+export async function runCommand(bundle: string, command: string[], options: RunOptions): Promise<void> {
+  const store = openStore(options);
+  const result = await runContainer(store, {
+    bundle,
+    name: options.name,
+    runtime: (options.runtime ?? "runc") as RuntimeName,
+    command: command.length > 0 ? command : undefined,
+  });
+  for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+  const { record } = result;
+  if (options.json) {
+    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace });
+  } else if (options.detach) {
+    process.stdout.write(`${record.id}\n`);
+  }
+  if (!options.detach && !options.json) {
+    const c = colors(options, process.stderr);
+    process.stderr.write(c.dim(`ckpt: ${record.name} started (PID ${result.pid}); following its output, Ctrl-C detaches\n`));
+    await followLogs(options, record.name, { follow: true, exitWithContainer: true });
+  }
+}

@@ -1,0 +1,42 @@
+// Plans the config.json ckpt gives the runtime, from the user's bundle. Pure.
+import { isAbsolute, resolve } from "node:path";
+import { CRIU_CONFIG_ANNOTATION, declaresTimeNamespace, type OciSpec } from "../oci/spec.ts";
+
+export interface ContainerSpecRequest {
+  // The user's bundle directory: a relative root.path is resolved against it.
+  sourceBundle: string;
+  // Replaces process.args when given.
+  command: string[] | undefined;
+  criuConfigPath: string;
+  // The runtime and kernel can give the container a time namespace of its own.
+  timeNamespaceAvailable: boolean;
+}
+
+export interface PlannedSpec {
+  spec: OciSpec;
+  rootfs: string;
+  ownTimeNamespace: boolean;
+  warnings: string[];
+}
+
+export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest): PlannedSpec {
+  const spec = structuredClone(source);
+  const warnings: string[] = [];
+  const rootfs = isAbsolute(spec.root.path) ? spec.root.path : resolve(request.sourceBundle, spec.root.path);
+  spec.root.path = rootfs;
+  if (request.command !== undefined && request.command.length > 0) spec.process.args = [...request.command];
+  if (spec.process.terminal) {
+    // CRIU cannot dump a container whose terminal lives outside it; the monitor's pipes can.
+    warnings.push("process.terminal is true in the bundle: ckpt runs the container on pipes, so that it can be checkpointed");
+    spec.process.terminal = false;
+  }
+  // runc and crun read extra CRIU options from this file; ckpt fills it only while a
+  // restore needs it (an option such as join-ns present at dump time fails the dump).
+  spec.annotations = { ...spec.annotations, [CRIU_CONFIG_ANNOTATION]: request.criuConfigPath };
+  let ownTimeNamespace = declaresTimeNamespace(spec);
+  if (!ownTimeNamespace && request.timeNamespaceAvailable && !(spec.linux?.namespaces ?? []).some((ns) => ns.type === "time")) {
+    spec.linux = { ...spec.linux, namespaces: [...(spec.linux?.namespaces ?? []), { type: "time" }] };
+    ownTimeNamespace = true;
+  }
+  return { spec, rootfs, ownTimeNamespace, warnings };
+}

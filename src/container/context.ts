@@ -1,0 +1,37 @@
+// Opens what a command needs to act on one container: the store, the record, the runtime.
+import type { GlobalOptions } from "../global-options.ts";
+import { RuntimeCli } from "../runtimes/runtime-cli.ts";
+import type { RuntimeName } from "../runtimes/runtime.ts";
+import type { ContainerRecord } from "../store/container-record.ts";
+import { ContainerStore } from "../store/container-store.ts";
+import { containerPid, containerStatus, type ContainerStatus } from "./status.ts";
+
+export interface ContainerContext {
+  store: ContainerStore;
+  record: ContainerRecord;
+  runtime: RuntimeCli;
+}
+
+export function openStore(globals: GlobalOptions): ContainerStore {
+  return new ContainerStore(globals.root);
+}
+
+export function runtimeFor(store: ContainerStore, name: RuntimeName, path?: string): RuntimeCli {
+  return RuntimeCli.locate(name, store.layout.runtimeStateRoot(name), path);
+}
+
+export async function openContainer(globals: GlobalOptions, name: string): Promise<ContainerContext> {
+  const store = openStore(globals);
+  const record = await store.get(name);
+  return { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
+}
+
+export interface LiveState {
+  status: ContainerStatus;
+  pid: number | null;
+}
+
+export async function liveState(ctx: ContainerContext): Promise<LiveState> {
+  const state = await ctx.runtime.state(ctx.record.id);
+  return { status: containerStatus(ctx.record, state), pid: containerPid(state) };
+}

@@ -1,0 +1,101 @@
+// Creates and starts a container from an OCI bundle under a conmon monitor.
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { CkptError, ExitCode } from "../errors.ts";
+import { createMonitorArgv } from "../monitor/conmon-argv.ts";
+import { startMonitor } from "../monitor/conmon.ts";
+import { readOciSpec } from "../oci/spec.ts";
+import { createsTimeNamespace, type RuntimeName } from "../runtimes/runtime.ts";
+import type { ContainerRecord } from "../store/container-record.ts";
+import type { ContainerStore } from "../store/container-store.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
+import { generatedName, newContainerId, validateContainerName } from "../store/names.ts";
+import { planContainerSpec } from "./container-spec.ts";
+import { runtimeFor } from "./context.ts";
+
+export interface RunRequest {
+  bundle: string;
+  name: string | undefined;
+  runtime: RuntimeName;
+  command: string[] | undefined;
+}
+
+export interface RunResult {
+  record: ContainerRecord;
+  pid: number;
+  ownTimeNamespace: boolean;
+  warnings: string[];
+}
+
+export async function runContainer(store: ContainerStore, request: RunRequest): Promise<RunResult> {
+  const sourceBundle = resolve(request.bundle);
+  const source = await readOciSpec(join(sourceBundle, "config.json"));
+  const id = newContainerId();
+  const name = validateContainerName(request.name ?? generatedName(id));
+  const runtime = runtimeFor(store, request.runtime);
+  const version = await runtime.version();
+  const layout = store.layout;
+  const planned = planContainerSpec(source, {
+    sourceBundle,
+    command: request.command,
+    criuConfigPath: layout.criuConfig(name),
+    timeNamespaceAvailable: existsSync("/proc/self/ns/time") && createsTimeNamespace(runtime.adapter, version),
+  });
+  if (!existsSync(planned.rootfs)) {
+    throw new CkptError(ExitCode.notFound, `the bundle's root filesystem ${planned.rootfs} does not exist`, { hint: "root.path in config.json names it, relative to the bundle" });
+  }
+
+  await store.claim(name);
+  const record: ContainerRecord = {
+    formatVersion: 1,
+    name,
+    id,
+    runtime: request.runtime,
+    runtimePath: runtime.path,
+    sourceBundle,
+    rootfs: planned.rootfs,
+    createdAtNs: String(BigInt(Date.now()) * 1_000_000n),
+    restoredFrom: null,
+    checkpointedTo: null,
+  };
+  try {
+    await prepareContainerDir(store, name, planned.spec);
+    await store.save(record);
+    const pid = await startMonitor(createMonitorArgv(monitorArgs(store, record)), `${request.runtime} create`);
+    await runtime.start(id);
+    return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: planned.warnings };
+  } catch (error) {
+    await runtime.delete(id, true).catch(() => {});
+    await store.remove(name);
+    throw error;
+  }
+}
+
+// Writes ckpt's bundle (config.json), the empty CRIU config and the monitor's directories.
+export async function prepareContainerDir(store: ContainerStore, name: string, spec: object): Promise<void> {
+  const layout = store.layout;
+  await Promise.all([
+    mkdir(layout.bundleDir(name), { recursive: true, mode: 0o700 }),
+    mkdir(layout.exitDir(name), { recursive: true, mode: 0o700 }),
+    mkdir(layout.execDir(name), { recursive: true, mode: 0o700 }),
+  ]);
+  await writeFileAtomic(join(layout.bundleDir(name), "config.json"), `${JSON.stringify(spec, null, 2)}\n`);
+  await writeFile(layout.criuConfig(name), "", { mode: 0o600 });
+}
+
+export function monitorArgs(store: ContainerStore, record: ContainerRecord) {
+  const layout = store.layout;
+  return {
+    id: record.id,
+    name: record.name,
+    runtimePath: record.runtimePath,
+    runtimeStateRoot: layout.runtimeStateRoot(record.runtime),
+    bundleDir: layout.bundleDir(record.name),
+    socketDir: layout.containerDir(record.name),
+    containerPidFile: layout.containerPidFile(record.name),
+    monitorPidFile: layout.monitorPidFile(record.name),
+    logPath: layout.containerLog(record.name),
+    exitDir: layout.exitDir(record.name),
+  };
+}

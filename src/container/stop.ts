@@ -1,0 +1,32 @@
+// Stops a container: SIGTERM, a grace period, then SIGKILL; says which signal ended it.
+import { CkptError, ExitCode } from "../errors.ts";
+import { liveState, type ContainerContext } from "./context.ts";
+
+export interface StopResult {
+  name: string;
+  // The signal that ended it, or null when it was not running.
+  signal: "SIGTERM" | "SIGKILL" | null;
+  wasRunning: boolean;
+}
+
+export async function stopContainer(ctx: ContainerContext, graceSeconds: number): Promise<StopResult> {
+  const live = await liveState(ctx);
+  const name = ctx.record.name;
+  if (live.status === "paused") await ctx.runtime.resume(ctx.record.id);
+  if (live.status !== "running" && live.status !== "paused" && live.status !== "created") return { name, signal: null, wasRunning: false };
+  await ctx.runtime.kill(ctx.record.id, "TERM").catch(() => {});
+  if (await stoppedWithin(ctx, graceSeconds * 1000)) return { name, signal: "SIGTERM", wasRunning: true };
+  await ctx.runtime.kill(ctx.record.id, "KILL").catch(() => {});
+  if (await stoppedWithin(ctx, 10_000)) return { name, signal: "SIGKILL", wasRunning: true };
+  throw new CkptError(ExitCode.runtimeFailed, `container "${name}" did not stop even after SIGKILL`, { hint: "it may be stuck in the kernel (state D); check its processes with ps" });
+}
+
+async function stoppedWithin(ctx: ContainerContext, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const state = await ctx.runtime.state(ctx.record.id);
+    if (state === null || state.status === "stopped") return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,56 @@
+// The part of an OCI runtime spec (config.json) ckpt reads or changes. Everything else is
+// kept as it is: the schemas are loose objects.
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { CkptError, ExitCode } from "../errors.ts";
+
+const NamespaceSchema = z.looseObject({ type: z.string(), path: z.string().optional() });
+
+export const OciSpecSchema = z.looseObject({
+  ociVersion: z.string(),
+  process: z.looseObject({
+    terminal: z.boolean().optional(),
+    args: z.array(z.string()).min(1),
+    cwd: z.string(),
+  }),
+  root: z.looseObject({ path: z.string(), readonly: z.boolean().optional() }),
+  annotations: z.record(z.string(), z.string()).optional(),
+  linux: z
+    .looseObject({
+      namespaces: z.array(NamespaceSchema).optional(),
+      timeOffsets: z.record(z.string(), z.looseObject({ secs: z.number().optional(), nanosecs: z.number().optional() })).optional(),
+    })
+    .optional(),
+});
+export type OciSpec = z.infer<typeof OciSpecSchema>;
+
+// The annotation runc and crun read to find an extra CRIU configuration file.
+export const CRIU_CONFIG_ANNOTATION = "org.criu.config";
+
+export async function readOciSpec(path: string): Promise<OciSpec> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new CkptError(ExitCode.notFound, `cannot read the OCI spec ${path}: ${(error as Error).message}`, {
+      hint: "a bundle is a directory holding config.json and the root filesystem it names; `runc spec` writes a default config.json",
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CkptError(ExitCode.usage, `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = OciSpecSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CkptError(ExitCode.usage, `${path} is not a usable OCI spec: ${issue?.path.join(".") || "(top)"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+// Whether the spec asks for a time namespace of the container's own (new, not joined).
+export function declaresTimeNamespace(spec: OciSpec): boolean {
+  return (spec.linux?.namespaces ?? []).some((ns) => ns.type === "time" && ns.path === undefined);
+}

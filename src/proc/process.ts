@@ -1,0 +1,47 @@
+// Facts about one host process read from /proc.
+import { readFile, readlink } from "node:fs/promises";
+
+// The fields of /proc/PID/stat ckpt uses. The command name may hold spaces and
+// parentheses, so fields are counted from the last ')'.
+export function parseProcStat(text: string): { ppid: number; state: string; startTimeTicks: bigint } {
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // rest[0] is field 3 (state), rest[1] field 4 (ppid), rest[19] field 22 (starttime).
+  return { state: rest[0]!, ppid: Number(rest[1]), startTimeTicks: BigInt(rest[19]!) };
+}
+
+export async function readProcStat(pid: number): Promise<{ ppid: number; state: string; startTimeTicks: bigint }> {
+  return parseProcStat(await readFile(`/proc/${pid}/stat`, "utf8"));
+}
+
+// The command line as one string ("[name]" for kernel threads or a zombie).
+export async function readCommandLine(pid: number): Promise<string> {
+  const raw = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (raw !== "") return raw.replace(/\0+$/, "").split("\0").join(" ");
+  const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?");
+  return `[${comm.trim()}]`;
+}
+
+// The inode of a namespace link, e.g. "time:[4026531834]" -> 4026531834.
+export function namespaceInode(link: string): number {
+  const m = /:\[(\d+)\]$/.exec(link);
+  if (!m) throw new Error(`not a namespace link: ${link}`);
+  return Number(m[1]);
+}
+
+export async function readTimeNamespace(pid: number | "self"): Promise<number> {
+  return namespaceInode(await readlink(`/proc/${pid}/ns/time`));
+}
+
+// /proc/PID/timens_offsets, or null when the kernel has no time namespaces.
+export async function readTimensOffsetsText(pid: number): Promise<string | null> {
+  return readFile(`/proc/${pid}/timens_offsets`, "utf8").catch(() => null);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

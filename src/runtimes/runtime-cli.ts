@@ -1,0 +1,80 @@
+// Runs one installed OCI runtime binary against ckpt's state root.
+import { execa } from "execa";
+import { CkptError, ExitCode } from "../errors.ts";
+import { findExecutable } from "../host/find-executable.ts";
+import { tidyRuntimeLine } from "../monitor/conmon.ts";
+import { runtimeAdapter } from "./index.ts";
+import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeName } from "./runtime.ts";
+
+export interface RuntimeState {
+  status: "created" | "running" | "paused" | "stopped" | string;
+  pid: number;
+}
+
+export class RuntimeCli {
+  readonly adapter: RuntimeAdapter;
+  readonly path: string;
+  readonly stateRoot: string;
+
+  constructor(adapter: RuntimeAdapter, path: string, stateRoot: string) {
+    this.adapter = adapter;
+    this.path = path;
+    this.stateRoot = stateRoot;
+  }
+
+  static locate(name: RuntimeName, stateRoot: string, path?: string): RuntimeCli {
+    const adapter = runtimeAdapter(name);
+    const found = path ?? findExecutable(adapter.binary);
+    if (found === null) {
+      throw new CkptError(ExitCode.hostNotReady, `the OCI runtime ${name} is not installed`, {
+        hint: "run scripts/setup-host.sh as root, or choose another with --runtime; `ckpt doctor` shows what is usable",
+      });
+    }
+    return new RuntimeCli(adapter, found, stateRoot);
+  }
+
+  async version(): Promise<string> {
+    const r = await execa(this.path, ["--version"], { reject: false });
+    return this.adapter.parseVersion(String(r.stdout)).version ?? "unknown";
+  }
+
+  // The runtime's view of container `id`, or null when it does not know it.
+  async state(id: string): Promise<RuntimeState | null> {
+    const r = await execa(this.path, ["--root", this.stateRoot, "state", id], { reject: false, stdin: "ignore" });
+    if (r.exitCode !== 0) return null;
+    const parsed = JSON.parse(String(r.stdout)) as { status?: string; pid?: number };
+    return { status: parsed.status ?? "unknown", pid: parsed.pid ?? 0 };
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(["start", id], "start the container");
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    await this.run(["kill", id, signal], `send ${signal} to the container`);
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    const r = await execa(this.path, ["--root", this.stateRoot, "delete", ...(force ? ["--force"] : []), id], { reject: false, stdin: "ignore" });
+    if (r.exitCode !== 0 && !/does not exist|not found|No such file/i.test(String(r.stderr))) {
+      throw new CkptError(ExitCode.runtimeFailed, `${this.adapter.name} could not delete the container`, { evidence: String(r.stderr).split("\n").map(tidyRuntimeLine) });
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(["resume", id], "resume the container");
+  }
+
+  // Runs the checkpoint; resolves with the runtime's exit code and stderr, never throws.
+  async checkpoint(args: Omit<CheckpointArgs, "stateRoot">): Promise<{ exitCode: number; stderr: string }> {
+    const r = await execa(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot }), { reject: false, stdin: "ignore" });
+    return { exitCode: r.exitCode ?? 1, stderr: String(r.stderr) };
+  }
+
+  private async run(args: string[], what: string): Promise<void> {
+    const r = await execa(this.path, ["--root", this.stateRoot, ...args], { reject: false, stdin: "ignore" });
+    if (r.exitCode !== 0) {
+      throw new CkptError(ExitCode.runtimeFailed, `${this.adapter.name} failed to ${what}`, { evidence: String(r.stderr).trim().split("\n").map(tidyRuntimeLine) });
+    }
+  }
+}

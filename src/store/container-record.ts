@@ -1,0 +1,19 @@
+// The record ckpt keeps for each container it runs or restores: ROOT/containers/NAME/container.json.
+import { z } from "zod";
+
+export const ContainerRecordSchema = z.object({
+  formatVersion: z.literal(1),
+  name: z.string(),
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  runtime: z.enum(["runc", "crun"]),
+  runtimePath: z.string(),
+  // The bundle the container was created from (the user's), and its root filesystem.
+  sourceBundle: z.string().nullable(),
+  rootfs: z.string(),
+  createdAtNs: z.string().regex(/^\d+$/),
+  // The checkpoint the container was last restored from, if any.
+  restoredFrom: z.string().nullable(),
+  // Set when a checkpoint stopped the container; cleared when it runs again.
+  checkpointedTo: z.string().nullable(),
+});
+export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;

@@ -1,0 +1,59 @@
+// Where ckpt keeps things under --root. One function per place, so the layout is
+// readable in one screen:
+//
+//   ROOT/containers/NAME/container.json   the container record
+//   ROOT/containers/NAME/bundle/           ckpt's copy of the OCI bundle (config.json)
+//   ROOT/containers/NAME/container.log     stdout/stderr, written by the monitor
+//   ROOT/containers/NAME/criu.conf         CRIU options for the next dump or restore
+//   ROOT/checkpoints/NAME/STAMP/           one checkpoint: images/, manifest, spec
+//   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
+import { join } from "node:path";
+import type { RuntimeName } from "../runtimes/runtime.ts";
+
+export class StoreLayout {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  containersDir(): string {
+    return join(this.root, "containers");
+  }
+  containerDir(name: string): string {
+    return join(this.root, "containers", name);
+  }
+  containerRecord(name: string): string {
+    return join(this.containerDir(name), "container.json");
+  }
+  bundleDir(name: string): string {
+    return join(this.containerDir(name), "bundle");
+  }
+  containerLog(name: string): string {
+    return join(this.containerDir(name), "container.log");
+  }
+  criuConfig(name: string): string {
+    return join(this.containerDir(name), "criu.conf");
+  }
+  exitDir(name: string): string {
+    return join(this.containerDir(name), "exit");
+  }
+  monitorPidFile(name: string): string {
+    return join(this.containerDir(name), "monitor.pid");
+  }
+  containerPidFile(name: string): string {
+    return join(this.containerDir(name), "container.pid");
+  }
+  execDir(name: string): string {
+    return join(this.containerDir(name), "exec");
+  }
+  checkpointsDir(): string {
+    return join(this.root, "checkpoints");
+  }
+  containerCheckpointsDir(name: string): string {
+    return join(this.root, "checkpoints", name);
+  }
+  runtimeStateRoot(runtime: RuntimeName): string {
+    return join(this.root, "runtime", runtime);
+  }
+}
