@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CkptError, ExitCode, exitCodeMeaning, ExitError } from "./errors.ts";
+import { timeModes } from "./clock/restore-plan.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -101,6 +102,59 @@ function buildProgram(): Command {
     .action(async (names: string[], _opts, cmd: Command) => {
       const { rmCommand } = await import("./commands/rm.ts");
       await rmCommand(names, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("checkpoint")
+    .description("checkpoint running containers into ckpt's checkpoint store (it survives a reboot)")
+    .argument("<names...>", "containers")
+    .option("-R, --leave-running", "keep the container running after the checkpoint")
+    .option("--tcp-established", "checkpoint established TCP connections")
+    .option("--file-locks", "checkpoint file locks")
+    .option("--keep", "keep CRIU's work files next to the images")
+    .option("--allow-process-loss", "checkpoint even when processes outside PID 1's tree would be left out")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExample:\n  ckpt checkpoint web && ckpt restore web\n")
+    .action(async (names: string[], _opts, cmd: Command) => {
+      const { checkpointCommand } = await import("./commands/checkpoint.ts");
+      await checkpointCommand(names, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("checkpoints")
+    .description("list the checkpoints in the store")
+    .option("--json", "print them as JSON")
+    .action(async (_opts, cmd: Command) => {
+      const { checkpointsCommand } = await import("./commands/checkpoints.ts");
+      await checkpointsCommand(cmd.optsWithGlobals());
+    });
+
+  program
+    .command("restore")
+    .description("restore a container from its latest checkpoint, or from a checkpoint directory")
+    .argument("<name-or-dir>", "container name, or checkpoint directory")
+    .option("-n, --name <name>", "restore under a new name (a new container id)")
+    .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore").choices([...timeModes]).default("auto"))
+    .option("--tcp-established", "restore established TCP connections")
+    .option("--file-locks", "restore file locks")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      `
+Time modes:
+  continue  monotonic and boottime resume from their checkpointed values
+  suspend   monotonic resumes; boottime also counts the time since the checkpoint
+  host      run on the host's clocks; refused when a clock would go backwards
+  auto      host for a container without a time namespace of its own restored on the
+            same boot, continue otherwise
+
+Example:
+  ckpt restore web --time-mode suspend
+`,
+    )
+    .action(async (source: string, _opts, cmd: Command) => {
+      const { restoreCommand } = await import("./commands/restore.ts");
+      await restoreCommand(source, cmd.optsWithGlobals());
     });
 
   return program;

@@ -15,6 +15,7 @@ import { readTimeNamespace } from "../proc/process.ts";
 import { execJoinsTimeNamespace } from "../runtimes/runtime.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { liveState, type ContainerContext } from "./context.ts";
+import { readLogFrom } from "./logs.ts";
 import { monitorArgs } from "./run.ts";
 
 export interface ExecRequest {
@@ -75,6 +76,7 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
       joinedBy = "ckpt";
     }
 
+    const logPath = join(scratch, "output.log");
     const argv = execMonitorArgv({
       ...monitorArgs(store, record),
       runtimeStateRoot: stateRoot,
@@ -82,22 +84,35 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
       processSpecPath,
       execPidFile: join(scratch, "pid"),
       exitDir: scratch,
+      logPath,
     });
     const [file, ...rest] = [...prefix, conmonPath(), ...argv];
-    // Plain spawn, not execa: execa settles only when stdout and stderr end, and a
-    // background child of the exec'd process may hold them open for ever.
-    const child = spawn(file!, rest, { stdio: ["ignore", "pipe", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" } });
+    // Plain spawn, not execa: execa lets go of extra stdio pipes such as the sync pipe.
+    const child = spawn(file!, rest, { stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" } });
+    let monitorErrors = "";
+    child.stderr!.setEncoding("utf8").on("data", (c: string) => (monitorErrors += c));
     const sync = collect(child.stdio[3] as Readable);
-    const [stdout, stderr] = [child.stdout!, child.stderr!];
-    stdout.pipe(output.stdout, { end: false });
-    stderr.pipe(output.stderr, { end: false });
-    await once(child, "exit");
+    const exited = once(child, "exit");
+    // The process's output, relayed from conmon's log as it arrives.
+    const carry = {};
+    let offset = 0;
+    let running = true;
+    void exited.then(() => (running = false), () => (running = false));
+    const relay = async () => {
+      const read = await readLogFrom(logPath, offset, carry);
+      offset = read.offset;
+      for (const line of read.lines) (line.stream === "stderr" ? output.stderr : output.stdout).write(`${line.text}\n`);
+    };
+    while (running) {
+      await relay();
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    await exited;
     const messages = parseSyncMessages(await sync);
-    // Background children may keep the pipes open: take what is there, then let go.
-    await drain([stdout, stderr]);
+    await relay();
     const started = messages[0];
     if (started === undefined || started.data <= 0) {
-      throw new CkptError(ExitCode.runtimeFailed, `${runtime.adapter.name} exec failed`, { evidence: (started?.message ?? "no report from conmon").trim().split("\n").map(tidyRuntimeLine) });
+      throw new CkptError(ExitCode.runtimeFailed, `${runtime.adapter.name} exec failed`, { evidence: (started?.message ?? (monitorErrors || "no report from conmon")).trim().split("\n").map(tidyRuntimeLine) });
     }
     return { exitCode: messages[1]?.data ?? 1, pid: started.data, timeNamespace: { pid1: pid1Namespace, joinedBy } };
   } finally {
@@ -113,17 +128,4 @@ function collect(stream: Readable): Promise<string> {
     stream.on("end", () => resolve(text));
     stream.on("error", () => resolve(text));
   });
-}
-
-// Waits until the streams have been quiet for a moment, then stops reading them.
-async function drain(streams: Readable[]): Promise<void> {
-  let last = Date.now();
-  const touch = () => (last = Date.now());
-  for (const s of streams) s.on("data", touch);
-  while (Date.now() - last < 30 && streams.some((s) => !s.readableEnded)) await new Promise((r) => setTimeout(r, 10));
-  for (const s of streams) {
-    s.off("data", touch);
-    s.unpipe();
-    s.destroy();
-  }
 }

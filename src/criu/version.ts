@@ -13,3 +13,18 @@ export function parseCriuVersion(output: string): string | null {
 export function criuErrorLines(output: string): string[] {
   return output.split("\n").filter((l) => /^\s*(\(\s*[\d.]+\)\s*)?Error\b/.test(l)).map((l) => l.trim());
 }
+
+// Error lines CRIU logs on every run on hosts without CAP_SYS_RESOURCE, and carries on.
+const HARMLESS_ERRORS = [/rlimit: Can't setup RLIMIT_NOFILE for self/];
+
+// The evidence of a failed CRIU run: each Error line that matters with the two lines
+// before it (like `grep -B2 Error`), at most `limit` lines.
+export function criuEvidence(log: string, limit = 15): string[] {
+  const lines = log.split("\n");
+  const picked = new Set<number>();
+  lines.forEach((line, i) => {
+    if (!/^\s*(\(\s*[\d.]+\)\s*)?Error\b/.test(line) || HARMLESS_ERRORS.some((h) => h.test(line))) return;
+    for (let j = Math.max(0, i - 2); j <= i; j++) picked.add(j);
+  });
+  return [...picked].sort((a, b) => a - b).slice(-limit).map((i) => lines[i]!.trim());
+}

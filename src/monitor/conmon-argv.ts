@@ -39,17 +39,20 @@ export interface ExecMonitorArgs extends MonitorTarget {
   processSpecPath: string;
   execPidFile: string;
   exitDir: string;
+  logPath: string;
 }
 
-// conmon for one `exec`: stays in the foreground (--sync) and hands its own stdio to the
-// process (passthrough), then exits with the process's exit code; it does not wait for
-// background children that keep the stdio open.
+// conmon for one `exec`: stays in the foreground (--sync), gives the process pipes of its
+// own and logs them, then exits with the process's exit code; it does not wait for
+// background children that keep the pipes open. Real pipes matter: CRIU can dump a
+// leftover child whose stdout is a pipe, not one whose stdout is a socket to ckpt (what
+// Node's stdio pipes are).
 export function execMonitorArgv(a: ExecMonitorArgs): string[] {
   return [
     ...commonArgs(a, a.execId),
     "--sync",
     "-p", a.execPidFile,
-    "-l", "passthrough",
+    "-l", `k8s-file:${a.logPath}`,
     "--exit-dir", a.exitDir,
     "--exec",
     "--exec-process-spec", a.processSpecPath,

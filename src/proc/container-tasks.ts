@@ -14,7 +14,7 @@ export function containerCgroupDir(procCgroup: string, mounts: readonly CgroupMo
     .split("\n")
     .filter((l) => l !== "")
     .map((line) => {
-      const [, controllers = "", path = ""] = /^(\d+):([^:]*):(.*)$/.exec(line) ?? [];
+      const [, , controllers = "", path = ""] = /^(\d+):([^:]*):(.*)$/.exec(line) ?? [];
       return { controllers: controllers.split(","), path };
     });
   for (const controller of PREFERRED_V1) {

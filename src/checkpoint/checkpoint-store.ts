@@ -1,0 +1,33 @@
+// The checkpoints ckpt keeps under ROOT/checkpoints/NAME/STAMP. A checkpoint directory
+// appears under its final name only once complete (it is written as STAMP.partial and
+// renamed); a failed dump leaves STAMP.failed with its log.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { StoreLayout } from "../store/layout.ts";
+import { readManifest, type Manifest } from "./manifest.ts";
+
+// 20261122T080309.123456789Z: sorts in time order, safe in paths.
+export function checkpointStamp(realtimeNs: bigint): string {
+  const iso = new Date(Number(realtimeNs / 1_000_000n)).toISOString();
+  return `${iso.slice(0, 19).replace(/[-:]/g, "")}.${String(realtimeNs % 1_000_000_000n).padStart(9, "0")}Z`;
+}
+
+const STAMP = /^\d{8}T\d{6}\.\d{9}Z$/;
+
+export interface StoredCheckpoint {
+  dir: string;
+  manifest: Manifest;
+}
+
+// Complete checkpoints of `name`, oldest first.
+export async function listCheckpoints(layout: StoreLayout, name: string): Promise<StoredCheckpoint[]> {
+  const base = layout.containerCheckpointsDir(name);
+  const stamps = (await readdir(base).catch(() => [] as string[])).filter((s) => STAMP.test(s)).sort();
+  const found = await Promise.all(stamps.map(async (s) => ({ dir: join(base, s), manifest: await readManifest(join(base, s)).catch(() => null) })));
+  return found.filter((c): c is StoredCheckpoint => c.manifest !== null);
+}
+
+export async function listAllCheckpoints(layout: StoreLayout): Promise<StoredCheckpoint[]> {
+  const names = (await readdir(layout.checkpointsDir()).catch(() => [] as string[])).sort();
+  return (await Promise.all(names.map((n) => listCheckpoints(layout, n)))).flat();
+}

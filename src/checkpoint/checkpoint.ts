@@ -1,0 +1,175 @@
+// `ckpt checkpoint`: pre-flight, dump through the runtime, record the manifest. The
+// container keeps running when anything before the dump refuses or the dump fails.
+import { cp, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { hostname, release } from "node:os";
+import { join } from "node:path";
+import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
+import { parseTimensOffsets } from "../clock/timespec.ts";
+import { liveState, type ContainerContext } from "../container/context.ts";
+import { readDumpStats, readTimensImage } from "../criu/images.ts";
+import { criuEvidence, parseCriuVersion } from "../criu/version.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { probeCommand } from "../host/probe-command.ts";
+import { findExecutable } from "../host/find-executable.ts";
+import { declaresTimeNamespace, readOciSpec, type OciSpec } from "../oci/spec.ts";
+import { readContainerTasks } from "../proc/container-tasks.ts";
+import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
+import { checkpointPreflight, describeRefusal, type ContainerTask } from "./preflight.ts";
+import { writeManifest, type Manifest } from "./manifest.ts";
+import { checkpointStamp } from "./checkpoint-store.ts";
+
+export interface CheckpointRequest {
+  leaveRunning: boolean;
+  tcpEstablished: boolean;
+  fileLocks: boolean;
+  keep: boolean;
+  allowProcessLoss: boolean;
+}
+
+export interface CheckpointResult {
+  name: string;
+  dir: string;
+  manifest: Manifest;
+  lostTasks: ContainerTask[];
+  durationNs: bigint;
+}
+
+export async function checkpointContainer(ctx: ContainerContext, request: CheckpointRequest): Promise<CheckpointResult> {
+  const started = process.hrtime.bigint();
+  const { record, runtime, store } = ctx;
+  const live = await liveState(ctx);
+  if (live.status !== "running" || live.pid === null) {
+    throw new CkptError(ExitCode.conflict, `container "${record.name}" is ${live.status}, not running: there is nothing to checkpoint`, {
+      hint: live.status === "checkpointed" ? `it is already checkpointed; restore it with: ckpt restore ${record.name}` : "only running containers can be checkpointed",
+    });
+  }
+  const pid1 = live.pid;
+
+  // Pre-flight: nothing has been touched yet.
+  const tasks = await readContainerTasks(pid1);
+  const verdict = checkpointPreflight(pid1, tasks, { allowProcessLoss: request.allowProcessLoss });
+  if (!verdict.ok) {
+    const outside = verdict.refusals.some((r) => r.kind === "outside-process-tree");
+    throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": the checkpoint would lose processes or could not be restored`, {
+      evidence: verdict.refusals.map(describeRefusal),
+      hint: outside
+        ? "processes started with `exec -d` by runc or podman live outside PID 1's tree; stop them, start them with `ckpt exec -d` instead, or accept their loss with --allow-process-loss"
+        : "processes started by `runc exec` before 1.2.7 run on the host's clock; stop them and start them again with `ckpt exec`",
+    });
+  }
+
+  const spec = await readOciSpec(join(store.layout.bundleDir(record.name), "config.json"));
+  const [bootId, pid1Inode, hostInode, offsetsText, runtimeVersion, criuVersion] = await Promise.all([
+    readBootId(),
+    readTimeNamespace(pid1).catch(() => 0),
+    readTimeNamespace("self").catch(() => 0),
+    readTimensOffsetsText(pid1),
+    runtime.version(),
+    criuVersionString(),
+  ]);
+  const pid1Offsets = offsetsText === null ? { monotonicNs: 0n, boottimeNs: 0n } : parseTimensOffsets(offsetsText);
+  const clocksBefore = await readHostClocks();
+
+  const stamp = checkpointStamp(clocksBefore.realtimeNs);
+  const baseDir = store.layout.containerCheckpointsDir(record.name);
+  const finalDir = join(baseDir, stamp);
+  const partialDir = `${finalDir}.partial`;
+  const imageDir = join(partialDir, "images");
+  const workDir = join(partialDir, "work");
+  await mkdir(imageDir, { recursive: true, mode: 0o700 });
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
+
+  const dumped = await runtime.checkpoint({ id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks });
+  if (dumped.exitCode !== 0) {
+    await failedDump(ctx, partialDir, finalDir, dumped.stderr);
+  }
+
+  const timens = await readTimensImage(imageDir);
+  if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU 4.1.1" });
+  // The host's clocks at the instant CRIU read the container's: the container's clock
+  // minus PID 1's offset, and realtime moved by the same amount as monotonic since the
+  // reading above.
+  const hostMonotonicAtDump = timens.monotonicNs - pid1Offsets.monotonicNs;
+  const sinceReading = hostMonotonicAtDump - clocksBefore.monotonicNs;
+  const host = {
+    realtimeNs: String(clocksBefore.realtimeNs + sinceReading),
+    monotonicNs: String(hostMonotonicAtDump),
+    boottimeNs: String(timens.boottimeNs - pid1Offsets.boottimeNs),
+  };
+  // CRIU writes its statistics to the work directory.
+  const stats = (await readDumpStats(workDir)) ?? (await readDumpStats(imageDir)) ?? { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 };
+  const lost = new Set(verdict.willBeLost.map((t) => t.pid));
+  const manifest: Manifest = {
+    formatVersion: 1,
+    container: { name: record.name, id: record.id, sourceBundle: record.sourceBundle ?? "", rootfs: record.rootfs },
+    runtime: { name: record.runtime, version: runtimeVersion, path: runtime.path },
+    criuVersion,
+    kernelRelease: release(),
+    hostname: hostname(),
+    bootId,
+    checkpointedAtNs: host.realtimeNs,
+    timeNamespace: {
+      kernelSupport: offsetsText !== null,
+      declared: declaresTimeNamespace(spec),
+      declaredOffsets: declaredOffsets(spec),
+      pid1Inode,
+      pid1Offsets: { monotonicNs: String(pid1Offsets.monotonicNs), boottimeNs: String(pid1Offsets.boottimeNs) },
+      pid1InHostNamespace: pid1Inode === hostInode,
+      dumpedMonotonicNs: String(timens.monotonicNs),
+      dumpedBoottimeNs: String(timens.boottimeNs),
+      host,
+    },
+    criuStats: stats,
+    options: { leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks },
+    tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
+    imagesBytes: await directoryBytes(imageDir),
+  };
+  await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, "spec.dump"));
+  await writeManifest(partialDir, manifest);
+  await rename(join(workDir, "dump.log"), join(partialDir, "dump.log")).catch(() => {});
+  if (!request.keep) await rm(workDir, { recursive: true, force: true });
+  await rename(partialDir, finalDir);
+
+  if (!request.leaveRunning) {
+    // The runtime's record of the stopped container would block a restore under its id.
+    await runtime.delete(record.id, true).catch(() => {});
+    await store.save({ ...record, checkpointedTo: finalDir });
+  }
+  return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started };
+}
+
+// Keeps the log, removes the images, makes sure the container still runs, and throws.
+async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, stderr: string): Promise<never> {
+  const failedDir = `${finalDir}.failed`;
+  const log = await readFile(join(partialDir, "work", "dump.log"), "utf8").catch(() => "");
+  await rm(join(partialDir, "images"), { recursive: true, force: true });
+  await rename(partialDir, failedDir).catch(() => {});
+  const logPath = join(failedDir, "work", "dump.log");
+  const after = await liveState(ctx);
+  if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  const state = after.status === "paused" ? "running (ckpt thawed it)" : after.status;
+  throw new CkptError(ExitCode.criuFailed, `CRIU could not checkpoint "${ctx.record.name}"; the container is ${state}`, {
+    evidence: [...criuEvidence(log), ...stderr.trim().split("\n").filter((l) => l !== "").slice(-2)],
+    hint: `the full log is kept in ${logPath}`,
+  });
+}
+
+function declaredOffsets(spec: OciSpec): { monotonicNs: string; boottimeNs: string } {
+  const ns = (clock: string) => {
+    const o = spec.linux?.timeOffsets?.[clock];
+    return String(BigInt(o?.secs ?? 0) * 1_000_000_000n + BigInt(o?.nanosecs ?? 0));
+  };
+  return { monotonicNs: ns("monotonic"), boottimeNs: ns("boottime") };
+}
+
+async function criuVersionString(): Promise<string> {
+  const path = findExecutable("criu");
+  if (path === null) return "unknown";
+  return parseCriuVersion((await probeCommand(path, ["--version"])).stdout) ?? "unknown";
+}
+
+async function directoryBytes(dir: string): Promise<number> {
+  const names = await readdir(dir);
+  const sizes = await Promise.all(names.map(async (n) => (await stat(join(dir, n))).size));
+  return sizes.reduce((a, b) => a + b, 0);
+}

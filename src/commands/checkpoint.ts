@@ -1,0 +1,72 @@
+// `ckpt checkpoint [-R] [--tcp-established] [--file-locks] [--keep] [--allow-process-loss] NAME...`
+import { checkpointContainer, type CheckpointResult } from "../checkpoint/checkpoint.ts";
+import { formatDurationNs } from "../clock/timespec.ts";
+import { openContainer } from "../container/context.ts";
+import type { GlobalOptions } from "../global-options.ts";
+import { colors } from "../output/color.ts";
+import { printJson } from "../output/json.ts";
+import { humanDuration, timestamp } from "../output/time.ts";
+
+interface CheckpointOptions extends GlobalOptions {
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
+  keep?: boolean;
+  allowProcessLoss?: boolean;
+}
+
+export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
+  const results: CheckpointResult[] = [];
+  for (const name of names) {
+    if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
+    const result = await checkpointContainer(await openContainer(options, name), {
+      leaveRunning: options.leaveRunning === true,
+      tcpEstablished: options.tcpEstablished === true,
+      fileLocks: options.fileLocks === true,
+      keep: options.keep === true,
+      allowProcessLoss: options.allowProcessLoss === true,
+    });
+    results.push(result);
+    if (!options.json) render(result, options);
+  }
+  if (options.json) printJson(results.map(toJson));
+}
+
+export function toJson(r: CheckpointResult) {
+  const t = r.manifest.timeNamespace;
+  return {
+    name: r.name,
+    checkpoint: r.dir,
+    checkpointedAt: timestamp(BigInt(r.manifest.checkpointedAtNs)),
+    durationNs: r.durationNs,
+    imagesBytes: r.manifest.imagesBytes,
+    leftRunning: r.manifest.options.leaveRunning,
+    timeNamespace: {
+      pid1Inode: t.pid1Inode,
+      pid1InHostNamespace: t.pid1InHostNamespace,
+      declared: t.declared,
+      pid1OffsetsNs: { monotonic: BigInt(t.pid1Offsets.monotonicNs), boottime: BigInt(t.pid1Offsets.boottimeNs) },
+      dumpedClocksNs: { monotonic: BigInt(t.dumpedMonotonicNs), boottime: BigInt(t.dumpedBoottimeNs) },
+      hostClocksNs: { realtime: BigInt(t.host.realtimeNs), monotonic: BigInt(t.host.monotonicNs), boottime: BigInt(t.host.boottimeNs) },
+    },
+    tasks: r.manifest.tasks,
+    lostTasks: r.lostTasks,
+    criuStats: r.manifest.criuStats,
+  };
+}
+
+function render(r: CheckpointResult, options: GlobalOptions): void {
+  const c = colors(options);
+  const m = r.manifest;
+  const t = m.timeNamespace;
+  const mib = (m.imagesBytes / 1048576).toFixed(1);
+  const lines = [
+    `${c.green("checkpointed")} ${c.bold(r.name)} in ${humanDuration(r.durationNs)} (${mib} MiB, ${m.tasks.length} process${m.tasks.length === 1 ? "" : "es"}, frozen ${(m.criuStats.frozenTimeUs / 1000).toFixed(0)} ms)`,
+    `  checkpoint:     ${r.dir}`,
+    `  time namespace: ${t.pid1InHostNamespace ? "the host's" : `its own (${t.pid1Inode}), offsets monotonic ${formatDurationNs(BigInt(t.pid1Offsets.monotonicNs))}, boottime ${formatDurationNs(BigInt(t.pid1Offsets.boottimeNs))}`}; all ${m.tasks.length} task(s) in it`,
+    `  clocks at dump: monotonic ${formatDurationNs(BigInt(t.dumpedMonotonicNs))}, boottime ${formatDurationNs(BigInt(t.dumpedBoottimeNs))}`,
+  ];
+  for (const lost of r.lostTasks) lines.push(c.yellow(`  not in the checkpoint (--allow-process-loss): PID ${lost.pid} ${lost.command}`));
+  lines.push(m.options.leaveRunning ? "  the container keeps running" : `  the container is stopped; bring it back with: ckpt restore ${r.name}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

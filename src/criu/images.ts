@@ -1,0 +1,105 @@
+// Decodes CRIU image files with the project's schemas/criu-images.proto.
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
+import { CkptError, ExitCode } from "../errors.ts";
+
+const IMG_COMMON_MAGIC = 0x54564319;
+const IMG_SERVICE_MAGIC = 0x55105940;
+export const TIMENS_MAGIC = 0x43114433;
+export const STATS_MAGIC = 0x57093306;
+
+let root: protobuf.Root | undefined;
+function schema(): protobuf.Root {
+  root ??= new protobuf.Root().loadSync(fileURLToPath(new URL("../../schemas/criu-images.proto", import.meta.url)), { keepCase: true });
+  return root;
+}
+
+// The image's own magic and its entries' bytes. Throws on a damaged frame.
+export function splitImage(bytes: Uint8Array, name: string): { magic: number; entries: Uint8Array[] } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8) throw badImage(name, "shorter than its magic words");
+  const first = view.getUint32(0, true);
+  if (first !== IMG_COMMON_MAGIC && first !== IMG_SERVICE_MAGIC) throw badImage(name, `unknown magic 0x${first.toString(16)}`);
+  const magic = view.getUint32(4, true);
+  const entries: Uint8Array[] = [];
+  for (let at = 8; at < bytes.byteLength; ) {
+    if (at + 4 > bytes.byteLength) throw badImage(name, `truncated entry size at byte ${at}`);
+    const size = view.getUint32(at, true);
+    if (at + 4 + size > bytes.byteLength) throw badImage(name, `entry at byte ${at} claims ${size} bytes, ${bytes.byteLength - at - 4} left`);
+    entries.push(bytes.subarray(at + 4, at + 4 + size));
+    at += 4 + size;
+  }
+  return { magic, entries };
+}
+
+function badImage(name: string, why: string): CkptError {
+  return new CkptError(ExitCode.badCheckpoint, `CRIU image ${name} is damaged: ${why}`);
+}
+
+function decodeSingle(bytes: Uint8Array, name: string, expectedMagic: number, type: string): Record<string, unknown> {
+  const { magic, entries } = splitImage(bytes, name);
+  if (magic !== expectedMagic) throw badImage(name, `magic 0x${magic.toString(16)} is not 0x${expectedMagic.toString(16)}`);
+  if (entries.length !== 1) throw badImage(name, `${entries.length} entries where one was expected`);
+  const message = schema().lookupType(type);
+  return message.toObject(message.decode(entries[0]!), { longs: String, defaults: true }) as Record<string, unknown>;
+}
+
+export interface TimensImage {
+  monotonicNs: bigint;
+  boottimeNs: bigint;
+}
+
+const nsOf = (t: { tv_sec: string; tv_nsec: string }) => BigInt(t.tv_sec) * 1_000_000_000n + BigInt(t.tv_nsec);
+
+export function decodeTimens(bytes: Uint8Array, name = "timens-0.img"): TimensImage {
+  const e = decodeSingle(bytes, name, TIMENS_MAGIC, "criu.TimensEntry") as { monotonic: { tv_sec: string; tv_nsec: string }; boottime: { tv_sec: string; tv_nsec: string } };
+  return { monotonicNs: nsOf(e.monotonic), boottimeNs: nsOf(e.boottime) };
+}
+
+export function encodeTimens(t: TimensImage): Uint8Array {
+  const type = schema().lookupType("criu.TimensEntry");
+  const ts = (ns: bigint) => ({ tv_sec: String(ns / 1_000_000_000n), tv_nsec: String(ns % 1_000_000_000n) });
+  const body = type.encode(type.fromObject({ monotonic: ts(t.monotonicNs), boottime: ts(t.boottimeNs) })).finish();
+  const out = new Uint8Array(12 + body.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, IMG_COMMON_MAGIC, true);
+  view.setUint32(4, TIMENS_MAGIC, true);
+  view.setUint32(8, body.byteLength, true);
+  out.set(body, 12);
+  return out;
+}
+
+export interface DumpStats {
+  freezingTimeUs: number;
+  frozenTimeUs: number;
+  memdumpTimeUs: number;
+  memwriteTimeUs: number;
+  pagesScanned: number;
+  pagesWritten: number;
+}
+
+export function decodeDumpStats(bytes: Uint8Array, name = "stats-dump"): DumpStats {
+  const e = decodeSingle(bytes, name, STATS_MAGIC, "criu.StatsEntry") as { dump?: Record<string, string> };
+  const d = e.dump;
+  if (d === undefined || d === null) throw badImage(name, "no dump statistics");
+  const n = (k: string) => Number(d[k] ?? 0);
+  return {
+    freezingTimeUs: n("freezing_time"),
+    frozenTimeUs: n("frozen_time"),
+    memdumpTimeUs: n("memdump_time"),
+    memwriteTimeUs: n("memwrite_time"),
+    pagesScanned: n("pages_scanned"),
+    pagesWritten: n("pages_written"),
+  };
+}
+
+export async function readTimensImage(imageDir: string): Promise<TimensImage | null> {
+  const bytes = await readFile(`${imageDir}/timens-0.img`).catch(() => null);
+  return bytes === null ? null : decodeTimens(bytes);
+}
+
+export async function readDumpStats(imageDir: string): Promise<DumpStats | null> {
+  const bytes = await readFile(`${imageDir}/stats-dump`).catch(() => null);
+  return bytes === null ? null : decodeDumpStats(bytes);
+}
