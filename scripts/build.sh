@@ -18,3 +18,15 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 echo "build.sh: tsc"
 node_modules/.bin/tsc -p tsconfig.build.json
+
+# The time-namespace helper ckpt restore uses for exact clock offsets (native/).
+if [ ! -x dist/native/ckpt-timens ] || [ native/ckpt-timens.c -nt dist/native/ckpt-timens ]; then
+  if ! command -v gcc >/dev/null; then
+    echo "build.sh: error: gcc is needed to build native/ckpt-timens.c; run scripts/setup-host.sh as root" >&2
+    exit 3
+  fi
+  echo "build.sh: gcc native/ckpt-timens.c"
+  mkdir -p dist/native
+  gcc -O2 -Wall -Wextra -Werror -static -o dist/native/ckpt-timens.tmp native/ckpt-timens.c
+  mv dist/native/ckpt-timens.tmp dist/native/ckpt-timens
+fi

@@ -84,58 +84,67 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     await failedDump(ctx, partialDir, finalDir, dumped.stderr);
   }
 
-  const timens = await readTimensImage(imageDir);
-  if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU 4.1.1" });
-  // The host's clocks at the instant CRIU read the container's: the container's clock
-  // minus PID 1's offset, and realtime moved by the same amount as monotonic since the
-  // reading above.
-  const hostMonotonicAtDump = timens.monotonicNs - pid1Offsets.monotonicNs;
-  const sinceReading = hostMonotonicAtDump - clocksBefore.monotonicNs;
-  const host = {
-    realtimeNs: String(clocksBefore.realtimeNs + sinceReading),
-    monotonicNs: String(hostMonotonicAtDump),
-    boottimeNs: String(timens.boottimeNs - pid1Offsets.boottimeNs),
-  };
-  // CRIU writes its statistics to the work directory.
-  const stats = (await readDumpStats(workDir)) ?? (await readDumpStats(imageDir)) ?? { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 };
-  const lost = new Set(verdict.willBeLost.map((t) => t.pid));
-  const manifest: Manifest = {
-    formatVersion: 1,
-    container: { name: record.name, id: record.id, sourceBundle: record.sourceBundle ?? "", rootfs: record.rootfs },
-    runtime: { name: record.runtime, version: runtimeVersion, path: runtime.path },
-    criuVersion,
-    kernelRelease: release(),
-    hostname: hostname(),
-    bootId,
-    checkpointedAtNs: host.realtimeNs,
-    timeNamespace: {
-      kernelSupport: offsetsText !== null,
-      declared: declaresTimeNamespace(spec),
-      declaredOffsets: declaredOffsets(spec),
-      pid1Inode,
-      pid1Offsets: { monotonicNs: String(pid1Offsets.monotonicNs), boottimeNs: String(pid1Offsets.boottimeNs) },
-      pid1InHostNamespace: pid1Inode === hostInode,
-      dumpedMonotonicNs: String(timens.monotonicNs),
-      dumpedBoottimeNs: String(timens.boottimeNs),
-      host,
-    },
-    criuStats: stats,
-    options: { leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks },
-    tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
-    imagesBytes: await directoryBytes(imageDir),
-  };
-  await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, "spec.dump"));
-  await writeManifest(partialDir, manifest);
-  await rename(join(workDir, "dump.log"), join(partialDir, "dump.log")).catch(() => {});
-  if (!request.keep) await rm(workDir, { recursive: true, force: true });
-  await rename(partialDir, finalDir);
-
   if (!request.leaveRunning) {
-    // The runtime's record of the stopped container would block a restore under its id.
+    // The container is gone from the host now: whatever happens below, its record points
+    // at the images, and the runtime's record of it would block a restore under its id.
+    await store.save({ ...record, checkpointedTo: partialDir });
     await runtime.delete(record.id, true).catch(() => {});
-    await store.save({ ...record, checkpointedTo: finalDir });
   }
-  return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started };
+  try {
+    const timens = await readTimensImage(imageDir);
+    if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU 4.1.1" });
+    // The host's clocks at the instant CRIU read the container's: the container's clock
+    // minus PID 1's offset, and realtime moved by the same amount as monotonic since the
+    // reading above.
+    const hostMonotonicAtDump = timens.monotonicNs - pid1Offsets.monotonicNs;
+    const sinceReading = hostMonotonicAtDump - clocksBefore.monotonicNs;
+    const host = {
+      realtimeNs: String(clocksBefore.realtimeNs + sinceReading),
+      monotonicNs: String(hostMonotonicAtDump),
+      boottimeNs: String(timens.boottimeNs - pid1Offsets.boottimeNs),
+    };
+    // CRIU writes its statistics to the work directory.
+    const stats = (await readDumpStats(workDir)) ?? (await readDumpStats(imageDir)) ?? { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 };
+    const lost = new Set(verdict.willBeLost.map((t) => t.pid));
+    const manifest: Manifest = {
+      formatVersion: 1,
+      container: { name: record.name, id: record.id, sourceBundle: record.sourceBundle ?? "", rootfs: record.rootfs },
+      runtime: { name: record.runtime, version: runtimeVersion, path: runtime.path },
+      criuVersion,
+      kernelRelease: release(),
+      hostname: hostname(),
+      bootId,
+      checkpointedAtNs: host.realtimeNs,
+      timeNamespace: {
+        kernelSupport: offsetsText !== null,
+        declared: declaresTimeNamespace(spec),
+        declaredOffsets: declaredOffsets(spec),
+        pid1Inode,
+        pid1Offsets: { monotonicNs: String(pid1Offsets.monotonicNs), boottimeNs: String(pid1Offsets.boottimeNs) },
+        pid1InHostNamespace: pid1Inode === hostInode,
+        dumpedMonotonicNs: String(timens.monotonicNs),
+        dumpedBoottimeNs: String(timens.boottimeNs),
+        host,
+      },
+      criuStats: stats,
+      options: { leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks },
+      tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
+      imagesBytes: await directoryBytes(imageDir),
+    };
+    await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, "spec.dump"));
+    await writeManifest(partialDir, manifest);
+    await rename(join(workDir, "dump.log"), join(partialDir, "dump.log")).catch(() => {});
+    if (!request.keep) await rm(workDir, { recursive: true, force: true });
+    await rename(partialDir, finalDir);
+
+    if (!request.leaveRunning) await store.save({ ...record, checkpointedTo: finalDir });
+    return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started };
+  } catch (error) {
+    throw new CkptError(ExitCode.badCheckpoint, `CRIU dumped "${record.name}" but ckpt could not record the checkpoint: ${(error as Error).message}`, {
+      hint: `the images are kept in ${partialDir}`,
+      cause: error,
+    });
+  }
 }
 
 // Keeps the log, removes the images, makes sure the container still runs, and throws.

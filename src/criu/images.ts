@@ -1,5 +1,5 @@
 // Decodes CRIU image files with the project's schemas/criu-images.proto.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { CkptError, ExitCode } from "../errors.ts";
@@ -94,9 +94,17 @@ export function decodeDumpStats(bytes: Uint8Array, name = "stats-dump"): DumpSta
   };
 }
 
+// CRIU names the image after the namespace's id in the dump: timens-0.img when the
+// container shared the host's namespace, timens-N.img when it had its own.
+export async function timensImageName(imageDir: string): Promise<string | null> {
+  const names = (await readdir(imageDir)).filter((n) => /^timens-\d+\.img$/.test(n));
+  if (names.length > 1) throw badImage(imageDir, `more than one time namespace image (${names.join(", ")})`);
+  return names[0] ?? null;
+}
+
 export async function readTimensImage(imageDir: string): Promise<TimensImage | null> {
-  const bytes = await readFile(`${imageDir}/timens-0.img`).catch(() => null);
-  return bytes === null ? null : decodeTimens(bytes);
+  const name = await timensImageName(imageDir);
+  return name === null ? null : decodeTimens(await readFile(`${imageDir}/${name}`), name);
 }
 
 export async function readDumpStats(imageDir: string): Promise<DumpStats | null> {

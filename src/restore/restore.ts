@@ -9,6 +9,7 @@ import { readManifest, type Manifest } from "../checkpoint/manifest.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { planRestoreClock, type RestoreClockPlan, type TimeMode } from "../clock/restore-plan.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
+import { holdTimeNamespace, type TimeNamespaceHolder } from "../clock/time-namespace-holder.ts";
 import { runtimeFor } from "../container/context.ts";
 import { monitorArgs, prepareContainerDir } from "../container/run.ts";
 import { criuEvidence } from "../criu/version.ts";
@@ -22,7 +23,6 @@ import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
 import { containerStatus } from "../container/status.ts";
-import { imagesWithClocks } from "./restore-images.ts";
 
 export interface RestoreRequest {
   // A container name (its latest checkpoint) or a checkpoint directory.
@@ -110,7 +110,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   }
 
   const layout = store.layout;
-  const scratchImages = join(layout.containerDir(name), "restore-images");
+  let holder: TimeNamespaceHolder | undefined;
   try {
     const spec = await readOciSpec(join(checkpoint, "spec.dump"));
     spec.annotations = { ...spec.annotations, [CRIU_CONFIG_ANNOTATION]: layout.criuConfig(name) };
@@ -118,13 +118,16 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     await prepareContainerDir(store, name, spec);
     await store.save(record);
 
-    // Apply the clock plan for CRIU.
-    let restoreImages = imageDir;
+    // Apply the clock plan for CRIU: join the host's namespace, or one made with the
+    // planned offsets (exact to the nanosecond, whenever CRIU gets to it), or let CRIU
+    // make one that resumes the dumped clocks.
     if (plan.kind === "host-namespace" && existsSync("/proc/self/ns/time")) {
       await writeFile(layout.criuConfig(name), `join-ns time:/proc/${process.pid}/ns/time\n`);
     } else if (plan.kind === "new-namespace" && (plan.monotonicNs !== BigInt(t.dumpedMonotonicNs) || plan.boottimeNs !== BigInt(t.dumpedBoottimeNs))) {
-      restoreImages = await imagesWithClocks(imageDir, scratchImages, { monotonicNs: plan.monotonicNs, boottimeNs: plan.boottimeNs });
+      holder = await holdTimeNamespace(plan.offsets);
+      await writeFile(layout.criuConfig(name), `join-ns time:${holder.path}\n`);
     }
+    const restoreImages = imageDir;
 
     const pid = await startMonitor(
       createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs(request) } }),
@@ -135,7 +138,6 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
 
     // The next dump must not see join-ns: CRIU refuses it there.
     await writeFile(layout.criuConfig(name), "");
-    await rm(scratchImages, { recursive: true, force: true });
     await store.save({ ...record, checkpointedTo: null });
     const [inode, hostInode, offsetsText] = await Promise.all([readTimeNamespace(pid), readTimeNamespace("self"), readTimensOffsetsText(pid)]);
     const after = await readHostClocks();
@@ -151,10 +153,11 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     };
   } catch (error) {
     await runtime.delete(record.id, true).catch(() => {});
-    await rm(scratchImages, { recursive: true, force: true });
     if (existing === null) await store.remove(name);
     else await store.save(existing).then(() => writeFile(layout.criuConfig(name), "")).catch(() => {});
     throw error;
+  } finally {
+    await holder?.release();
   }
 }
 
