@@ -40,3 +40,31 @@ export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest
   }
   return { spec, rootfs, ownTimeNamespace, warnings };
 }
+
+// The spec a restore hands the runtime: PID 1 joins `joinTimeNamespace` when given (for
+// runtimes that take it from the spec), and no stale namespace path from an earlier
+// restore is kept.
+export function specForRestore(spec: OciSpec, criuConfigPath: string, joinTimeNamespace: string | null): OciSpec {
+  const out = structuredClone(spec);
+  out.annotations = { ...out.annotations, [CRIU_CONFIG_ANNOTATION]: criuConfigPath };
+  const namespaces = (out.linux?.namespaces ?? []).filter((ns) => ns.type !== "time" || ns.path === undefined || joinTimeNamespace !== null);
+  const time = namespaces.find((ns) => ns.type === "time");
+  if (joinTimeNamespace !== null) {
+    if (time) time.path = joinTimeNamespace;
+    else namespaces.push({ type: "time", path: joinTimeNamespace });
+  }
+  if (out.linux !== undefined || namespaces.length > 0) out.linux = { ...out.linux, namespaces };
+  return out;
+}
+
+// The spec as the running container keeps it: without a time namespace path that only
+// meant something during the restore.
+export function specAfterRestore(spec: OciSpec, ownTimeNamespaceAtCreate: boolean): OciSpec {
+  const out = structuredClone(spec);
+  if (out.linux?.namespaces) {
+    out.linux.namespaces = out.linux.namespaces
+      .filter((ns) => ns.type !== "time" || ownTimeNamespaceAtCreate)
+      .map((ns) => (ns.type === "time" ? { type: "time" } : ns));
+  }
+  return out;
+}

@@ -16,7 +16,9 @@ import { criuEvidence } from "../criu/version.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { createMonitorArgv } from "../monitor/conmon-argv.ts";
 import { startMonitor } from "../monitor/conmon.ts";
-import { CRIU_CONFIG_ANNOTATION, readOciSpec } from "../oci/spec.ts";
+import { readOciSpec } from "../oci/spec.ts";
+import { specAfterRestore, specForRestore } from "../container/container-spec.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
 import { restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
@@ -112,21 +114,23 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   const layout = store.layout;
   let holder: TimeNamespaceHolder | undefined;
   try {
-    const spec = await readOciSpec(join(checkpoint, "spec.dump"));
-    spec.annotations = { ...spec.annotations, [CRIU_CONFIG_ANNOTATION]: layout.criuConfig(name) };
-    if (!existsSync(spec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${spec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path" });
-    await prepareContainerDir(store, name, spec);
-    await store.save(record);
+    const dumpedSpec = await readOciSpec(join(checkpoint, "spec.dump"));
+    if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path" });
 
-    // Apply the clock plan for CRIU: join the host's namespace, or one made with the
-    // planned offsets (exact to the nanosecond, whenever CRIU gets to it), or let CRIU
-    // make one that resumes the dumped clocks.
+    // Apply the clock plan: join the host's namespace, or one made with the planned
+    // offsets (exact to the nanosecond, whenever CRIU gets to it), or let CRIU make one
+    // that resumes the dumped clocks.
+    let joinPath: string | null = null;
     if (plan.kind === "host-namespace" && existsSync("/proc/self/ns/time")) {
-      await writeFile(layout.criuConfig(name), `join-ns time:/proc/${process.pid}/ns/time\n`);
+      joinPath = `/proc/${process.pid}/ns/time`;
     } else if (plan.kind === "new-namespace" && (plan.monotonicNs !== BigInt(t.dumpedMonotonicNs) || plan.boottimeNs !== BigInt(t.dumpedBoottimeNs))) {
       holder = await holdTimeNamespace(plan.offsets);
-      await writeFile(layout.criuConfig(name), `join-ns time:${holder.path}\n`);
+      joinPath = holder.path;
     }
+    const viaSpec = runtime.adapter.restoreJoinsTimeNamespaceVia === "spec-namespace-path";
+    await prepareContainerDir(store, name, specForRestore(dumpedSpec, layout.criuConfig(name), viaSpec ? joinPath : null));
+    if (joinPath !== null && !viaSpec) await writeFile(layout.criuConfig(name), `join-ns time:${joinPath}\n`);
+    await store.save(record);
     const restoreImages = imageDir;
 
     const pid = await startMonitor(
@@ -136,8 +140,10 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       throw await restoreFailure(store, name, error);
     });
 
-    // The next dump must not see join-ns: CRIU refuses it there.
+    // The next dump must not see join-ns (CRIU refuses it there), nor the next restore a
+    // path to a namespace that is gone.
     await writeFile(layout.criuConfig(name), "");
+    await writeFileAtomic(join(layout.bundleDir(name), "config.json"), `${JSON.stringify(specAfterRestore(specForRestore(dumpedSpec, layout.criuConfig(name), null), t.declared), null, 2)}\n`);
     await store.save({ ...record, checkpointedTo: null });
     const [inode, hostInode, offsetsText] = await Promise.all([readTimeNamespace(pid), readTimeNamespace("self"), readTimensOffsetsText(pid)]);
     const after = await readHostClocks();

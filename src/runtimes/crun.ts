@@ -11,6 +11,7 @@ export const crun: RuntimeAdapter = {
   binary: "crun",
   execJoinsTimeNamespaceSince: CRUN_EXEC_JOINS_TIMENS_SINCE,
   createsTimeNamespaceSince: CRUN_CREATES_TIMENS_SINCE,
+  restoreJoinsTimeNamespaceVia: "spec-namespace-path",
   parseVersion(output) {
     // "crun version 1.21" ... "+SYSTEMD +SELINUX ... +CRIU +YAJL"
     return {

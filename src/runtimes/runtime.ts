@@ -26,6 +26,10 @@ export interface RuntimeAdapter {
   readonly createsTimeNamespaceSince: string;
   // Host conditions under which this runtime cannot run containers at all (empty: none).
   hostBlockers(cgroups: CgroupFacts): string[];
+  // How a restore is told to put PID 1 into an existing time namespace: through CRIU's
+  // config file named by the org.criu.config annotation (runc), or a path on the spec's
+  // time namespace, which the runtime hands to CRIU as join-ns (crun).
+  readonly restoreJoinsTimeNamespaceVia: "criu-config" | "spec-namespace-path";
   // For a runtime whose exec does not join the container's time namespace: makes it
   // usable from inside that namespace (entered with nsenter --time) and returns the state
   // root to pass it. Absent when the runtime has no way.
