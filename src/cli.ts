@@ -157,6 +157,16 @@ Example:
       await restoreCommand(source, cmd.optsWithGlobals());
     });
 
+  program
+    .command("demo")
+    .description("the main job on a throwaway busybox container: run, checkpoint, restore, exec, and what each clock says")
+    .option("--keep", "keep the demo container and its checkpoint")
+    .option("--json", "print the report as JSON")
+    .action(async (_opts, cmd: Command) => {
+      const { demoCommand } = await import("./commands/demo.ts");
+      await demoCommand(cmd.optsWithGlobals());
+    });
+
   return program;
 }
 

@@ -23,7 +23,7 @@ describe("a host set up by scripts/setup-host.sh (recorded on Debian 12, kernel 
     assert.equal(runc.execJoinsTimeNamespace, false);
     assert.equal(crun.execJoinsTimeNamespace, true);
     assert.match(check(report, "runtime.runc.exec-timens").detail, /two clocks/);
-    assert.match(check(report, "runtime.runc.exec-timens").fix ?? "", /upgrade runc to >= 1\.2\.7/);
+    assert.match(check(report, "runtime.runc.exec-timens").fix ?? "", /ckpt exec NAME -- CMD.*upgrade runc to >= 1\.2\.7/);
   });
 
   test("has no failed error-severity check, and notes the missing soft-dirty tracking", () => {

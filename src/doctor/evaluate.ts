@@ -109,8 +109,8 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
     add(`runtime.${installed.name}.exec-timens`, execJoins, "info",
       execJoins
         ? `${installed.name} exec joins a restored container's time namespace`
-        : `${installed.name} ${installed.version ?? "(unknown version)"} exec starts processes on the host's clocks, not a restored container's: the container runs on two clocks and its next checkpoint may not restore`,
-      `upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}, or exec into restored containers with a runtime whose exec joins their time namespace`);
+        : `plain \`${installed.name} exec\` ${installed.version ?? "(unknown version)"} starts processes on the host's clocks, not a restored container's: the container runs on two clocks and its next checkpoint may not restore (ckpt exec does not have this problem)`,
+      `use \`ckpt exec NAME -- CMD\`, which joins PID 1's time namespace on every version; or upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}`);
     return { name: installed.name, path: installed.path, version: installed.version, checkpoint, execJoinsTimeNamespace: execJoins };
   });
   for (const missing of runtimeNames) {
