@@ -3,6 +3,7 @@ import { listAllCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import { openStore } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
+import { renderTable } from "../output/table.ts";
 import { rfc3339Nano, timestamp } from "../output/time.ts";
 
 export async function checkpointsCommand(options: GlobalOptions): Promise<void> {
@@ -21,6 +22,5 @@ export async function checkpointsCommand(options: GlobalOptions): Promise<void> 
     return;
   }
   const table = [["NAME", "CHECKPOINTED", "RUNTIME", "SIZE", "TASKS", "TIMENS", "DIRECTORY"], ...rows.map((r) => [r.name, rfc3339Nano(r.checkpointedAt.ns).slice(0, 23) + "Z", r.runtime, `${(r.imagesBytes / 1048576).toFixed(1)}M`, String(r.tasks), r.timeNamespace, r.checkpoint])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`);
+  process.stdout.write(`${renderTable(table).join("\n")}\n`);
 }

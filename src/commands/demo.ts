@@ -5,6 +5,7 @@ import { runDemo, type DemoReport } from "../demo/demo.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
+import { renderTable } from "../output/table.ts";
 import { humanDuration } from "../output/time.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 
@@ -30,12 +31,12 @@ function render(r: DemoReport, options: GlobalOptions): void {
   const lines = [
     "",
     c.bold(`ckpt demo: ${r.runtime.name} ${r.runtime.version}, CRIU ${m.criuVersion}, kernel ${m.kernelRelease}`),
-    ...table([
+    ...renderTable([
       ["run", r.name, humanDuration(r.steps.run)],
       ["checkpoint", `${(m.imagesBytes / 1048576).toFixed(1)} MiB of images, ${m.tasks.length} processes, frozen ${(m.criuStats.frozenTimeUs / 1000).toFixed(0)} ms`, humanDuration(r.steps.checkpoint)],
       ["restore", `--time-mode continue, after ${humanDuration(r.restore.downtimeNs)} down`, humanDuration(r.steps.restore)],
       ["exec", "readlink /proc/self/ns/time; cut -d' ' -f1 /proc/uptime", humanDuration(r.steps.exec)],
-    ]),
+    ], { indent: "  ", alignRight: [2] }),
     "",
     c.bold("Time namespaces"),
     `  host             time:[${r.timeNamespaces.host}]`,
@@ -53,7 +54,3 @@ function render(r: DemoReport, options: GlobalOptions): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => `  ${row.map((cell, i) => (i === row.length - 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ")}`);
-}

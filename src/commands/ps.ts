@@ -3,6 +3,7 @@ import { containerPid, containerStatus } from "../container/status.ts";
 import { openStore, runtimeFor } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
+import { renderTable } from "../output/table.ts";
 import { humanAge, rfc3339Nano } from "../output/time.ts";
 
 interface PsOptions extends GlobalOptions {
@@ -36,6 +37,5 @@ export async function psCommand(options: PsOptions): Promise<void> {
   }
   const now = BigInt(Date.now()) * 1_000_000n;
   const table = [["CONTAINER ID", "NAME", "RUNTIME", "STATUS", "PID", "CREATED"], ...shown.map((r) => [r.id.slice(0, 12), r.name, r.runtime, r.status, r.pid === null ? "-" : String(r.pid), humanAge(r.createdAtNs, now)])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`);
+  process.stdout.write(`${renderTable(table).join("\n")}\n`);
 }
