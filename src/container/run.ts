@@ -29,10 +29,10 @@ export interface RunResult {
 }
 
 export async function runContainer(store: ContainerStore, request: RunRequest): Promise<RunResult> {
-  const sourceBundle = resolve(request.bundle);
-  const source = await readOciSpec(join(sourceBundle, "config.json"));
   const id = newContainerId();
   const name = validateContainerName(request.name ?? generatedName(id));
+  const sourceBundle = resolve(request.bundle);
+  const source = await readOciSpec(join(sourceBundle, "config.json"));
   const runtime = runtimeFor(store, request.runtime);
   const version = await runtime.version();
   const layout = store.layout;

@@ -1,6 +1,9 @@
 // ckpt's heart, on real runc and crun with real CRIU: run, checkpoint, restore and exec
 // keep a container on one clock, cycle after cycle, and refuse what would lose it.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { cp, readdir, readFile, truncate } from "node:fs/promises";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
@@ -142,4 +145,34 @@ for (const runtime of runtimeNames) {
       });
     }
   });
+}
+
+describe("failures leave nothing behind", () => {
+  test("a restore CRIU cannot do: exit 6 with CRIU's evidence, no container left, the checkpoint untouched; a running name is a conflict", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const c = await clockContainer(t, "runc");
+    const [done] = await c.ckpt.json<{ checkpoint: string }[]>(["checkpoint", "--leave-running", "clock"]);
+    const conflict = await c.ckpt.run(["restore", "clock"]);
+    assert.equal(conflict.exitCode, 9, String(conflict.stderr));
+    assert.match(String(conflict.stderr), /is running/);
+
+    const damaged = c.sandbox.path("damaged");
+    await cp(done!.checkpoint, damaged, { recursive: true });
+    await truncate(`${damaged}/images/core-1.img`, 10);
+    const before = await fingerprint(damaged);
+    const failed = await c.ckpt.run(["restore", "-n", "copy", damaged]);
+    assert.equal(failed.exitCode, 6, String(failed.stderr));
+    assert.match(String(failed.stderr), /CRIU could not restore "copy"; the checkpoint is untouched/);
+    assert.match(String(failed.stderr), /Error/);
+    assert.deepEqual(await fingerprint(damaged), before, "the checkpoint's files are as they were");
+    assert.deepEqual((await c.ckpt.json<PsEntry[]>(["ps", "-a"])).map((x) => x.name), ["clock"]);
+    assert.equal((await c.ps()).status, "running");
+  });
+});
+
+// Names, sizes and contents of the files in a directory tree.
+async function fingerprint(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  return Promise.all(files.map(async (f) => `${f} ${createHash("sha256").update(await readFile(f)).digest("hex")}`));
 }
