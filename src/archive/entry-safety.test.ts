@@ -1,0 +1,47 @@
+// Each attack an archive can carry has a test named after it.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { checkArchiveEntry, type EntryVerdict } from "./entry-safety.ts";
+
+const attack = (v: EntryVerdict) => (v.ok ? "ok" : v.attack);
+
+describe("archive entry safety", () => {
+  test("the entries of a real checkpoint pass: images, manifest, spec, nested rootfs diff", () => {
+    for (const path of ["checkpoint/", "checkpoint/pages-1.img", "checkpoint/inventory.img", "manifest.json", "spec.dump", "config.dump", "rootfs-diff.tar", "deleted.files", "stats-dump"]) {
+      assert.equal(attack(checkArchiveEntry({ path, type: path.endsWith("/") ? "Directory" : "File", size: 4096 })), "ok", path);
+    }
+  });
+
+  test("absolute-path: /etc/cron.d/x is refused", () => {
+    assert.equal(attack(checkArchiveEntry({ path: "/etc/cron.d/x", type: "File", size: 10 })), "absolute-path");
+  });
+
+  test("parent-traversal (zip slip): checkpoint/../../root/.ssh/authorized_keys is refused", () => {
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/../../root/.ssh/authorized_keys", type: "File", size: 10 })), "parent-traversal");
+    assert.equal(attack(checkArchiveEntry({ path: "..", type: "Directory", size: 0 })), "parent-traversal");
+  });
+
+  test("link-escape: symbolic links that resolve outside, absolute or relative, are refused; inside ones pass", () => {
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "/etc/shadow" })), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "../../etc" })), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "../spec.dump" })), "ok");
+  });
+
+  test("link-escape: a hard link to a path outside the archive is refused", () => {
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "Link", size: 0, linkpath: "../etc/passwd" })), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "Link", size: 0, linkpath: "/etc/passwd" })), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/y", type: "Link", size: 0, linkpath: "checkpoint/x" })), "ok");
+  });
+
+  test("special-file: device nodes and FIFOs are refused", () => {
+    for (const type of ["CharacterDevice", "BlockDevice", "FIFO"]) {
+      assert.equal(attack(checkArchiveEntry({ path: "checkpoint/dev", type, size: 0 })), "special-file", type);
+    }
+  });
+
+  test("oversized-metadata: a manifest beyond the limit is refused, a large memory image is not", () => {
+    const limits = { metadataBytes: 1024, metadataFiles: new Set(["manifest.json"]) };
+    assert.equal(attack(checkArchiveEntry({ path: "manifest.json", type: "File", size: 1025 }, limits)), "oversized-metadata");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/pages-1.img", type: "File", size: 2 ** 33 }, limits)), "ok");
+  });
+});

@@ -1,0 +1,62 @@
+// Decides, before anything is written, whether a checkpoint archive entry may be
+// extracted into a destination directory. Pure: the importer feeds it each tar header
+// and refuses the whole archive on the first verdict that is not ok.
+//
+// Refused: absolute paths, `..` components, links whose target resolves outside the
+// destination, device nodes, FIFOs and other special files, and metadata files larger
+// than the limit (a manifest or spec of gigabytes is an attack, not a checkpoint).
+import { posix } from "node:path";
+
+export interface ArchiveEntryHeader {
+  path: string;
+  // node-tar's entry types: File, OldFile, ContiguousFile, Directory, SymbolicLink, Link,
+  // CharacterDevice, BlockDevice, FIFO, ...
+  type: string;
+  size: number;
+  linkpath?: string | undefined;
+}
+
+export interface EntryLimits {
+  // Files read into memory (manifest, spec.dump, config.dump, ...): at most this many bytes.
+  metadataBytes: number;
+  metadataFiles: ReadonlySet<string>;
+}
+
+export const DEFAULT_ENTRY_LIMITS: EntryLimits = {
+  metadataBytes: 16 * 1024 * 1024,
+  metadataFiles: new Set(["manifest.json", "manifest.pb", "spec.dump", "config.dump", "stats-dump", "network.status", "deleted.files"]),
+};
+
+export type EntryVerdict =
+  | { ok: true }
+  | { ok: false; attack: "absolute-path" | "parent-traversal" | "link-escape" | "special-file" | "oversized-metadata"; reason: string };
+
+const REGULAR = new Set(["File", "OldFile", "ContiguousFile"]);
+
+export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): EntryVerdict {
+  const path = entry.path.replace(/\/+$/, "");
+  if (path.startsWith("/") || /^[a-zA-Z]:/.test(path)) {
+    return { ok: false, attack: "absolute-path", reason: `${entry.path}: an absolute path would be written outside the destination` };
+  }
+  if (path.split("/").includes("..")) {
+    return { ok: false, attack: "parent-traversal", reason: `${entry.path}: a ".." component would climb out of the destination` };
+  }
+  if (entry.type === "SymbolicLink" || entry.type === "Link") {
+    const target = entry.linkpath ?? "";
+    // A symbolic link resolves from its own directory; a hard link names a path in the archive.
+    const resolved = entry.type === "SymbolicLink" ? posix.normalize(posix.join(posix.dirname(path), target)) : posix.normalize(target);
+    if (target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) {
+      return { ok: false, attack: "link-escape", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${target} resolves outside the destination` };
+    }
+    return { ok: true };
+  }
+  if (entry.type === "Directory") return { ok: true };
+  if (!REGULAR.has(entry.type)) {
+    return { ok: false, attack: "special-file", reason: `${entry.path}: a ${entry.type} entry has no place in a checkpoint (device nodes and FIFOs are refused)` };
+  }
+  const base = posix.basename(path);
+  if (limits.metadataFiles.has(base) && entry.size > limits.metadataBytes) {
+    return { ok: false, attack: "oversized-metadata", reason: `${entry.path}: ${entry.size} bytes of metadata, more than the ${limits.metadataBytes}-byte limit` };
+  }
+  return { ok: true };
+}
