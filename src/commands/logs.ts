@@ -2,7 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { liveState, openContainer } from "../container/context.ts";
-import { readLogFrom } from "../container/logs.ts";
+import { readLogFrom, writeLogLines } from "../container/logs.ts";
+import { isActive } from "../container/status.ts";
 import { ExitCode, ExitError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 
@@ -29,16 +30,12 @@ export async function followLogs(options: LogsOptions, name: string, how: { foll
     for (;;) {
       const read = await readLogFrom(path, offset, carry);
       offset = read.offset;
-      for (const line of read.lines) {
-        const text = options.timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`;
-        (line.stream === "stderr" ? process.stderr : process.stdout).write(text);
-      }
+      writeLogLines(read.lines, process, options.timestamps);
       if (!how.follow || stopping) return;
       if (read.lines.length === 0) {
         const live = await liveState(ctx);
-        if (live.status !== "running" && live.status !== "paused" && live.status !== "created") {
-          const last = await readLogFrom(path, offset, carry);
-          for (const line of last.lines) (line.stream === "stderr" ? process.stderr : process.stdout).write(`${line.text}\n`);
+        if (!isActive(live.status)) {
+          writeLogLines((await readLogFrom(path, offset, carry)).lines, process, options.timestamps);
           if (how.exitWithContainer) {
             const code = await readFile(join(ctx.store.layout.exitDir(name), ctx.record.id), "utf8").catch(() => "");
             const exitCode = Number.parseInt(code, 10);

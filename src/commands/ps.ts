@@ -1,5 +1,5 @@
 // `ckpt ps [-a] [--json]`
-import { containerPid, containerStatus } from "../container/status.ts";
+import { containerPid, containerStatus, isActive } from "../container/status.ts";
 import { openStore, runtimeFor } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
@@ -30,7 +30,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
       };
     }),
   );
-  const shown = options.all ? rows : rows.filter((r) => r.status === "running" || r.status === "paused" || r.status === "created");
+  const shown = options.all ? rows : rows.filter((r) => isActive(r.status));
   if (options.json) {
     printJson(shown);
     return;

@@ -1,5 +1,6 @@
 // `ckpt rm [-f] NAME...`: removes containers; their checkpoints stay in the store.
 import { liveState, openContainer } from "../container/context.ts";
+import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
@@ -14,7 +15,7 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
   for (const name of names) {
     const ctx = await openContainer(options, name);
     const live = await liveState(ctx);
-    if (live.status === "running" || live.status === "paused" || live.status === "created") {
+    if (isActive(live.status)) {
       if (!options.force) {
         throw new CkptError(ExitCode.conflict, `container "${name}" is ${live.status}`, { hint: `stop it first (ckpt stop ${name}) or remove it anyway with ckpt rm -f ${name}` });
       }

@@ -15,7 +15,7 @@ import { readTimeNamespace } from "../proc/process.ts";
 import { execJoinsTimeNamespace } from "../runtimes/runtime.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { liveState, type ContainerContext } from "./context.ts";
-import { readLogFrom } from "./logs.ts";
+import { readLogFrom, writeLogLines } from "./logs.ts";
 import { monitorArgs } from "./run.ts";
 
 export interface ExecRequest {
@@ -101,7 +101,7 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
     const relay = async () => {
       const read = await readLogFrom(logPath, offset, carry);
       offset = read.offset;
-      for (const line of read.lines) (line.stream === "stderr" ? output.stderr : output.stdout).write(`${line.text}\n`);
+      writeLogLines(read.lines, output);
     };
     while (running) {
       await relay();

@@ -28,6 +28,11 @@ export function parseK8sLog(text: string, carry: Partial<Record<"stdout" | "stde
   return { lines, rest: text.slice(end + 1) };
 }
 
+// Writes log lines to the stream each came from, optionally with its time.
+export function writeLogLines(lines: readonly LogLine[], out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }, timestamps = false): void {
+  for (const line of lines) (line.stream === "stderr" ? out.stderr : out.stdout).write(timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`);
+}
+
 // Reads the log from `offset`; returns complete lines and the offset after them.
 export async function readLogFrom(path: string, offset: number, carry: Partial<Record<"stdout" | "stderr", string>>): Promise<{ lines: LogLine[]; offset: number }> {
   let handle;

@@ -4,8 +4,13 @@ import type { RuntimeState } from "../runtimes/runtime-cli.ts";
 
 export type ContainerStatus = "created" | "running" | "paused" | "exited" | "checkpointed" | "unknown";
 
+// The statuses in which the container has processes: created, running or paused.
+export function isActive(status: string): status is "created" | "running" | "paused" {
+  return status === "running" || status === "created" || status === "paused";
+}
+
 export function containerStatus(record: ContainerRecord, state: RuntimeState | null): ContainerStatus {
-  if (state !== null && (state.status === "running" || state.status === "created" || state.status === "paused")) return state.status;
+  if (state !== null && isActive(state.status)) return state.status;
   if (record.checkpointedTo !== null) return "checkpointed";
   if (state === null || state.status === "stopped") return "exited";
   return "unknown";

@@ -1,6 +1,7 @@
 // Stops a container: SIGTERM, a grace period, then SIGKILL; says which signal ended it.
 import { CkptError, ExitCode } from "../errors.ts";
 import { liveState, type ContainerContext } from "./context.ts";
+import { isActive } from "./status.ts";
 
 export interface StopResult {
   name: string;
@@ -13,7 +14,7 @@ export async function stopContainer(ctx: ContainerContext, graceSeconds: number)
   const live = await liveState(ctx);
   const name = ctx.record.name;
   if (live.status === "paused") await ctx.runtime.resume(ctx.record.id);
-  if (live.status !== "running" && live.status !== "paused" && live.status !== "created") return { name, signal: null, wasRunning: false };
+  if (!isActive(live.status)) return { name, signal: null, wasRunning: false };
   await ctx.runtime.kill(ctx.record.id, "TERM").catch(() => {});
   if (await stoppedWithin(ctx, graceSeconds * 1000)) return { name, signal: "SIGTERM", wasRunning: true };
   await ctx.runtime.kill(ctx.record.id, "KILL").catch(() => {});

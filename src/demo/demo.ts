@@ -9,13 +9,13 @@ import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { checkpointContainer, type CheckpointResult } from "../checkpoint/checkpoint.ts";
 import { readHostClocks } from "../clock/host-clocks.ts";
-import { openContainer } from "../container/context.ts";
+import { openContainer, runtimeFor } from "../container/context.ts";
 import { execInContainer } from "../container/exec.ts";
+import { readLogFrom } from "../container/logs.ts";
 import { runContainer } from "../container/run.ts";
 import { readTimeNamespace } from "../proc/process.ts";
 import { restoreContainer, type RestoreResult } from "../restore/restore.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
-import { runtimeFor } from "../container/context.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { createDemoBundle } from "./demo-bundle.ts";
 
@@ -91,7 +91,6 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
 
 // The uptime PID 1 printed last, from the container log.
 async function lastTick(store: ContainerStore, name: string): Promise<number | null> {
-  const { readLogFrom } = await import("../container/logs.ts");
   const { lines } = await readLogFrom(store.layout.containerLog(name), 0, {});
   const last = lines.map((l) => /uptime ([\d.]+)/.exec(l.text)?.[1]).filter((x) => x !== undefined).at(-1);
   return last === undefined ? null : Number(last);

@@ -24,7 +24,7 @@ import { restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
-import { containerStatus } from "../container/status.ts";
+import { containerStatus, isActive } from "../container/status.ts";
 
 export interface RestoreRequest {
   // A container name (its latest checkpoint) or a checkpoint directory.
@@ -88,12 +88,12 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   const existing = await store.find(name);
   let record: ContainerRecord;
   if (existing !== null) {
-    const state = await runtimeFor(store, existing.runtime, existing.runtimePath).state(existing.id);
-    const status = containerStatus(existing, state);
-    if (status === "running" || status === "paused" || status === "created") {
+    const existingRuntime = runtimeFor(store, existing.runtime, existing.runtimePath);
+    const status = containerStatus(existing, await existingRuntime.state(existing.id));
+    if (isActive(status)) {
       throw new CkptError(ExitCode.conflict, `container "${name}" is ${status}`, { hint: `restore under another name with --name, or stop it first: ckpt stop ${name}` });
     }
-    await runtimeFor(store, existing.runtime, existing.runtimePath).delete(existing.id, true);
+    await existingRuntime.delete(existing.id, true);
     record = { ...existing, runtime: runtimeName, runtimePath: runtime.path, restoredFrom: checkpoint };
   } else {
     await store.claim(name);
@@ -131,10 +131,9 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     await prepareContainerDir(store, name, specForRestore(dumpedSpec, layout.criuConfig(name), viaSpec ? joinPath : null));
     if (joinPath !== null && !viaSpec) await writeFile(layout.criuConfig(name), `join-ns time:${joinPath}\n`);
     await store.save(record);
-    const restoreImages = imageDir;
 
     const pid = await startMonitor(
-      createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs(request) } }),
+      createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir, runtimeOptions: restoreOptionArgs(request) } }),
       `${runtimeName} restore`,
     ).catch(async (error: unknown) => {
       throw await restoreFailure(store, name, error);

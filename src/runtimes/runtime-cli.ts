@@ -2,6 +2,7 @@
 import { execa } from "execa";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
+import { probeCommand } from "../host/probe-command.ts";
 import { tidyRuntimeLine } from "../monitor/conmon.ts";
 import { runtimeAdapter } from "./index.ts";
 import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeName } from "./runtime.ts";
@@ -33,9 +34,9 @@ export class RuntimeCli {
     return new RuntimeCli(adapter, found, stateRoot);
   }
 
+  // Asked once per process: run, checkpoint and exec each need it, the demo all three.
   async version(): Promise<string> {
-    const r = await execa(this.path, ["--version"], { reject: false });
-    return this.adapter.parseVersion(String(r.stdout)).version ?? "unknown";
+    return this.adapter.parseVersion((await probeCommand(this.path, ["--version"])).stdout).version ?? "unknown";
   }
 
   // The runtime's view of container `id`, or null when it does not know it.
