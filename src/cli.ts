@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CkptError, ExitCode, exitCodeMeaning, ExitError } from "./errors.ts";
 import { timeModes } from "./clock/restore-plan.ts";
+import { compressions } from "./archive/compression.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -111,10 +112,21 @@ function buildProgram(): Command {
     .option("-R, --leave-running", "keep the container running after the checkpoint")
     .option("--tcp-established", "checkpoint established TCP connections")
     .option("--file-locks", "checkpoint file locks")
-    .option("--keep", "keep CRIU's work files next to the images")
+    .option("--keep", "keep CRIU's work files; with --export, also keep the checkpoint in the store")
     .option("--allow-process-loss", "checkpoint even when processes outside PID 1's tree would be left out")
+    .option("-e, --export <file>", "write the checkpoint as an archive (podman's layout) to FILE, or - for standard output")
+    .addOption(new Option("-c, --compress <how>", "the archive's compression").choices([...compressions]).default("zstd"))
+    .option("--ignore-rootfs", "leave the root filesystem out of the archive (the target has it at the same path)")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExample:\n  ckpt checkpoint web && ckpt restore web\n")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  ckpt checkpoint web && ckpt restore web
+  ckpt checkpoint --export web.tar.zst web
+  ckpt checkpoint --export - web | ssh host2 ckpt restore --import -
+`,
+    )
     .action(async (names: string[], _opts, cmd: Command) => {
       const { checkpointCommand } = await import("./commands/checkpoint.ts");
       await checkpointCommand(names, cmd.optsWithGlobals());
@@ -131,9 +143,13 @@ function buildProgram(): Command {
 
   program
     .command("restore")
-    .description("restore a container from its latest checkpoint, or from a checkpoint directory")
-    .argument("<name-or-dir>", "container name, or checkpoint directory")
+    .description("restore a container from its latest checkpoint, a checkpoint directory, or an archive")
+    .argument("[name-or-dir]", "container name, or checkpoint directory (ckpt's, podman's, or bare CRIU images with --bundle)")
     .option("-n, --name <name>", "restore under a new name (a new container id)")
+    .option("-i, --import <file>", "restore from an archive (ckpt's or podman's), or - for standard input")
+    .option("--no-verify", "with --import: skip checking every file against the manifest's SHA-256")
+    .option("--rootfs <dir>", "with --import of a podman archive: the image's root filesystem its changes apply to")
+    .option("--bundle <dir>", "for bare CRIU images: the bundle (config.json) the container ran from")
     .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore").choices([...timeModes]).default("auto"))
     .option("--tcp-established", "restore established TCP connections")
     .option("--file-locks", "restore file locks")
@@ -152,9 +168,33 @@ Example:
   ckpt restore web --time-mode suspend
 `,
     )
-    .action(async (source: string, _opts, cmd: Command) => {
+    .action(async (source: string | undefined, _opts, cmd: Command) => {
       const { restoreCommand } = await import("./commands/restore.ts");
       await restoreCommand(source, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("inspect")
+    .description("show what a checkpoint holds: manifest, time namespaces, processes, memory, files, CRIU statistics")
+    .argument("<checkpoint>", "an archive (ckpt's, podman's, CRI-O's, or - for standard input), a checkpoint directory, a directory of CRIU images, or a container name")
+    .option("--json", "print the report as JSON (keys sorted)")
+    .addHelpText("after", "\nExamples:\n  ckpt inspect web.tar.zst\n  ckpt inspect --json web\n")
+    .action(async (target: string, _opts, cmd: Command) => {
+      const { inspectCommand } = await import("./commands/inspect.ts");
+      await inspectCommand(target, cmd.optsWithGlobals());
+    });
+
+  program
+    .command("repair")
+    .description("write a restorable copy of a checkpoint other tools left unrestorable (the original is never changed)")
+    .argument("<checkpoint>", "a checkpoint directory, a directory of CRIU images, an archive, or a container name")
+    .option("--unify-timens", "put every task in PID 1's time namespace, with clocks that go back for no task")
+    .option("-o, --output <dir>", "where the repaired copy goes (default: CHECKPOINT.repaired)")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExample:\n  ckpt repair --unify-timens /var/lib/runc-ckpt/web -o /tmp/web.fixed && ckpt restore --bundle ./web /tmp/web.fixed\n")
+    .action(async (target: string, _opts, cmd: Command) => {
+      const { repairCommand } = await import("./commands/repair.ts");
+      await repairCommand(target, cmd.optsWithGlobals());
     });
 
   program

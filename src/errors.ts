@@ -13,6 +13,7 @@ export const ExitCode = {
   runtimeFailed: 7,
   badCheckpoint: 8,
   conflict: 9,
+  transferFailed: 10,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -29,6 +30,7 @@ export const exitCodeMeaning: Record<ExitCode, string> = {
   7: "the OCI runtime failed",
   8: "bad checkpoint: missing, damaged or unsafe checkpoint data",
   9: "conflict: the name is taken or the container is in the wrong state",
+  10: "transfer failed: the archive could not be written or read (closed pipe, full disk); the container keeps running",
   130: "interrupted by a signal",
 };
 

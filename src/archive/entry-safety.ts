@@ -33,7 +33,13 @@ export type EntryVerdict =
 
 const REGULAR = new Set(["File", "OldFile", "ContiguousFile"]);
 
-export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS): EntryVerdict {
+export interface EntryContext {
+  // Inside a root filesystem an absolute symbolic link points into that same root (the
+  // container resolves it there), so only relative links can climb out.
+  rootedLinks?: boolean;
+}
+
+export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS, context: EntryContext = {}): EntryVerdict {
   const path = entry.path.replace(/\/+$/, "");
   if (path.startsWith("/") || /^[a-zA-Z]:/.test(path)) {
     return { ok: false, attack: "absolute-path", reason: `${entry.path}: an absolute path would be written outside the destination` };
@@ -45,7 +51,8 @@ export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits
     const target = entry.linkpath ?? "";
     // A symbolic link resolves from its own directory; a hard link names a path in the archive.
     const resolved = entry.type === "SymbolicLink" ? posix.normalize(posix.join(posix.dirname(path), target)) : posix.normalize(target);
-    if (target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) {
+    const absoluteOk = context.rootedLinks === true && entry.type === "SymbolicLink";
+    if ((target.startsWith("/") && !absoluteOk) || (!target.startsWith("/") && (resolved === ".." || resolved.startsWith("../")))) {
       return { ok: false, attack: "link-escape", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${target} resolves outside the destination` };
     }
     return { ok: true };

@@ -17,6 +17,8 @@ import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
 import { checkpointPreflight, describeRefusal, type ContainerTask } from "./preflight.ts";
 import { writeManifest, type Manifest } from "./manifest.ts";
 import { checkpointStamp } from "./checkpoint-store.ts";
+import { CheckpointFiles } from "./checkpoint-dir.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -24,6 +26,8 @@ export interface CheckpointRequest {
   fileLocks: boolean;
   keep: boolean;
   allowProcessLoss: boolean;
+  // Where the checkpoint directory goes; the store's checkpoints of the container by default.
+  parentDir?: string;
 }
 
 export interface CheckpointResult {
@@ -71,10 +75,10 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   const clocksBefore = await readHostClocks();
 
   const stamp = checkpointStamp(clocksBefore.realtimeNs);
-  const baseDir = store.layout.containerCheckpointsDir(record.name);
+  const baseDir = request.parentDir ?? store.layout.containerCheckpointsDir(record.name);
   const finalDir = join(baseDir, stamp);
   const partialDir = `${finalDir}.partial`;
-  const imageDir = join(partialDir, "images");
+  const imageDir = join(partialDir, CheckpointFiles.images);
   const workDir = join(partialDir, "work");
   await mkdir(imageDir, { recursive: true, mode: 0o700 });
   await mkdir(workDir, { recursive: true, mode: 0o700 });
@@ -130,10 +134,14 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
       options: { leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks },
       tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
       imagesBytes: await directoryBytes(imageDir),
+      files: [],
+      rootfsInArchive: "",
     };
-    await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, "spec.dump"));
+    await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, CheckpointFiles.spec));
+    await writeFileAtomic(join(partialDir, CheckpointFiles.config), `${JSON.stringify(record, null, 2)}\n`);
     await writeManifest(partialDir, manifest);
-    await rename(join(workDir, "dump.log"), join(partialDir, "dump.log")).catch(() => {});
+    await rename(join(workDir, "dump.log"), join(partialDir, CheckpointFiles.dumpLog)).catch(() => {});
+    await rename(join(workDir, "stats-dump"), join(partialDir, CheckpointFiles.stats)).catch(() => {});
     if (!request.keep) await rm(workDir, { recursive: true, force: true });
     await rename(partialDir, finalDir);
 
@@ -151,7 +159,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
 async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, stderr: string): Promise<never> {
   const failedDir = `${finalDir}.failed`;
   const log = await readFile(join(partialDir, "work", "dump.log"), "utf8").catch(() => "");
-  await rm(join(partialDir, "images"), { recursive: true, force: true });
+  await rm(join(partialDir, CheckpointFiles.images), { recursive: true, force: true });
   await rename(partialDir, failedDir).catch(() => {});
   const logPath = join(failedDir, "work", "dump.log");
   const after = await liveState(ctx);

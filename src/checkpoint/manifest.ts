@@ -48,8 +48,11 @@ export const ManifestSchema = z.object({
   options: z.object({ leaveRunning: z.boolean(), tcpEstablished: z.boolean(), fileLocks: z.boolean() }),
   tasks: z.array(z.object({ pid: uint, ppid: uint, command: z.string(), timeNamespaceInode: uint })),
   imagesBytes: uint,
+  files: z.array(z.object({ path: z.string(), size: uint, sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
+  rootfsInArchive: z.enum(["", "full", "none"]).default(""),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
+export type ArchiveFileDigest = z.infer<typeof ManifestSchema>["files"][number];
 
 let root: protobuf.Root | undefined;
 function manifestType(): protobuf.Type {

@@ -4,10 +4,17 @@ import { formatDurationNs } from "../clock/timespec.ts";
 import { openContainer } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
-import { printJson } from "../output/json.ts";
+import { printJson, toJson as toJsonText } from "../output/json.ts";
+import { exportCheckpoint, type ExportResult } from "../archive/export-checkpoint.ts";
+import type { Compression } from "../archive/compression.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { terminalProgress } from "../output/progress.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 
 interface CheckpointOptions extends GlobalOptions {
+  export?: string;
+  compress: Compression;
+  ignoreRootfs?: boolean;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
@@ -16,18 +23,37 @@ interface CheckpointOptions extends GlobalOptions {
 }
 
 export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
+  const request = {
+    leaveRunning: options.leaveRunning === true,
+    tcpEstablished: options.tcpEstablished === true,
+    fileLocks: options.fileLocks === true,
+    keep: options.keep === true,
+    allowProcessLoss: options.allowProcessLoss === true,
+  };
+  if (options.export !== undefined) {
+    if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
+    const progress = terminalProgress(!options.json);
+    const result = await exportCheckpoint(await openContainer(options, names[0]!), {
+      ...request,
+      destination: options.export,
+      compression: options.compress,
+      ignoreRootfs: options.ignoreRootfs === true,
+      ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
+    }).finally(() => progress.done());
+    // With --export -, standard output carries the archive: the report goes to stderr.
+    const write = (text: string) => (result.destination === "-" ? process.stderr : process.stdout).write(text);
+    if (options.json) write(`${toJsonText([exportJson(result)])}\n`);
+    else {
+      render(result.checkpoint, options, write, result);
+    }
+    return;
+  }
   const results: CheckpointResult[] = [];
   for (const name of names) {
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
-    const result = await checkpointContainer(await openContainer(options, name), {
-      leaveRunning: options.leaveRunning === true,
-      tcpEstablished: options.tcpEstablished === true,
-      fileLocks: options.fileLocks === true,
-      keep: options.keep === true,
-      allowProcessLoss: options.allowProcessLoss === true,
-    });
+    const result = await checkpointContainer(await openContainer(options, name), request);
     results.push(result);
-    if (!options.json) render(result, options);
+    if (!options.json) render(result, options, (t) => process.stdout.write(t));
   }
   if (options.json) printJson(results.map(toJson));
 }
@@ -55,18 +81,30 @@ export function toJson(r: CheckpointResult) {
   };
 }
 
-function render(r: CheckpointResult, options: GlobalOptions): void {
+export function exportJson(e: ExportResult) {
+  return {
+    ...toJson(e.checkpoint),
+    checkpoint: null,
+    archive: { path: e.destination, compression: e.compression, bytes: e.archiveBytes, tarBytes: e.tarBytes, files: e.files, staging: e.staging },
+    durationNs: e.durationNs,
+  };
+}
+
+function render(r: CheckpointResult, options: GlobalOptions, write: (text: string) => void, exported?: ExportResult): void {
   const c = colors(options);
   const m = r.manifest;
   const t = m.timeNamespace;
   const mib = (m.imagesBytes / 1048576).toFixed(1);
   const lines = [
     `${c.green("checkpointed")} ${c.bold(r.name)} in ${humanDuration(r.durationNs)} (${mib} MiB, ${m.tasks.length} process${m.tasks.length === 1 ? "" : "es"}, frozen ${(m.criuStats.frozenTimeUs / 1000).toFixed(0)} ms)`,
-    `  checkpoint:     ${r.dir}`,
+    exported === undefined
+      ? `  checkpoint:     ${r.dir}`
+      : `  archive:        ${exported.destination === "-" ? "standard output" : exported.destination} (${exported.compression}, ${exported.archiveBytes === null ? `${(exported.tarBytes / 1048576).toFixed(1)} MiB of tar` : `${(exported.archiveBytes / 1048576).toFixed(1)} MiB`}, ${exported.files} files with SHA-256 in its manifest; staged on ${exported.staging}; ${humanDuration(exported.durationNs)} in all)`,
     `  time namespace: ${t.pid1InHostNamespace ? "the host's" : `its own (${t.pid1Inode}), offsets monotonic ${formatDurationNs(BigInt(t.pid1Offsets.monotonicNs))}, boottime ${formatDurationNs(BigInt(t.pid1Offsets.boottimeNs))}`}; all ${m.tasks.length} task(s) in it`,
     `  clocks at dump: monotonic ${formatDurationNs(BigInt(t.dumpedMonotonicNs))}, boottime ${formatDurationNs(BigInt(t.dumpedBoottimeNs))}`,
   ];
   for (const lost of r.lostTasks) lines.push(c.yellow(`  not in the checkpoint (--allow-process-loss): PID ${lost.pid} ${lost.command}`));
-  lines.push(m.options.leaveRunning ? "  the container keeps running" : `  the container is stopped; bring it back with: ckpt restore ${r.name}`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  const back = exported === undefined ? `ckpt restore ${r.name}` : `ckpt restore --import ${exported.destination === "-" ? "-" : exported.destination}`;
+  lines.push(m.options.leaveRunning ? "  the container keeps running" : `  the container is stopped; bring it back with: ${back}`);
+  write(`${lines.join("\n")}\n`);
 }

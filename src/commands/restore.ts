@@ -7,27 +7,54 @@ import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { humanDuration } from "../output/time.ts";
 import { restoreContainer, type RestoreResult } from "../restore/restore.ts";
+import { importAndRestore, type ImportResult } from "../archive/import-checkpoint.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { terminalProgress } from "../output/progress.ts";
+import { resolve } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 
 interface RestoreOptions extends GlobalOptions {
   name?: string;
+  import?: string;
+  verify: boolean;
+  rootfs?: string;
+  bundle?: string;
   timeMode: TimeMode;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
 }
 
-export async function restoreCommand(source: string, options: RestoreOptions): Promise<void> {
-  const result = await restoreContainer(openStore(options), {
-    source,
+export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
+  const common = {
     newName: options.name,
     runtime: options.runtime as RuntimeName | undefined,
     timeMode: options.timeMode,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
-  });
+    bundle: options.bundle,
+  };
+  let result: RestoreResult;
+  let imported: ImportResult | undefined;
+  if (options.import !== undefined) {
+    if (source !== undefined) throw new CkptError(ExitCode.usage, `give either a checkpoint (${source}) or --import ${options.import}, not both`);
+    const progress = terminalProgress(!options.json);
+    imported = await importAndRestore(openStore(options), {
+      ...common,
+      archive: options.import,
+      verify: options.verify,
+      rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
+      ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
+    }).finally(() => progress.done());
+    result = imported.restore;
+  } else {
+    if (source === undefined) throw new CkptError(ExitCode.usage, "missing the container name or checkpoint directory", { hint: "ckpt restore NAME, ckpt restore DIR, or ckpt restore --import FILE" });
+    if (options.rootfs !== undefined) throw new CkptError(ExitCode.usage, "--rootfs goes with --import");
+    result = await restoreContainer(openStore(options), { ...common, source });
+  }
   for (const w of result.plan.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
-  if (options.json) printJson(toJson(result));
-  else render(result, options);
+  if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
+  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging } }) });
+  else render(result, options, imported);
 }
 
 export function toJson(r: RestoreResult) {
@@ -36,7 +63,7 @@ export function toJson(r: RestoreResult) {
     id: r.record.id,
     runtime: r.record.runtime,
     pid: r.pid,
-    checkpoint: r.checkpoint,
+    checkpoint: r.record.restoredFrom ?? r.checkpoint,
     timeMode: r.plan.mode,
     clockPlan: r.plan.kind,
     reason: r.plan.reason,
@@ -47,12 +74,12 @@ export function toJson(r: RestoreResult) {
   };
 }
 
-function render(r: RestoreResult, options: GlobalOptions): void {
+function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResult): void {
   const c = colors(options);
   const ns = r.timeNamespace;
   const lines = [
     `${c.green("restored")} ${c.bold(r.record.name)} in ${humanDuration(r.durationNs)} (PID ${r.pid}, ${r.record.runtime})`,
-    `  from:           ${r.checkpoint}`,
+    `  from:           ${r.record.restoredFrom ?? r.checkpoint}${imported === undefined ? "" : ` (${imported.archive.compression}, ${imported.archive.files.length} files, ${imported.verified ? "every SHA-256 verified" : "not verified"})`}`,
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
     `  time namespace: ${ns.host ? "the host's" : `its own (${ns.inode})`}${ns.offsets && !ns.host ? `, offsets monotonic ${formatDurationNs(ns.offsets.monotonicNs)}, boottime ${formatDurationNs(ns.offsets.boottimeNs)}` : ""}`,
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,

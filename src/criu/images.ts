@@ -8,6 +8,14 @@ const IMG_COMMON_MAGIC = 0x54564319;
 const IMG_SERVICE_MAGIC = 0x55105940;
 export const TIMENS_MAGIC = 0x43114433;
 export const STATS_MAGIC = 0x57093306;
+export const INVENTORY_MAGIC = 0x58313116;
+export const PSTREE_MAGIC = 0x50273030;
+export const IDS_MAGIC = 0x54432030;
+export const CORE_MAGIC = 0x55053847;
+export const MM_MAGIC = 0x57492820;
+export const PAGEMAP_MAGIC = 0x56084025;
+export const FDINFO_MAGIC = 0x56213732;
+export const FILES_MAGIC = 0x56303138;
 
 let root: protobuf.Root | undefined;
 function schema(): protobuf.Root {
@@ -20,10 +28,12 @@ export function splitImage(bytes: Uint8Array, name: string): { magic: number; en
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8) throw badImage(name, "shorter than its magic words");
   const first = view.getUint32(0, true);
-  if (first !== IMG_COMMON_MAGIC && first !== IMG_SERVICE_MAGIC) throw badImage(name, `unknown magic 0x${first.toString(16)}`);
-  const magic = view.getUint32(4, true);
+  // inventory.img alone carries its own magic without the common word before it.
+  const headerBytes = first === INVENTORY_MAGIC ? 4 : 8;
+  if (first !== IMG_COMMON_MAGIC && first !== IMG_SERVICE_MAGIC && first !== INVENTORY_MAGIC) throw badImage(name, `unknown magic 0x${first.toString(16)}`);
+  const magic = first === INVENTORY_MAGIC ? first : view.getUint32(4, true);
   const entries: Uint8Array[] = [];
-  for (let at = 8; at < bytes.byteLength; ) {
+  for (let at = headerBytes; at < bytes.byteLength; ) {
     if (at + 4 > bytes.byteLength) throw badImage(name, `truncated entry size at byte ${at}`);
     const size = view.getUint32(at, true);
     if (at + 4 + size > bytes.byteLength) throw badImage(name, `entry at byte ${at} claims ${size} bytes, ${bytes.byteLength - at - 4} left`);
@@ -35,6 +45,38 @@ export function splitImage(bytes: Uint8Array, name: string): { magic: number; en
 
 function badImage(name: string, why: string): CkptError {
   return new CkptError(ExitCode.badCheckpoint, `CRIU image ${name} is damaged: ${why}`);
+}
+
+// Every entry of an image, decoded as `type` (int64s as decimal strings).
+// With `defaults: false`, fields absent from the image stay absent (for re-encoding).
+export function decodeEntries(bytes: Uint8Array, name: string, expectedMagic: number, type: string, options: { defaults?: boolean } = {}): Record<string, unknown>[] {
+  const { magic, entries } = splitImage(bytes, name);
+  if (magic !== expectedMagic) throw badImage(name, `magic 0x${magic.toString(16)} is not 0x${expectedMagic.toString(16)}`);
+  const message = schema().lookupType(type);
+  return entries.map((entry, i) => {
+    try {
+      return message.toObject(message.decode(entry), { longs: String, defaults: options.defaults ?? true, arrays: true }) as Record<string, unknown>;
+    } catch (error) {
+      throw badImage(name, `entry ${i} does not decode as ${type}: ${(error as Error).message}`);
+    }
+  });
+}
+
+// Frames entries as an image of `magic` (with the common magic word first).
+export function encodeImage(magic: number, type: string, entries: Record<string, unknown>[]): Uint8Array {
+  const message = schema().lookupType(type);
+  const bodies = entries.map((e) => message.encode(message.fromObject(e)).finish());
+  const out = new Uint8Array(8 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, IMG_COMMON_MAGIC, true);
+  view.setUint32(4, magic, true);
+  let at = 8;
+  for (const body of bodies) {
+    view.setUint32(at, body.byteLength, true);
+    out.set(body, at + 4);
+    at += 4 + body.byteLength;
+  }
+  return out;
 }
 
 function decodeSingle(bytes: Uint8Array, name: string, expectedMagic: number, type: string): Record<string, unknown> {
@@ -58,16 +100,8 @@ export function decodeTimens(bytes: Uint8Array, name = "timens-0.img"): TimensIm
 }
 
 export function encodeTimens(t: TimensImage): Uint8Array {
-  const type = schema().lookupType("criu.TimensEntry");
   const ts = (ns: bigint) => ({ tv_sec: String(ns / 1_000_000_000n), tv_nsec: String(ns % 1_000_000_000n) });
-  const body = type.encode(type.fromObject({ monotonic: ts(t.monotonicNs), boottime: ts(t.boottimeNs) })).finish();
-  const out = new Uint8Array(12 + body.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, IMG_COMMON_MAGIC, true);
-  view.setUint32(4, TIMENS_MAGIC, true);
-  view.setUint32(8, body.byteLength, true);
-  out.set(body, 12);
-  return out;
+  return encodeImage(TIMENS_MAGIC, "criu.TimensEntry", [{ monotonic: ts(t.monotonicNs), boottime: ts(t.boottimeNs) }]);
 }
 
 export interface DumpStats {

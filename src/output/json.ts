@@ -8,3 +8,12 @@ export function toJson(value: unknown): string {
 export function printJson(value: unknown): void {
   process.stdout.write(`${toJson(value)}\n`);
 }
+
+// The same value with every object's keys in sorted order, for output that diffs cleanly.
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}

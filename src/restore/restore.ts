@@ -3,9 +3,13 @@
 // untouched.
 import { existsSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
-import { readManifest, type Manifest } from "../checkpoint/manifest.ts";
+import type { Manifest } from "../checkpoint/manifest.ts";
+import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
+import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpContents } from "../criu/dump-contents.ts";
+import { checkpointKind, openCheckpointSource } from "./checkpoint-source.ts";
+import { createPlaceholders, planImportedSpec, prepareImportedRootfs } from "./imported-rootfs.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { planRestoreClock, type RestoreClockPlan, type TimeMode } from "../clock/restore-plan.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
@@ -34,6 +38,11 @@ export interface RestoreRequest {
   timeMode: TimeMode;
   tcpEstablished: boolean;
   fileLocks: boolean;
+  // The bundle whose config.json is the spec, for a bare directory of CRIU images.
+  bundle?: string | undefined;
+  // Set when the checkpoint was unpacked from an archive: the container gets its own copy
+  // of the root filesystem (the archive's, or `rootfsBase` plus podman's changes).
+  imported?: { label: string; rootfsBase?: string | undefined } | undefined;
 }
 
 export interface RestoreResult {
@@ -48,10 +57,14 @@ export interface RestoreResult {
 }
 
 export async function resolveCheckpoint(store: ContainerStore, source: string): Promise<string> {
-  if (source.includes("/") || existsSync(join(source, "manifest.json"))) return resolve(source);
+  if (source.includes("/") || checkpointKind(source) !== null) return resolve(source);
   const found = await listCheckpoints(store.layout, source);
   const latest = found.at(-1);
   if (latest === undefined) {
+    const exported = (await store.find(source).catch(() => null))?.checkpointedTo;
+    if (exported && !existsSync(join(exported, "manifest.json")) && !exported.endsWith(".partial")) {
+      throw new CkptError(ExitCode.notFound, `"${source}" was exported, not kept in the store`, { hint: `restore it from its archive: ckpt restore --import ${exported}` });
+    }
     throw new CkptError(ExitCode.notFound, `no checkpoint of "${source}" in the store`, { hint: "`ckpt checkpoints` lists what the store holds; a checkpoint directory can be given as a path" });
   }
   return latest.dir;
@@ -60,13 +73,16 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
   const started = process.hrtime.bigint();
   const checkpoint = await resolveCheckpoint(store, request.source);
-  const manifest = await readManifest(checkpoint);
-  const imageDir = join(checkpoint, "images");
-  if (!existsSync(join(imageDir, "inventory.img"))) throw new CkptError(ExitCode.badCheckpoint, `${checkpoint} has no CRIU images (images/inventory.img is missing)`);
-  const namespaces = new Set(manifest.tasks.map((t) => t.timeNamespaceInode));
-  if (namespaces.size > 1) {
-    throw new CkptError(ExitCode.badCheckpoint, `the checkpoint's tasks are in ${namespaces.size} time namespaces: CRIU would fail with "Can't restore sub-task in NS"`, {
-      evidence: manifest.tasks.map((t) => `PID ${t.pid} (${t.command}): time namespace ${t.timeNamespaceInode}`),
+  const source = await openCheckpointSource(checkpoint, { bundle: request.bundle, runtime: request.runtime });
+  const manifest = source.manifest;
+  const imageDir = source.imagesDir;
+  const label = request.imported?.label ?? checkpoint;
+  refuseSplitTimeNamespaces(await readDumpContents(imageDir, { details: false }), label);
+  const importedRootfs = request.imported !== undefined && (manifest.rootfsInArchive === "full" || request.imported.rootfsBase !== undefined || existsSync(join(checkpoint, CheckpointFiles.rootfsDiff)));
+  if (importedRootfs && manifest.rootfsInArchive !== "full" && request.imported?.rootfsBase === undefined) {
+    const image = typeof source.engineConfig?.["rootfsImageName"] === "string" ? ` (${source.engineConfig["rootfsImageName"]})` : "";
+    throw new CkptError(ExitCode.usage, `${label} holds only the changes made to its image's root filesystem${image}`, {
+      hint: "give that image's root filesystem with --rootfs DIR (for example a directory from `podman image mount`, or the tar `podman import` was given, unpacked)",
     });
   }
 
@@ -94,7 +110,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       throw new CkptError(ExitCode.conflict, `container "${name}" is ${status}`, { hint: `restore under another name with --name, or stop it first: ckpt stop ${name}` });
     }
     await existingRuntime.delete(existing.id, true);
-    record = { ...existing, runtime: runtimeName, runtimePath: runtime.path, restoredFrom: checkpoint };
+    record = { ...existing, runtime: runtimeName, runtimePath: runtime.path, restoredFrom: label };
   } else {
     await store.claim(name);
     record = {
@@ -106,16 +122,25 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       sourceBundle: manifest.container.sourceBundle || null,
       rootfs: manifest.container.rootfs,
       createdAtNs: String(hostNow.realtimeNs),
-      restoredFrom: checkpoint,
+      restoredFrom: label,
       checkpointedTo: null,
     };
   }
+  if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
 
   const layout = store.layout;
   let holder: TimeNamespaceHolder | undefined;
   try {
-    const dumpedSpec = await readOciSpec(join(checkpoint, "spec.dump"));
-    if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path" });
+    let dumpedSpec = await readOciSpec(source.specPath);
+    // A bundle's config.json names its root relative to the bundle.
+    if (!isAbsolute(dumpedSpec.root.path)) dumpedSpec = { ...dumpedSpec, root: { ...dumpedSpec.root, path: resolve(dirname(source.specPath), dumpedSpec.root.path) } };
+    if (importedRootfs || source.kind !== "ckpt") {
+      const planned = planImportedSpec(dumpedSpec, importedRootfs ? record.rootfs : dumpedSpec.root.path, join(store.layout.containerDir(name), "mounts"), existsSync);
+      dumpedSpec = planned.spec;
+      if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
+      await createPlaceholders(checkpoint, planned.placeholders);
+    }
+    if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
 
     // Apply the clock plan: join the host's namespace, or one made with the planned
     // offsets (exact to the nanosecond, whenever CRIU gets to it), or let CRIU make one
@@ -177,5 +202,20 @@ async function restoreFailure(store: ContainerStore, name: string, error: unknow
   return new CkptError(ExitCode.criuFailed, `CRIU could not restore "${name}"; the checkpoint is untouched and nothing was left running`, {
     evidence: [...criuEvidence(log), ...error.evidence.slice(-2)],
     hint: `the full log is kept in ${kept}`,
+  });
+}
+
+// TESTBED fact 2: tasks in another time namespace than PID 1's make CRIU fail with
+// "Can't restore sub-task in NS", after it has started creating the container.
+export function refuseSplitTimeNamespaces(dump: DumpContents, label: string): void {
+  const outside = tasksOutsideRootTimeNamespace(dump);
+  if (outside.length === 0) return;
+  const root = dump.tasks.find((t) => t.ppid === 0);
+  throw new CkptError(ExitCode.badCheckpoint, `${label} cannot be restored: ${outside.length} of its ${dump.tasks.length} tasks are in another time namespace than PID 1's, and CRIU would fail with "Can't restore sub-task in NS"`, {
+    evidence: [
+      `PID ${root?.pid ?? 1} (${root?.command ?? "?"}): time namespace ${dump.rootTimeNsId}`,
+      ...outside.map((t) => `PID ${t.pid} (${t.command}): time namespace ${t.ids?.timeNsId} (started by an exec that did not join PID 1's namespace, e.g. runc before 1.2.7)`),
+    ],
+    hint: `repair a copy so that every task is in PID 1's namespace: ckpt repair --unify-timens ${label} -o ${label.replace(/\/+$/, "")}.repaired`,
   });
 }

@@ -5,7 +5,7 @@
 //   ROOT/containers/NAME/bundle/           ckpt's copy of the OCI bundle (config.json)
 //   ROOT/containers/NAME/container.log     stdout/stderr, written by the monitor
 //   ROOT/containers/NAME/criu.conf         CRIU options for the next dump or restore
-//   ROOT/checkpoints/NAME/STAMP/           one checkpoint: images/, manifest, spec
+//   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 import { join } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";

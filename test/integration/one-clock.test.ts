@@ -89,8 +89,10 @@ for (const runtime of runtimeNames) {
       const c = await clockContainer(t, runtime);
       for (const mode of ["host", "suspend", "continue", "auto", "suspend"] as const) {
         await c.ckpt.ok(["checkpoint", "clock"]);
-        const lastBefore = (await c.reports()).at(-1)!;
+        // The monitor may still be writing the last line to the log when the checkpoint
+        // returns; the downtime is spent before reading it.
         await sleep(1000);
+        const lastBefore = (await c.reports()).at(-1)!;
         const restored = await c.ckpt.json<{ timeMode: string; clockPlan: string }>(["restore", "--time-mode", mode, "clock"]);
         assert.equal(restored.timeMode, mode);
         const [first] = await c.reportsAfter(lastBefore.seq, 2);
@@ -156,9 +158,18 @@ describe("failures leave nothing behind", () => {
     assert.equal(conflict.exitCode, 9, String(conflict.stderr));
     assert.match(String(conflict.stderr), /is running/);
 
+    // A damaged image ckpt decodes itself is refused before CRIU runs, naming it.
+    const broken = c.sandbox.path("broken");
+    await cp(done!.checkpoint, broken, { recursive: true });
+    await truncate(`${broken}/checkpoint/core-1.img`, 10);
+    const refused = await c.ckpt.run(["restore", "-n", "copy", broken]);
+    assert.equal(refused.exitCode, 8, String(refused.stderr));
+    assert.match(String(refused.stderr), /CRIU image core-1\.img is damaged/);
+
+    // A damaged image only CRIU reads (PID 1's root and working directory).
     const damaged = c.sandbox.path("damaged");
     await cp(done!.checkpoint, damaged, { recursive: true });
-    await truncate(`${damaged}/images/core-1.img`, 10);
+    await truncate(`${damaged}/checkpoint/fs-1.img`, 10);
     const before = await fingerprint(damaged);
     const failed = await c.ckpt.run(["restore", "-n", "copy", damaged]);
     assert.equal(failed.exitCode, 6, String(failed.stderr));

@@ -1,0 +1,139 @@
+// `ckpt checkpoint --export`: checkpoint into a staging directory (tmpfs when memory
+// allows), stream it out as an archive, and only then let the container go. The archive
+// is written 0600 to a temporary name and renamed when complete. If anything fails after
+// the dump, the container is restored from the staged images, so it keeps running.
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { cp, open, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Writable } from "node:stream";
+import * as tar from "tar";
+import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "../checkpoint/checkpoint.ts";
+import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
+import { liveState, type ContainerContext } from "../container/context.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { readContainerTasks } from "../proc/container-tasks.ts";
+import { residentBytes } from "../proc/process.ts";
+import { restoreContainer } from "../restore/restore.ts";
+import type { Compression } from "./compression.ts";
+import type { ProgressListener } from "./progress.ts";
+import { createStagingDir } from "./staging.ts";
+import { writeArchive } from "./write-archive.ts";
+
+export interface ExportRequest extends CheckpointRequest {
+  // A file path, or "-" for standard output.
+  destination: string;
+  compression: Compression;
+  // Leave the root filesystem out (the target has it at the same path).
+  ignoreRootfs: boolean;
+  onProgress?: ProgressListener;
+}
+
+export interface ExportResult {
+  checkpoint: CheckpointResult;
+  destination: string;
+  compression: Compression;
+  archiveBytes: number | null;
+  tarBytes: number;
+  files: number;
+  staging: "tmpfs" | "disk";
+  durationNs: bigint;
+}
+
+interface Destination {
+  path: string;
+  stream: Writable;
+  commit(): Promise<number | null>;
+  abort(): Promise<void>;
+}
+
+// Opens where the archive goes before anything is dumped, so a bad path costs nothing.
+async function openDestination(destination: string): Promise<Destination> {
+  if (destination === "-") {
+    if (process.stdout.isTTY) {
+      throw new CkptError(ExitCode.usage, "refusing to write a checkpoint archive to a terminal", { hint: "redirect it (--export - > FILE) or pipe it (--export - | ssh HOST ckpt restore --import -)" });
+    }
+    return { path: "-", stream: process.stdout, commit: async () => null, abort: async () => {} };
+  }
+  const path = resolve(destination);
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new CkptError(ExitCode.notFound, `cannot write ${path}: the directory ${dir} does not exist`, { hint: "create it first, or export elsewhere" });
+  if (existsSync(path) && (await stat(path)).isDirectory()) throw new CkptError(ExitCode.usage, `${path} is a directory`, { hint: "give a file name, e.g. NAME.tar.zst" });
+  const temporary = join(dir, `.${basename(path)}.${randomBytes(4).toString("hex")}.partial`);
+  const handle = await open(temporary, "wx", 0o600).catch((error: Error) => {
+    throw new CkptError(ExitCode.usage, `cannot write in ${dir}: ${error.message}`);
+  });
+  const stream = createWriteStream("", { fd: handle, flush: true });
+  return {
+    path,
+    stream,
+    async commit() {
+      await rename(temporary, path);
+      return (await stat(path)).size;
+    },
+    async abort() {
+      stream.destroy();
+      await handle.close().catch(() => {});
+      await rm(temporary, { force: true });
+    },
+  };
+}
+
+export async function exportCheckpoint(ctx: ContainerContext, request: ExportRequest): Promise<ExportResult> {
+  const started = process.hrtime.bigint();
+  const live = await liveState(ctx);
+  // The pre-flight and the running check come again inside checkpointContainer; asking
+  // early keeps a refused export from creating anything.
+  const tasks = live.pid === null ? [] : await readContainerTasks(live.pid).catch(() => []);
+  const expected = (await Promise.all(tasks.map((t) => residentBytes(t.pid)))).reduce((a, b) => a + b, 0);
+  const out = await openDestination(request.destination);
+  let staging: { dir: string; where: "tmpfs" | "disk" } | undefined;
+  try {
+    staging = await createStagingDir(ctx.store.layout.root, "export", live.pid === null ? null : expected);
+    const checkpoint = await checkpointContainer(ctx, { ...request, keep: false, parentDir: staging.dir });
+    try {
+      if (!request.ignoreRootfs) await tar.c({ cwd: ctx.record.rootfs, file: join(checkpoint.dir, CheckpointFiles.rootfsDiff) }, ["."]);
+      const manifest = { ...checkpoint.manifest, rootfsInArchive: request.ignoreRootfs ? ("none" as const) : ("full" as const) };
+      // Recorded before the last byte goes out: a restore at the other end of a pipe on
+      // this same store may take the record over as soon as the archive is complete.
+      if (!request.leaveRunning) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
+      const written = await writeArchive(checkpoint.dir, manifest, out.stream, request.compression, request.onProgress);
+      const archiveBytes = await out.commit();
+      if (request.keep) await keepInStore(ctx, checkpoint);
+      return { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, durationNs: process.hrtime.bigint() - started };
+    } catch (error) {
+      if (request.leaveRunning) throw error;
+      throw await bringBack(ctx, checkpoint, error);
+    }
+  } catch (error) {
+    await out.abort();
+    throw error;
+  } finally {
+    if (staging !== undefined) await rm(staging.dir, { recursive: true, force: true });
+  }
+}
+
+// The archive could not be written after the container was dumped: restore it from the
+// staged images, and report both.
+async function bringBack(ctx: ContainerContext, checkpoint: CheckpointResult, error: unknown): Promise<CkptError> {
+  const why = error instanceof Error ? error.message : String(error);
+  try {
+    await restoreContainer(ctx.store, { source: checkpoint.dir, newName: undefined, runtime: ctx.record.runtime, timeMode: "auto", tcpEstablished: checkpoint.manifest.options.tcpEstablished, fileLocks: checkpoint.manifest.options.fileLocks });
+  } catch (restoreError) {
+    const kept = join(ctx.store.layout.containerCheckpointsDir(ctx.record.name), basename(checkpoint.dir));
+    await cp(checkpoint.dir, kept, { recursive: true }).catch(() => {});
+    return new CkptError(ExitCode.criuFailed, `the archive could not be written (${why}), and restoring "${ctx.record.name}" from its images failed too`, {
+      evidence: restoreError instanceof CkptError ? [restoreError.message, ...restoreError.evidence] : [String(restoreError)],
+      hint: `its checkpoint is kept in ${kept}: ckpt restore ${ctx.record.name}`,
+    });
+  }
+  return new CkptError(error instanceof CkptError ? error.exitCode : ExitCode.transferFailed, `the archive could not be written: ${why}; "${ctx.record.name}" was restored from its images and is running`, {
+    hint: (error instanceof CkptError && error.hint) || "check the destination (space, permissions, a closed pipe) and export again",
+  });
+}
+
+async function keepInStore(ctx: ContainerContext, checkpoint: CheckpointResult): Promise<void> {
+  const kept = join(ctx.store.layout.containerCheckpointsDir(ctx.record.name), basename(checkpoint.dir));
+  await cp(checkpoint.dir, `${kept}.partial`, { recursive: true });
+  await rename(`${kept}.partial`, kept);
+}

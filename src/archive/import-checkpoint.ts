@@ -1,0 +1,91 @@
+// `ckpt restore --import`: unpack the archive into a staging directory (tmpfs when
+// memory allows), verify every file against the manifest, and only then restore. The
+// archive itself is only read; the staging directory is removed whatever happens.
+import { createReadStream, existsSync } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { CkptError, ExitCode } from "../errors.ts";
+import { restoreContainer, type RestoreRequest, type RestoreResult } from "../restore/restore.ts";
+import type { ContainerStore } from "../store/container-store.ts";
+import type { ProgressListener } from "./progress.ts";
+import { compareDigests, describeProblem, readArchive, type ReadArchiveOptions, type ReadArchiveResult } from "./read-archive.ts";
+import { createStagingDir } from "./staging.ts";
+
+export interface ImportRequest extends Omit<RestoreRequest, "source" | "imported"> {
+  // A file path, or "-" for standard input.
+  archive: string;
+  verify: boolean;
+  rootfsBase: string | undefined;
+  onProgress?: ProgressListener;
+}
+
+export interface ImportResult {
+  restore: RestoreResult;
+  archive: ReadArchiveResult;
+  verified: boolean;
+  staging: "tmpfs" | "disk";
+}
+
+export interface UnpackedArchive {
+  dir: string;
+  label: string;
+  read: ReadArchiveResult;
+  staging: "tmpfs" | "disk";
+  remove(): Promise<void>;
+}
+
+// Unpacks an archive into a fresh staging directory; the caller calls remove().
+export async function unpackArchive(storeRoot: string, archive: string, options: ReadArchiveOptions = {}): Promise<UnpackedArchive> {
+  let input: Readable;
+  let label: string;
+  let size: number | null = null;
+  if (archive === "-") {
+    if (process.stdin.isTTY) throw new CkptError(ExitCode.usage, "refusing to read a checkpoint archive from a terminal", { hint: "pipe it in: ... | ckpt restore --import -" });
+    input = process.stdin;
+    label = "the archive on standard input";
+  } else {
+    label = resolve(archive);
+    if (!existsSync(label)) throw new CkptError(ExitCode.notFound, `${label} does not exist`, { hint: "give the archive `ckpt checkpoint --export` or `podman container checkpoint --export` wrote" });
+    size = (await stat(label)).size;
+    input = createReadStream(label, { highWaterMark: 1024 * 1024 });
+  }
+  // Compressed archives of checkpoints expand about three to four times.
+  const staging = await createStagingDir(storeRoot, "import", size === null ? null : size * 4);
+  const remove = () => rm(staging.dir, { recursive: true, force: true });
+  try {
+    const read = await readArchive(input, staging.dir, label, { ...options, totalBytes: options.totalBytes ?? null });
+    return { dir: staging.dir, label, read, staging: staging.where, remove };
+  } catch (error) {
+    input.destroy();
+    await remove();
+    throw error;
+  }
+}
+
+// Pure check, separate so tests can call it: the archive's files against its manifest.
+export function verifyUnpacked(read: ReadArchiveResult, label: string): void {
+  if (read.manifest === null) {
+    throw new CkptError(ExitCode.badCheckpoint, `${label} has no ckpt manifest (podman and CRI-O archives do not): its files cannot be verified`, {
+      hint: "to restore it without verification, add --no-verify",
+    });
+  }
+  const problems = compareDigests(read.manifest.files, read.files);
+  if (problems.length > 0) {
+    throw new CkptError(ExitCode.badCheckpoint, `${label} failed verification: ${describeProblem(problems[0]!)}`, {
+      evidence: problems.slice(1, 10).map(describeProblem),
+      hint: "the archive was altered or damaged in transit; nothing was restored. Export it again, or add --no-verify to restore it anyway",
+    });
+  }
+}
+
+export async function importAndRestore(store: ContainerStore, request: ImportRequest): Promise<ImportResult> {
+  const unpacked = await unpackArchive(store.layout.root, request.archive, request.onProgress === undefined ? {} : { onProgress: request.onProgress });
+  try {
+    if (request.verify) verifyUnpacked(unpacked.read, unpacked.label);
+    const restore = await restoreContainer(store, { ...request, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase } });
+    return { restore, archive: unpacked.read, verified: request.verify, staging: unpacked.staging };
+  } finally {
+    await unpacked.remove();
+  }
+}

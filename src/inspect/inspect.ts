@@ -1,0 +1,132 @@
+// `ckpt inspect`: what a checkpoint holds, from ckpt's manifest where there is one and
+// from CRIU's images always. Works on ckpt, podman and CRI-O checkpoints, as archives or
+// directories, and on bare directories of CRIU images. Pure data; commands/inspect.ts
+// renders it.
+import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Manifest } from "../checkpoint/manifest.ts";
+import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpedTask } from "../criu/dump-contents.ts";
+import { readDumpStats, type DumpStats } from "../criu/images.ts";
+import { unpackArchive } from "../archive/import-checkpoint.ts";
+import { compareDigests, describeProblem } from "../archive/read-archive.ts";
+import { checkpointKind, openCheckpointSource, type CheckpointKind } from "../restore/checkpoint-source.ts";
+import { resolveCheckpoint } from "../restore/restore.ts";
+import type { ContainerStore } from "../store/container-store.ts";
+
+export interface InspectReport {
+  source: {
+    path: string;
+    kind: CheckpointKind;
+    archive: { compression: string; files: number; integrity: "verified" | "mismatch" | "no-manifest"; problems: string[] } | null;
+  };
+  container: { name: string; id: string; runtime: string; runtimeVersion: string; criuVersion: string; kernelRelease: string; hostname: string; bootId: string; checkpointedAtNs: bigint; image: string | null } | null;
+  timeNamespace: {
+    // From ckpt's manifest (null when another tool made the checkpoint).
+    declared: boolean | null;
+    pid1InHostNamespace: boolean | null;
+    pid1OffsetsNs: { monotonic: bigint; boottime: bigint } | null;
+    hostClocksAtDumpNs: { realtime: bigint; monotonic: bigint; boottime: bigint } | null;
+    // From the images.
+    dumpedClocksNs: { monotonic: bigint; boottime: bigint } | null;
+    rootNamespaceId: number | null;
+    tasks: { pid: number; command: string; namespaceId: number | null }[];
+    consistent: boolean;
+    warning: string | null;
+  };
+  processes: {
+    pid: number;
+    ppid: number;
+    pgid: number;
+    sid: number;
+    command: string;
+    state: string;
+    threads: number;
+    memory: { pagesWritten: number; bytesWritten: number; areas: number; mappedBytes: number; fileAreas: number; anonymousAreas: number } | null;
+    files: { fd: number; type: string; target: string }[];
+  }[];
+  criuStats: DumpStats | null;
+}
+
+const PAGE = 4096;
+
+// The pages themselves are never needed to inspect: an archive's are read past (and
+// hashed), not written.
+const isPages = (path: string) => /(^|\/)pages-\d+\.img$/.test(path);
+
+export async function inspectCheckpoint(store: ContainerStore, target: string): Promise<InspectReport> {
+  const isFile = existsSync(target) && (await stat(target)).isFile();
+  if (isFile || target === "-") {
+    const unpacked = await unpackArchive(store.layout.root, target, { skip: isPages });
+    try {
+      const problems = unpacked.read.manifest === null ? [] : compareDigests(unpacked.read.manifest.files, unpacked.read.files).map(describeProblem);
+      const integrity = unpacked.read.manifest === null ? "no-manifest" : problems.length === 0 ? "verified" : "mismatch";
+      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.files.length, integrity, problems });
+    } finally {
+      await unpacked.remove();
+    }
+  }
+  const dir = checkpointKind(target) !== null ? target : await resolveCheckpoint(store, target);
+  return inspectDirectory(dir, dir, null);
+}
+
+async function inspectDirectory(dir: string, label: string, archive: InspectReport["source"]["archive"]): Promise<InspectReport> {
+  const kind = checkpointKind(dir);
+  // A bare image directory has no spec; inspect does not need one.
+  const source = kind === "criu-images" ? null : await openCheckpointSource(dir);
+  const imagesDir = source?.imagesDir ?? dir;
+  const dump = await readDumpContents(imagesDir);
+  const manifest: Manifest | null = source?.kind === "ckpt" ? source.manifest : null;
+  const engine = source?.engineConfig ?? null;
+  const stats = (await readDumpStats(dir).catch(() => null)) ?? dump.stats ?? (await readDumpStats(join(dir, "work")).catch(() => null));
+  const outside = tasksOutsideRootTimeNamespace(dump);
+  const t = manifest?.timeNamespace;
+  return {
+    source: { path: label, kind: kind ?? "criu-images", archive },
+    container:
+      source === null
+        ? null
+        : {
+            name: source.manifest.container.name,
+            id: source.manifest.container.id,
+            runtime: manifest?.runtime.name ?? (typeof engine?.["ociRuntime"] === "string" ? engine["ociRuntime"] : ""),
+            runtimeVersion: manifest?.runtime.version ?? "",
+            criuVersion: manifest?.criuVersion ?? "",
+            kernelRelease: manifest?.kernelRelease ?? "",
+            hostname: manifest?.hostname ?? "",
+            bootId: manifest?.bootId ?? "",
+            checkpointedAtNs: BigInt(source.manifest.checkpointedAtNs),
+            image: typeof engine?.["rootfsImageName"] === "string" ? engine["rootfsImageName"] : null,
+          },
+    timeNamespace: {
+      declared: t?.declared ?? null,
+      pid1InHostNamespace: t?.pid1InHostNamespace ?? null,
+      pid1OffsetsNs: t ? { monotonic: BigInt(t.pid1Offsets.monotonicNs), boottime: BigInt(t.pid1Offsets.boottimeNs) } : null,
+      hostClocksAtDumpNs: t ? { realtime: BigInt(t.host.realtimeNs), monotonic: BigInt(t.host.monotonicNs), boottime: BigInt(t.host.boottimeNs) } : null,
+      dumpedClocksNs: dump.timens === null ? null : { monotonic: dump.timens.monotonicNs, boottime: dump.timens.boottimeNs },
+      rootNamespaceId: dump.rootTimeNsId,
+      tasks: dump.tasks.map((task) => ({ pid: task.pid, command: task.command, namespaceId: task.ids?.timeNsId ?? null })),
+      consistent: outside.length === 0,
+      warning:
+        outside.length === 0
+          ? null
+          : `${outside.length} task(s) (${outside.map((o) => `PID ${o.pid} ${o.command}`).join(", ")}) are not in PID 1's time namespace: CRIU cannot restore this checkpoint; \`ckpt repair --unify-timens\` makes a restorable copy`,
+    },
+    processes: dump.tasks.map(processOf),
+    criuStats: stats,
+  };
+}
+
+function processOf(task: DumpedTask): InspectReport["processes"][number] {
+  return {
+    pid: task.pid,
+    ppid: task.ppid,
+    pgid: task.pgid,
+    sid: task.sid,
+    command: task.command,
+    state: task.state,
+    threads: task.threads.length,
+    memory: task.memory === null ? null : { ...task.memory, bytesWritten: task.memory.pagesWritten * PAGE },
+    files: task.files,
+  };
+}

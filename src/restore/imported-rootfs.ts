@@ -1,0 +1,112 @@
+// An imported container's root filesystem and spec. ckpt's archives carry the whole
+// root filesystem; podman's carry the changes to its image (rootfs-diff.tar plus
+// deleted.files), applied here to a copy of the base the user names with --rootfs.
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { recordedRootMode } from "../criu/dump-contents.ts";
+import { join, normalize } from "node:path";
+import { execa } from "execa";
+import * as tar from "tar";
+import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
+import { checkArchiveEntry, DEFAULT_ENTRY_LIMITS } from "../archive/entry-safety.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import type { OciSpec } from "../oci/spec.ts";
+
+interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface Placeholder {
+  destination: string;
+  source: string;
+  kind: "file" | "dir";
+}
+
+// podman and CRI-O bind per-container files (hosts, hostname, resolv.conf,
+// .containerenv, the /dev/shm directory) from the engine's own userdata directory.
+const ENGINE_USERDATA = /\/(overlay-)?containers\/[^/]+\/userdata(\/|$)/;
+
+// Pure: the spec an imported container runs with: its new root, its own cgroup path,
+// and placeholders for the engine's per-container files that stayed on the other host.
+export function planImportedSpec(source: OciSpec, rootfs: string, mountsDir: string, exists: (path: string) => boolean): { spec: OciSpec; placeholders: Placeholder[] } {
+  const spec = structuredClone(source) as OciSpec & { mounts?: Mount[]; linux?: { cgroupsPath?: string } };
+  spec.root.path = rootfs;
+  if (spec.linux !== undefined) delete spec.linux.cgroupsPath;
+  const placeholders: Placeholder[] = [];
+  const missing: string[] = [];
+  for (const mount of spec.mounts ?? []) {
+    const bind = mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
+    if (!bind || mount.source === undefined || exists(mount.source)) continue;
+    if (!ENGINE_USERDATA.test(mount.source)) {
+      missing.push(`${mount.destination}: ${mount.source}`);
+      continue;
+    }
+    const kind = mount.destination === "/dev/shm" || mount.source.endsWith("/shm") ? "dir" : "file";
+    const path = join(mountsDir, mount.destination.replace(/^\/+/, "").replace(/\//g, "_"));
+    placeholders.push({ destination: mount.destination, source: path, kind });
+    mount.source = path;
+  }
+  if (missing.length > 0) {
+    throw new CkptError(ExitCode.notFound, `the container's bind mounts name sources that do not exist on this host`, {
+      evidence: missing,
+      hint: "create them (same paths) before restoring: CRIU restores the mounts as they were",
+    });
+  }
+  return { spec, placeholders };
+}
+
+// Builds ROOT/containers/NAME/rootfs: a copy of `base` (when given), then the archive's
+// root filesystem or changes, each entry judged before it is written.
+export async function prepareImportedRootfs(checkpointDir: string, imagesDir: string, rootfs: string, base: string | undefined): Promise<void> {
+  await rm(rootfs, { recursive: true, force: true });
+  await mkdir(rootfs, { recursive: true, mode: 0o755 });
+  if (base !== undefined) await execa("cp", ["-a", "--", `${base}/.`, rootfs]);
+  const diff = join(checkpointDir, CheckpointFiles.rootfsDiff);
+  if (existsSync(diff)) {
+    let refusal: string | null = null;
+    await tar.x({
+      file: diff,
+      cwd: rootfs,
+      preserveOwner: true,
+      strict: true,
+      filter: (path, entry) => {
+        const header = entry as tar.ReadEntry;
+        const verdict = checkArchiveEntry({ path, type: header.type, size: header.size ?? 0, linkpath: header.linkpath }, DEFAULT_ENTRY_LIMITS, { rootedLinks: true });
+        if (!verdict.ok) refusal ??= verdict.reason;
+        return verdict.ok;
+      },
+    });
+    if (refusal !== null) throw new CkptError(ExitCode.refused, `refusing the archive's root filesystem: ${refusal}`, { hint: "only import archives from sources you trust" });
+  }
+  const deleted = join(checkpointDir, CheckpointFiles.deletedFiles);
+  if (existsSync(deleted)) {
+    const paths = JSON.parse(await readFile(deleted, "utf8")) as unknown;
+    if (!Array.isArray(paths)) throw new CkptError(ExitCode.badCheckpoint, `${CheckpointFiles.deletedFiles} is not a list of paths`);
+    for (const p of paths) {
+      const rel = normalize(String(p)).replace(/^\/+/, "");
+      if (rel.split("/").includes("..")) throw new CkptError(ExitCode.refused, `refusing ${CheckpointFiles.deletedFiles}: ${String(p)} climbs out of the root filesystem`);
+      await rm(join(rootfs, rel), { recursive: true, force: true });
+    }
+  }
+  // CRIU checks the root's mode against the dump's (podman's overlay root is 0555).
+  const mode = await recordedRootMode(imagesDir);
+  if (mode !== null) await chmod(rootfs, mode & 0o7777);
+}
+
+// Creates the placeholders and fills /dev/shm from podman's devshm-checkpoint.tar.
+export async function createPlaceholders(checkpointDir: string, placeholders: Placeholder[]): Promise<void> {
+  for (const p of placeholders) {
+    if (p.kind === "dir") await mkdir(p.source, { recursive: true, mode: 0o1777 });
+    else {
+      await mkdir(join(p.source, ".."), { recursive: true });
+      await writeFile(p.source, "", { mode: 0o644 });
+    }
+    const shm = join(checkpointDir, CheckpointFiles.devShm);
+    if (p.destination === "/dev/shm" && existsSync(shm)) {
+      await tar.x({ file: shm, cwd: p.source, strict: true, filter: (path, entry) => checkArchiveEntry({ path, type: (entry as tar.ReadEntry).type, size: (entry as tar.ReadEntry).size ?? 0, linkpath: (entry as tar.ReadEntry).linkpath }).ok });
+    }
+  }
+}
