@@ -6,7 +6,8 @@
 # "skip" when it is. A second run changes nothing and takes a few seconds.
 #
 # What it does (see ../README.md "Requirements" for why each piece is needed):
-#   1. Debian packages: runc, conmon, iptables, busybox-static, zstd, util-linux, and
+#   1. Debian packages: runc, conmon, iptables, busybox-static, zstd, util-linux, podman
+#      (the reference peer tests and benchmarks compare with), and
 #      the build dependencies of CRIU and crun.
 #   2. CRIU >= 4.1.1 when the installed one is missing, older, or fails `criu check`:
 #      built from the source tarball that Debian's archive publishes, verified against
@@ -35,6 +36,8 @@ NODE_HOME=$PREFIX/lib/ckpt/node
 APT_PACKAGES=(
   # runtimes and what checkpointing needs at run time
   runc conmon iptables busybox-static zstd util-linux iproute2 xz-utils ca-certificates
+  # the reference peer: tests read its archives, benchmarks compare with it
+  podman
   # CRIU build dependencies
   build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libprotobuf-dev libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev

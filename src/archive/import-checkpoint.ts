@@ -1,15 +1,14 @@
 // `ckpt restore --import`: unpack the archive into a staging directory (tmpfs when
 // memory allows), verify every file against the manifest, and only then restore. The
 // archive itself is only read; the staging directory is removed whatever happens.
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Readable } from "node:stream";
 import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer, type RestoreRequest, type RestoreResult } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import type { ProgressListener } from "./progress.ts";
-import { compareDigests, describeProblem, readArchive, type ReadArchiveOptions, type ReadArchiveResult } from "./read-archive.ts";
+import { compareDigests, describeProblem, readArchive, type ArchiveInput, type ReadArchiveOptions, type ReadArchiveResult } from "./read-archive.ts";
 import { createStagingDir } from "./staging.ts";
 
 export interface ImportRequest extends Omit<RestoreRequest, "source" | "imported"> {
@@ -37,27 +36,26 @@ export interface UnpackedArchive {
 
 // Unpacks an archive into a fresh staging directory; the caller calls remove().
 export async function unpackArchive(storeRoot: string, archive: string, options: ReadArchiveOptions = {}): Promise<UnpackedArchive> {
-  let input: Readable;
+  let input: ArchiveInput;
   let label: string;
   let size: number | null = null;
   if (archive === "-") {
     if (process.stdin.isTTY) throw new CkptError(ExitCode.usage, "refusing to read a checkpoint archive from a terminal", { hint: "pipe it in: ... | ckpt restore --import -" });
-    input = process.stdin;
+    input = { fd: 0 };
     label = "the archive on standard input";
   } else {
     label = resolve(archive);
     if (!existsSync(label)) throw new CkptError(ExitCode.notFound, `${label} does not exist`, { hint: "give the archive `ckpt checkpoint --export` or `podman container checkpoint --export` wrote" });
     size = (await stat(label)).size;
-    input = createReadStream(label, { highWaterMark: 1024 * 1024 });
+    input = { path: label };
   }
-  // Compressed archives of checkpoints expand about three to four times.
+  // Compressed archives of checkpoints expand about two to four times.
   const staging = await createStagingDir(storeRoot, "import", size === null ? null : size * 4);
   const remove = () => rm(staging.dir, { recursive: true, force: true });
   try {
     const read = await readArchive(input, staging.dir, label, { ...options, totalBytes: options.totalBytes ?? null });
     return { dir: staging.dir, label, read, staging: staging.where, remove };
   } catch (error) {
-    input.destroy();
     await remove();
     throw error;
   }

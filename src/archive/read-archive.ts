@@ -4,14 +4,15 @@
 // before anything is restored from it.
 import { createHash } from "node:crypto";
 import { closeSync, futimesSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { link, mkdir, readFile, symlink } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { link, mkdir, open, readFile, symlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { MANIFEST_JSON, MANIFEST_PB, ManifestSchema, type ArchiveFileDigest, type Manifest } from "../checkpoint/manifest.ts";
 import { CkptError, ExitCode } from "../errors.ts";
-import { codecStream, detectCompression, type Compression } from "./compression.ts";
+import { findExecutable } from "../host/find-executable.ts";
+import { detectCompression, type Compression } from "./compression.ts";
 import { checkArchiveEntry } from "./entry-safety.ts";
 import { throttledProgress, type ProgressListener } from "./progress.ts";
 
@@ -25,54 +26,48 @@ export interface ReadArchiveOptions {
 }
 
 export interface ReadArchiveResult {
-  compression: Compression;
+  // null when read from a pipe (zstd recognises it without ckpt seeing its first bytes).
+  compression: Compression | null;
   // What the archive held, hashed as it was written.
   files: ArchiveFileDigest[];
   // ckpt's manifest, when the archive has one (podman's and CRI-O's do not).
   manifest: Manifest | null;
 }
 
-// Reads until `n` bytes are buffered (or the stream ends) and puts them back.
-async function peek(input: Readable, n: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let have = 0;
-  for (;;) {
-    const chunk = input.read() as Buffer | null;
-    if (chunk !== null) {
-      chunks.push(chunk);
-      have += chunk.length;
-      if (have >= n) break;
-      continue;
-    }
-    if (input.readableEnded) break;
-    const ended = await new Promise<boolean>((resolve, reject) => {
-      const done = (value: boolean) => () => {
-        input.off("readable", onReadable);
-        input.off("end", onEnd);
-        input.off("error", onError);
-        resolve(value);
-      };
-      const onReadable = done(false);
-      const onEnd = done(true);
-      const onError = (error: Error) => reject(error);
-      input.once("readable", onReadable);
-      input.once("end", onEnd);
-      input.once("error", onError);
-    });
-    if (ended) break;
-  }
-  const head = Buffer.concat(chunks);
-  if (head.length > 0) input.unshift(head);
-  return head;
-}
+// Where an archive comes from: a file, or standard input.
+export type ArchiveInput = { path: string } | { fd: 0 };
 
-export async function readArchive(input: Readable, dest: string, source: string, options: ReadArchiveOptions = {}): Promise<ReadArchiveResult> {
-  const head = await peek(input, 512);
-  const compression = detectCompression(head);
-  if (compression === null) {
-    throw new CkptError(ExitCode.badCheckpoint, `${source} is not a checkpoint archive (neither zstd, gzip nor tar)`, { hint: "give an archive made by `ckpt checkpoint --export`, `podman container checkpoint --export` or CRI-O" });
+export async function readArchive(input: ArchiveInput, dest: string, source: string, options: ReadArchiveOptions = {}): Promise<ReadArchiveResult> {
+  let compression: Compression | null = null;
+  let fd: number;
+  let handle: FileHandle | undefined;
+  if ("path" in input) {
+    handle = await open(input.path, "r");
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(head, 0, 512, 0);
+    compression = detectCompression(head.subarray(0, bytesRead));
+    if (compression === null) {
+      await handle.close();
+      throw new CkptError(ExitCode.badCheckpoint, `${source} is not a checkpoint archive (neither zstd, gzip nor tar)`, { hint: "give an archive made by `ckpt checkpoint --export`, `podman container checkpoint --export` or CRI-O" });
+    }
+    fd = handle.fd;
+  } else {
+    fd = input.fd;
   }
-  const codec = codecStream(compression, "decompress");
+  // zstd reads the archive itself (a file, or this process's standard input) and
+  // decompresses zstd or gzip, or passes plain tar through (-f).
+  const zstd = findExecutable("zstd");
+  if (zstd === null) {
+    await handle?.close();
+    throw new CkptError(ExitCode.hostNotReady, "zstd is not installed; ckpt reads archives through it", { hint: "install it (scripts/setup-host.sh does)" });
+  }
+  const decompressor = spawn(zstd, ["-q", "-d", "-c", "-f"], { stdio: [fd, "pipe", "pipe"] });
+  let decompressorErrors = "";
+  decompressor.stderr?.on("data", (chunk: Buffer) => (decompressorErrors += chunk.toString()));
+  const decompressed = new Promise<void>((resolve, reject) => {
+    decompressor.on("error", reject);
+    decompressor.on("close", (code: number | null) => (code === 0 ? resolve() : reject(new CkptError(ExitCode.badCheckpoint, `${source} could not be decompressed: ${decompressorErrors.trim() || `zstd exit ${code}`}`))));
+  });
   const parser = new tar.Parser({ strict: true });
   const files: ArchiveFileDigest[] = [];
   const seen = new Set<string>();
@@ -157,16 +152,18 @@ export async function readArchive(input: Readable, dest: string, source: string,
     parser.on("abort", (error: Error) => reject(error));
     parser.on("error", reject);
   });
-  const streams = codec === null ? pipeline(input, parser) : Promise.all([pipeline(input, codec.stream, parser), codec.finished]);
+  const streams = Promise.all([pipeline(decompressor.stdout!, parser), decompressed]);
   try {
     await Promise.all([streams, parsed]);
     await Promise.all(writes);
-    if (refusal !== null) throw refusal;
   } catch (error) {
+    decompressor.kill("SIGTERM");
     await Promise.allSettled(writes);
     if (refusal !== null) throw refusal;
     if (error instanceof CkptError) throw error;
     throw new CkptError(ExitCode.badCheckpoint, `${source} could not be read as a checkpoint archive: ${(error as Error).message}`, { hint: "the archive may be truncated or damaged; nothing from it was kept" });
+  } finally {
+    await handle?.close();
   }
   if (refusal !== null) throw refusal;
   progress({ phase: "import", bytes, totalBytes: options.totalBytes ?? null }, true);

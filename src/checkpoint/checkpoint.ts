@@ -28,6 +28,9 @@ export interface CheckpointRequest {
   allowProcessLoss: boolean;
   // Where the checkpoint directory goes; the store's checkpoints of the container by default.
   parentDir?: string;
+  // Called with CRIU's image directory just before the dump starts (an export hashes the
+  // memory pages while CRIU writes them).
+  onDumpStart?: (imageDir: string) => void;
 }
 
 export interface CheckpointResult {
@@ -83,6 +86,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   await mkdir(imageDir, { recursive: true, mode: 0o700 });
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
+  request.onDumpStart?.(imageDir);
   const dumped = await runtime.checkpoint({ id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks });
   if (dumped.exitCode !== 0) {
     await failedDump(ctx, partialDir, finalDir, dumped.stderr);

@@ -25,7 +25,7 @@ function render(r: InspectReport, options: GlobalOptions): string[] {
   if (r.source.archive !== null) {
     const a = r.source.archive;
     const integrity = a.integrity === "verified" ? c.green("every SHA-256 matches the manifest") : a.integrity === "no-manifest" ? c.yellow("no manifest: integrity unknown") : c.red(`altered: ${a.problems[0] ?? ""}`);
-    out.push(`  archive:     ${a.compression}, ${a.files} files; ${integrity}`);
+    out.push(`  archive:     ${a.compression ?? "a stream"}, ${a.files} files; ${integrity}`);
   }
   if (r.container !== null) {
     const k = r.container;

@@ -79,7 +79,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
   const ns = r.timeNamespace;
   const lines = [
     `${c.green("restored")} ${c.bold(r.record.name)} in ${humanDuration(r.durationNs)} (PID ${r.pid}, ${r.record.runtime})`,
-    `  from:           ${r.record.restoredFrom ?? r.checkpoint}${imported === undefined ? "" : ` (${imported.archive.compression}, ${imported.archive.files.length} files, ${imported.verified ? "every SHA-256 verified" : "not verified"})`}`,
+    `  from:           ${r.record.restoredFrom ?? r.checkpoint}${imported === undefined ? "" : ` (${imported.archive.compression ?? "a stream"}, ${imported.archive.files.length} files, ${imported.verified ? "every SHA-256 verified" : "not verified"})`}`,
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
     `  time namespace: ${ns.host ? "the host's" : `its own (${ns.inode})`}${ns.offsets && !ns.host ? `, offsets monotonic ${formatDurationNs(ns.offsets.monotonicNs)}, boottime ${formatDurationNs(ns.offsets.boottimeNs)}` : ""}`,
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,

@@ -18,7 +18,7 @@ export interface InspectReport {
   source: {
     path: string;
     kind: CheckpointKind;
-    archive: { compression: string; files: number; integrity: "verified" | "mismatch" | "no-manifest"; problems: string[] } | null;
+    archive: { compression: string | null; files: number; integrity: "verified" | "mismatch" | "no-manifest"; problems: string[] } | null;
   };
   container: { name: string; id: string; runtime: string; runtimeVersion: string; criuVersion: string; kernelRelease: string; hostname: string; bootId: string; checkpointedAtNs: bigint; image: string | null } | null;
   timeNamespace: {

@@ -51,9 +51,10 @@ describe("archives", () => {
         reject: false,
       });
       assert.equal(pipe.exitCode, 0, `the pipe failed:\n${pipe.stderr}`);
-      const restored = JSON.parse(pipe.stdout) as { name: string; archive: { verified: boolean; compression: string; staging: string } };
+      const restored = JSON.parse(pipe.stdout) as { name: string; archive: { verified: boolean; files: number; staging: string } };
       assert.equal(restored.name, "mem");
-      assert.deepEqual([restored.archive.verified, restored.archive.compression], [true, "zstd"]);
+      assert.equal(restored.archive.verified, true);
+      assert.ok(restored.archive.files > 10, `every file of the archive was hashed (${restored.archive.files})`);
       assert.match(pipe.stderr, /archive: +standard output \(zstd/, "the export's report goes to stderr when stdout carries the archive");
       const ps = (await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem");
       assert.equal(ps?.status, "running");

@@ -1,0 +1,151 @@
+// Benchmarks ckpt's archives against the peer on the same 1 GiB container (a memory
+// holder: half random, half patterned data), and prints one table of medians:
+//
+//   export   ckpt checkpoint --export (zstd)    vs podman container checkpoint --export
+//   import   ckpt restore --import (zstd)       vs podman container restore --import
+//   dir      ckpt checkpoint (to the store)     vs runc checkpoint, same disk
+//   inspect  ckpt inspect --json (a checkpoint) vs crit show of the images it decodes
+//
+// Run it as root on a host set up by scripts/setup-host.sh: scripts/bench/run.sh
+// Environment: BENCH_RUNS (default 3), BENCH_MIB (default 1024), BENCH_DIR (default
+// /var/tmp/ckpt-bench: on disk, not tmpfs), CRIT (a crit to compare with; default: the
+// one in Debian's criu package, unpacked under /var/cache/ckpt/crit by run.sh).
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
+import { createBusyboxBundle } from "../../test/harness/bundle.ts";
+import { ckptBin } from "../../test/harness/cli.ts";
+
+const runs = Number(process.env["BENCH_RUNS"] ?? 3);
+const mib = Number(process.env["BENCH_MIB"] ?? 1024);
+const base = process.env["BENCH_DIR"] ?? "/var/tmp/ckpt-bench";
+const crit = process.env["CRIT"] ?? "/var/cache/ckpt/crit/usr/bin/crit";
+const critPath = process.env["CRIT_PYTHONPATH"] ?? "/var/cache/ckpt/crit/usr/lib/python3/dist-packages";
+const root = join(base, "ckpt-root");
+const env = { CKPT_NODE: process.execPath };
+
+const ckpt = (args: string[]) => execa(ckptBin, ["--root", root, ...args], { env });
+const seconds = async (fn: () => Promise<unknown>) => {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function main(): Promise<void> {
+  await rm(base, { recursive: true, force: true });
+  await mkdir(base, { recursive: true });
+  const bundle = await createBusyboxBundle(join(base, "bundle"), { args: ["/usr/bin/memory-holder", String(mib)] });
+  const image = "localhost/ckpt-bench:latest";
+  await execa("tar", ["-C", join(bundle, "rootfs"), "-cf", join(base, "rootfs.tar"), "."]);
+  await execa("podman", ["rmi", "-f", image], { reject: false });
+  await execa("podman", ["import", join(base, "rootfs.tar"), image]);
+
+  const results: Record<string, { ckpt: number[]; peer: number[]; ckptBytes?: number; peerBytes?: number }> = {
+    export: { ckpt: [], peer: [] },
+    import: { ckpt: [], peer: [] },
+    dir: { ckpt: [], peer: [] },
+    inspect: { ckpt: [], peer: [] },
+  };
+  const ready = (logs: () => Promise<string>) => waitFor("the memory holder", async () => ((await logs()).includes("ready mib=") ? true : undefined));
+  const verified = (logs: () => Promise<string>) => waitFor("the memory holder's verdict", async () => /verify (ok|MISMATCH)/.exec(await logs())?.[1]);
+
+  for (let i = 0; i < runs; i++) {
+    log(`run ${i + 1} of ${runs}`);
+    // ckpt: export and import through a file, zstd.
+    const archive = join(base, "ckpt.tar.zst");
+    await ckpt(["run", "-d", "--name", "bench", bundle]);
+    const logs = async () => (await ckpt(["logs", "bench"])).stdout;
+    await ready(logs);
+    results["export"]!.ckpt.push(await seconds(() => ckpt(["checkpoint", "--export", archive, "bench"])));
+    results["export"]!.ckptBytes = (await stat(archive)).size;
+    results["import"]!.ckpt.push(await seconds(() => ckpt(["restore", "--import", archive])));
+    await ckpt(["exec", "bench", "--", "kill", "-USR1", "1"]);
+    if ((await verified(logs)) !== "ok") throw new Error("ckpt: the memory came back altered");
+    await ckpt(["rm", "-f", "bench"]);
+    await rm(archive);
+
+    // podman: the same container, its export and import.
+    const podArchive = join(base, "podman.tar.zst");
+    await execa("podman", ["run", "-d", "--name", "bench", "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, "/usr/bin/memory-holder", String(mib)]);
+    const podLogs = async () => (await execa("podman", ["logs", "bench"])).stdout;
+    await ready(podLogs);
+    results["export"]!.peer.push(await seconds(() => execa("podman", ["container", "checkpoint", "--export", podArchive, "bench"])));
+    results["export"]!.peerBytes = (await stat(podArchive)).size;
+    await execa("podman", ["rm", "-f", "bench"]);
+    results["import"]!.peer.push(await seconds(() => execa("podman", ["container", "restore", "--import", podArchive])));
+    await execa("podman", ["kill", "--signal", "USR1", "bench"]);
+    if ((await verified(podLogs)) !== "ok") throw new Error("podman: the memory came back altered");
+    await execa("podman", ["rm", "-f", "bench"]);
+    await rm(podArchive);
+
+    // To a directory on the same disk: ckpt's checkpoint into its store, and runc's own.
+    await ckpt(["run", "-d", "--name", "bench", bundle]);
+    await ready(logs);
+    results["dir"]!.ckpt.push(await seconds(() => ckpt(["checkpoint", "bench"])));
+    const stored = join(root, "checkpoints", "bench");
+    const [stamp] = await readdir(stored);
+    const checkpointDir = join(stored, stamp!);
+    results["dir"]!.ckptBytes = Number((await execa("du", ["-sb", checkpointDir])).stdout.split("\t")[0]);
+
+    // inspect of that checkpoint, and crit show of each image inspect decodes.
+    results["inspect"]!.ckpt.push(await seconds(() => ckpt(["inspect", "--json", checkpointDir])));
+    const images = join(checkpointDir, "checkpoint");
+    const decoded = (await readdir(images)).filter((n) => /^(inventory|pstree|files|ids-\d+|core-\d+|mm-\d+|pagemap-\d+|fdinfo-\d+|timens-\d+)\.img$/.test(n));
+    results["inspect"]!.peer.push(await seconds(async () => {
+      for (const name of decoded) await execa("/usr/bin/python3", [crit, "show", join(images, name)], { env: { PYTHONPATH: critPath } });
+      await execa("/usr/bin/python3", [crit, "show", join(checkpointDir, "stats-dump")], { env: { PYTHONPATH: critPath } });
+    }));
+    await ckpt(["rm", "-f", "bench"]);
+    await rm(join(root, "checkpoints"), { recursive: true, force: true });
+
+    await ckpt(["run", "-d", "--name", "bench", bundle]);
+    await ready(logs);
+    const id = JSON.parse((await ckpt(["ps", "--json"])).stdout).find((c: { name: string }) => c.name === "bench").id as string;
+    const runcImages = join(base, "runc-images");
+    await rm(runcImages, { recursive: true, force: true });
+    results["dir"]!.peer.push(await seconds(() => execa("runc", ["--root", join(root, "runtime", "runc"), "checkpoint", "--image-path", runcImages, "--work-path", join(base, "runc-work"), id])));
+    results["dir"]!.peerBytes = Number((await execa("du", ["-sb", runcImages])).stdout.split("\t")[0]);
+    await ckpt(["rm", "-f", "bench"]);
+    await rm(runcImages, { recursive: true, force: true });
+  }
+
+  const targets: Record<string, [string, number]> = {
+    export: ["podman container checkpoint --export", 0.5],
+    import: ["podman container restore --import", 0.5],
+    dir: ["runc checkpoint (same disk)", 1.1],
+    inspect: ["crit show (the images inspect decodes)", 0.5],
+  };
+  const rows = [["operation", "ckpt (s)", "peer (s)", "peer", "ratio", "target", "ckpt size", "peer size"]];
+  for (const [op, r] of Object.entries(results)) {
+    const a = median(r.ckpt);
+    const b = median(r.peer);
+    const [peer, target] = targets[op]!;
+    const size = (n?: number) => (n === undefined ? "" : `${(n / 1048576).toFixed(0)} MiB`);
+    rows.push([op, a.toFixed(2), b.toFixed(2), peer, (a / b).toFixed(2), `<= ${target} ${a / b <= target ? "met" : "MISSED"}`, size(r.ckptBytes), size(r.peerBytes)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  process.stdout.write(`medians of ${runs} runs, ${mib} MiB resident (half random, half patterned), zstd\n`);
+  for (const row of rows) process.stdout.write(`| ${row.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |\n`);
+  await execa("podman", ["rmi", "-f", image], { reject: false });
+  await rm(base, { recursive: true, force: true });
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`bench: failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  await ckpt(["rm", "-f", "bench"]).catch(() => {});
+  await execa("podman", ["rm", "-f", "bench"], { reject: false });
+  process.exitCode = 1;
+});
