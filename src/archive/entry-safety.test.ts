@@ -1,7 +1,7 @@
 // Each attack an archive can carry has a test named after it.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { checkArchiveEntry, type EntryVerdict } from "./entry-safety.ts";
+import { checkArchiveEntry, DEFAULT_ENTRY_LIMITS, type EntryVerdict } from "./entry-safety.ts";
 
 const attack = (v: EntryVerdict) => (v.ok ? "ok" : v.attack);
 
@@ -44,4 +44,13 @@ describe("archive entry safety", () => {
     assert.equal(attack(checkArchiveEntry({ path: "manifest.json", type: "File", size: 1025 }, limits)), "oversized-metadata");
     assert.equal(attack(checkArchiveEntry({ path: "checkpoint/pages-1.img", type: "File", size: 2 ** 33 }, limits)), "ok");
   });
+});
+
+test("link-escape inside a root filesystem: absolute symbolic links point into that root and pass; relative ones that climb out do not", () => {
+  const rooted = { rootedLinks: true };
+  assert.equal(checkArchiveEntry({ path: "bin/sh", type: "SymbolicLink", size: 0, linkpath: "/bin/busybox" }, DEFAULT_ENTRY_LIMITS, rooted).ok, true);
+  const climb = checkArchiveEntry({ path: "etc/passwd", type: "SymbolicLink", size: 0, linkpath: "../../../etc/shadow" }, DEFAULT_ENTRY_LIMITS, rooted);
+  assert.equal(climb.ok ? "ok" : climb.attack, "link-escape");
+  const hard = checkArchiveEntry({ path: "x", type: "Link", size: 0, linkpath: "/etc/shadow" }, DEFAULT_ENTRY_LIMITS, rooted);
+  assert.equal(hard.ok ? "ok" : hard.attack, "link-escape", "a hard link to an absolute path is never rooted");
 });

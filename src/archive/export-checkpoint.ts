@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { isatty } from "node:tty";
 import * as tar from "tar";
 import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "../checkpoint/checkpoint.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
@@ -50,7 +51,9 @@ interface Destination {
 // Opens where the archive goes before anything is dumped, so a bad path costs nothing.
 async function openDestination(destination: string): Promise<Destination> {
   if (destination === "-") {
-    if (process.stdout.isTTY) {
+    // Not process.stdout: creating that stream would make the pipe non-blocking, and the
+    // compressor that inherits it would fail with EAGAIN.
+    if (isatty(1)) {
       throw new CkptError(ExitCode.usage, "refusing to write a checkpoint archive to a terminal", { hint: "redirect it (--export - > FILE) or pipe it (--export - | ssh HOST ckpt restore --import -)" });
     }
     return { path: "-", fd: 1, commit: async () => null, abort: async () => {} };

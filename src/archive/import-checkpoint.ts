@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { isatty } from "node:tty";
 import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer, type RestoreRequest, type RestoreResult } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
@@ -40,7 +41,8 @@ export async function unpackArchive(storeRoot: string, archive: string, options:
   let label: string;
   let size: number | null = null;
   if (archive === "-") {
-    if (process.stdin.isTTY) throw new CkptError(ExitCode.usage, "refusing to read a checkpoint archive from a terminal", { hint: "pipe it in: ... | ckpt restore --import -" });
+    // Not process.stdin: that stream would make the pipe non-blocking for zstd, which reads it.
+    if (isatty(0)) throw new CkptError(ExitCode.usage, "refusing to read a checkpoint archive from a terminal", { hint: "pipe it in: ... | ckpt restore --import -" });
     input = { fd: 0 };
     label = "the archive on standard input";
   } else {

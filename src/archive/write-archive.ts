@@ -154,7 +154,14 @@ async function copyInto(path: string, fd: number): Promise<void> {
 
 async function writeAll(fd: number, data: Buffer): Promise<void> {
   for (let at = 0; at < data.length; ) {
-    const { bytesWritten } = await new Promise<{ bytesWritten: number }>((resolve, reject) => write(fd, data, at, data.length - at, null, (error, n) => (error ? reject(error) : resolve({ bytesWritten: n }))));
-    at += bytesWritten;
+    const written = await new Promise<number>((resolve, reject) =>
+      write(fd, data, at, data.length - at, null, (error, n) => {
+        // A pipe someone else made non-blocking: wait for the reader.
+        if (error?.code === "EAGAIN") setTimeout(() => resolve(0), 2);
+        else if (error) reject(error);
+        else resolve(n);
+      }),
+    );
+    at += written;
   }
 }
