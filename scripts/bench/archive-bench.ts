@@ -7,7 +7,8 @@
 //   inspect  ckpt inspect --json (a checkpoint) vs crit show of the images it decodes
 //
 // Run it as root on a host set up by scripts/setup-host.sh: scripts/bench/run.sh
-// Environment: BENCH_RUNS (default 3), BENCH_MIB (default 1024), BENCH_DIR (default
+// Environment: BENCH_RUNS (default 3), BENCH_WARMUP (uncounted runs first, default 1),
+// BENCH_MIB (default 1024), BENCH_DIR (default
 // /var/tmp/ckpt-bench: on disk, not tmpfs), CRIT (a crit to compare with; default: the
 // one in Debian's criu package, unpacked under /var/cache/ckpt/crit by run.sh).
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
@@ -18,6 +19,9 @@ import { createBusyboxBundle } from "../../test/harness/bundle.ts";
 import { ckptBin } from "../../test/harness/cli.ts";
 
 const runs = Number(process.env["BENCH_RUNS"] ?? 3);
+// Runs whose figures are dropped: in a VM, memory the guest touches for the first time
+// costs a host fault per page, which makes whichever tool runs first look slow.
+const warmups = Number(process.env["BENCH_WARMUP"] ?? 1);
 const mib = Number(process.env["BENCH_MIB"] ?? 1024);
 const base = process.env["BENCH_DIR"] ?? "/var/tmp/ckpt-bench";
 const crit = process.env["CRIT"] ?? "/var/cache/ckpt/crit/usr/bin/crit";
@@ -62,8 +66,9 @@ async function main(): Promise<void> {
   const ready = (logs: () => Promise<string>) => waitFor("the memory holder", async () => ((await logs()).includes("ready mib=") ? true : undefined));
   const verified = (logs: () => Promise<string>) => waitFor("the memory holder's verdict", async () => /verify (ok|MISMATCH)/.exec(await logs())?.[1]);
 
-  for (let i = 0; i < runs; i++) {
-    log(`run ${i + 1} of ${runs}`);
+  for (let i = -warmups; i < runs; i++) {
+    log(i < 0 ? "warm-up run (not counted)" : `run ${i + 1} of ${runs}`);
+    if (i === 0) for (const r of Object.values(results)) (r.ckpt.length = 0), (r.peer.length = 0);
     // ckpt: export and import through a file, zstd.
     const archive = join(base, "ckpt.tar.zst");
     await ckpt(["run", "-d", "--name", "bench", bundle]);
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
     rows.push([op, a.toFixed(2), b.toFixed(2), peer, (a / b).toFixed(2), `<= ${target} ${a / b <= target ? "met" : "MISSED"}`, size(r.ckptBytes), size(r.peerBytes)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  process.stdout.write(`medians of ${runs} runs, ${mib} MiB resident (half random, half patterned), zstd\n`);
+  process.stdout.write(`medians of ${runs} runs after ${warmups} warm-up, ${mib} MiB resident (half random, half patterned), zstd\n`);
   for (const row of rows) process.stdout.write(`| ${row.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |\n`);
   await execa("podman", ["rmi", "-f", image], { reject: false });
   await rm(base, { recursive: true, force: true });

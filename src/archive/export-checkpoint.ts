@@ -39,6 +39,9 @@ export interface ExportResult {
   files: number;
   staging: "tmpfs" | "disk";
   durationNs: bigint;
+  // Where the time went: the dump (with ckpt's pre-flight and manifest), writing the
+  // archive, and making it durable (fsync and rename).
+  phasesNs: { checkpoint: bigint; archive: bigint; commit: bigint };
 }
 
 interface Destination {
@@ -108,6 +111,7 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       await pages?.abandon();
       throw error;
     });
+    const dumpedAt = process.hrtime.bigint();
     try {
       // The pages' digests are finished while the archive is written.
       const precomputed = pages!.finish().then((digests) => new Map(digests.map((d) => [`${CheckpointFiles.images}/${d.name}`, { size: d.size, sha256: d.sha256 }])));
@@ -118,9 +122,11 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       // this same store may take the record over as soon as the archive is complete.
       if (!request.leaveRunning) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
       const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { precomputed, ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }) });
+      const archivedAt = process.hrtime.bigint();
       const archiveBytes = await out.commit();
+      const committedAt = process.hrtime.bigint();
       if (request.keep) await keepInStore(ctx, checkpoint);
-      return { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, durationNs: process.hrtime.bigint() - started };
+      return { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt } };
     } catch (error) {
       if (request.leaveRunning) throw error;
       throw await bringBack(ctx, checkpoint, error);

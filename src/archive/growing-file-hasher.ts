@@ -4,6 +4,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { open, readdir, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { Worker } from "node:worker_threads";
 
 interface Tail {
   handle: FileHandle;
@@ -87,4 +88,33 @@ export class GrowingFileHasher {
       }
     }
   }
+}
+
+// The same, on a worker thread: for when this thread is busy writing the files.
+export interface BackgroundHasher {
+  finish(): Promise<GrowingFileDigest[]>;
+  abandon(): Promise<void>;
+}
+
+export function hashInBackground(dir: string, pattern: RegExp): BackgroundHasher {
+  const script = new URL(import.meta.url.endsWith(".ts") ? "./hash-worker.ts" : "./hash-worker.js", import.meta.url);
+  const worker = new Worker(script, { workerData: { dir, pattern: pattern.source } });
+  const result = new Promise<GrowingFileDigest[]>((resolve, reject) => {
+    worker.once("message", (m: { digests?: GrowingFileDigest[]; error?: string }) => (m.digests ? resolve(m.digests) : reject(new Error(m.error ?? "hash worker failed"))));
+    worker.once("error", reject);
+  });
+  result.catch(() => {});
+  return {
+    async finish() {
+      worker.postMessage("finish");
+      try {
+        return await result;
+      } finally {
+        await worker.terminate();
+      }
+    },
+    async abandon() {
+      await worker.terminate();
+    },
+  };
 }

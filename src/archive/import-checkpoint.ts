@@ -25,6 +25,8 @@ export interface ImportResult {
   archive: ReadArchiveResult;
   verified: boolean;
   staging: "tmpfs" | "disk";
+  // Where the time went: unpacking (decompress, judge, hash, write), then the restore.
+  phasesNs: { unpack: bigint; restore: bigint };
 }
 
 export interface UnpackedArchive {
@@ -80,11 +82,13 @@ export function verifyUnpacked(read: ReadArchiveResult, label: string): void {
 }
 
 export async function importAndRestore(store: ContainerStore, request: ImportRequest): Promise<ImportResult> {
+  const started = process.hrtime.bigint();
   const unpacked = await unpackArchive(store.layout.root, request.archive, request.onProgress === undefined ? {} : { onProgress: request.onProgress });
+  const unpackedAt = process.hrtime.bigint();
   try {
     if (request.verify) verifyUnpacked(unpacked.read, unpacked.label);
     const restore = await restoreContainer(store, { ...request, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase } });
-    return { restore, archive: unpacked.read, verified: request.verify, staging: unpacked.staging };
+    return { restore, archive: unpacked.read, verified: request.verify, staging: unpacked.staging, phasesNs: { unpack: unpackedAt - started, restore: process.hrtime.bigint() - unpackedAt } };
   } finally {
     await unpacked.remove();
   }

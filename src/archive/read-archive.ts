@@ -14,6 +14,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { detectCompression, type Compression } from "./compression.ts";
 import { checkArchiveEntry } from "./entry-safety.ts";
+import { hashInBackground } from "./growing-file-hasher.ts";
 import { throttledProgress, type ProgressListener } from "./progress.ts";
 
 export interface ReadArchiveOptions {
@@ -68,6 +69,11 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
     decompressor.on("error", reject);
     decompressor.on("close", (code: number | null) => (code === 0 ? resolve() : reject(new CkptError(ExitCode.badCheckpoint, `${source} could not be decompressed: ${decompressorErrors.trim() || `zstd exit ${code}`}`))));
   });
+  // The memory pages (nearly all of an archive's bytes) are hashed on a worker thread that
+  // reads each file right behind this thread's writes.
+  const pagesDir = join(dest, "checkpoint");
+  const isPages = (path: string) => /^checkpoint\/pages-\d+\.img$/.test(path) && options.skip?.(path) !== true;
+  const background = hashInBackground(pagesDir, /^pages-\d+\.img$/);
   const parser = new tar.Parser({ strict: true });
   const files: ArchiveFileDigest[] = [];
   const seen = new Set<string>();
@@ -120,8 +126,9 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
     }
     // Written synchronously, chunk by chunk, exactly the bytes that were hashed: the
     // staging directory is tmpfs or page cache, so each write is a memory copy.
+    const hashHere = !isPages(path);
     entry.on("data", (chunk: Buffer) => {
-      hash.update(chunk);
+      if (hashHere) hash.update(chunk);
       bytes += chunk.length;
       entryBytes += chunk.length;
       if (fd !== null) {
@@ -142,7 +149,7 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
         if (entry.mtime instanceof Date) futimesSync(fd, entry.mtime, entry.mtime);
         closeSync(fd);
       }
-      files.push({ path, size: entryBytes, sha256: hash.digest("hex") });
+      files.push({ path, size: entryBytes, sha256: hashHere ? hash.digest("hex") : "" });
     });
   });
 
@@ -156,7 +163,16 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
   try {
     await Promise.all([streams, parsed]);
     await Promise.all(writes);
+    // What the worker read must be what was written, byte for byte.
+    const digests = new Map((await background.finish()).map((d) => [`checkpoint/${d.name}`, d]));
+    for (const f of files) {
+      if (f.sha256 !== "") continue;
+      const d = digests.get(f.path);
+      if (d === undefined || d.size !== f.size) throw new CkptError(ExitCode.internal, `${f.path} was written with ${f.size} bytes but hashed with ${d?.size ?? 0}`);
+      f.sha256 = d.sha256;
+    }
   } catch (error) {
+    await background.abandon();
     decompressor.kill("SIGTERM");
     await Promise.allSettled(writes);
     if (refusal !== null) throw refusal;

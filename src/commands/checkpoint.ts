@@ -87,6 +87,7 @@ export function exportJson(e: ExportResult) {
     checkpoint: null,
     archive: { path: e.destination, compression: e.compression, bytes: e.archiveBytes, tarBytes: e.tarBytes, files: e.files, staging: e.staging },
     durationNs: e.durationNs,
+    phasesNs: e.phasesNs,
   };
 }
 

@@ -53,7 +53,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
   }
   for (const w of result.plan.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
-  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging } }) });
+  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, phasesNs: imported.phasesNs }) });
   else render(result, options, imported);
 }
 
