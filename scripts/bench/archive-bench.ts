@@ -64,67 +64,86 @@ async function main(): Promise<void> {
     inspect: { ckpt: [], peer: [] },
   };
   const ready = (logs: () => Promise<string>) => waitFor("the memory holder", async () => ((await logs()).includes("ready mib=") ? true : undefined));
+  const logs = async () => (await ckpt(["logs", "bench"])).stdout;
   const verified = (logs: () => Promise<string>) => waitFor("the memory holder's verdict", async () => /verify (ok|MISMATCH)/.exec(await logs())?.[1]);
 
   for (let i = -warmups; i < runs; i++) {
     log(i < 0 ? "warm-up run (not counted)" : `run ${i + 1} of ${runs}`);
     if (i === 0) for (const r of Object.values(results)) (r.ckpt.length = 0), (r.peer.length = 0);
-    // ckpt: export and import through a file, zstd.
-    const archive = join(base, "ckpt.tar.zst");
-    await ckpt(["run", "-d", "--name", "bench", bundle]);
-    const logs = async () => (await ckpt(["logs", "bench"])).stdout;
-    await ready(logs);
-    results["export"]!.ckpt.push(await seconds(() => ckpt(["checkpoint", "--export", archive, "bench"])));
-    results["export"]!.ckptBytes = (await stat(archive)).size;
-    results["import"]!.ckpt.push(await seconds(() => ckpt(["restore", "--import", archive])));
-    await ckpt(["exec", "bench", "--", "kill", "-USR1", "1"]);
-    if ((await verified(logs)) !== "ok") throw new Error("ckpt: the memory came back altered");
-    await ckpt(["rm", "-f", "bench"]);
-    await rm(archive);
+    const ckptArchives = async () => {
+      // ckpt: export and import through a file, zstd.
+      const archive = join(base, "ckpt.tar.zst");
+      await ckpt(["run", "-d", "--name", "bench", bundle]);
+      await ready(logs);
+      results["export"]!.ckpt.push(await seconds(() => ckpt(["checkpoint", "--export", archive, "bench"])));
+      results["export"]!.ckptBytes = (await stat(archive)).size;
+      results["import"]!.ckpt.push(await seconds(() => ckpt(["restore", "--import", archive])));
+      await ckpt(["exec", "bench", "--", "kill", "-USR1", "1"]);
+      if ((await verified(logs)) !== "ok") throw new Error("ckpt: the memory came back altered");
+      await ckpt(["rm", "-f", "bench"]);
+      await rm(archive);
+    };
+    const podmanArchives = async () => {
+      // podman: the same container, its export and import.
+      const podArchive = join(base, "podman.tar.zst");
+      await execa("podman", ["run", "-d", "--name", "bench", "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, "/usr/bin/memory-holder", String(mib)]);
+      const podLogs = async () => (await execa("podman", ["logs", "bench"])).stdout;
+      await ready(podLogs);
+      results["export"]!.peer.push(await seconds(() => execa("podman", ["container", "checkpoint", "--export", podArchive, "bench"])));
+      results["export"]!.peerBytes = (await stat(podArchive)).size;
+      await execa("podman", ["rm", "-f", "bench"]);
+      results["import"]!.peer.push(await seconds(() => execa("podman", ["container", "restore", "--import", podArchive])));
+      await execa("podman", ["kill", "--signal", "USR1", "bench"]);
+      if ((await verified(podLogs)) !== "ok") throw new Error("podman: the memory came back altered");
+      await execa("podman", ["rm", "-f", "bench"]);
+      await rm(podArchive);
+    };
+    const ckptDirectory = async () => {
+      // To a directory on the same disk: ckpt's checkpoint into its store, and runc's own.
+      await ckpt(["run", "-d", "--name", "bench", bundle]);
+      await ready(logs);
+      results["dir"]!.ckpt.push(await seconds(() => ckpt(["checkpoint", "bench"])));
+      const stored = join(root, "checkpoints", "bench");
+      const [stamp] = await readdir(stored);
+      const checkpointDir = join(stored, stamp!);
+      results["dir"]!.ckptBytes = Number((await execa("du", ["-sb", checkpointDir])).stdout.split("\t")[0]);
 
-    // podman: the same container, its export and import.
-    const podArchive = join(base, "podman.tar.zst");
-    await execa("podman", ["run", "-d", "--name", "bench", "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, "/usr/bin/memory-holder", String(mib)]);
-    const podLogs = async () => (await execa("podman", ["logs", "bench"])).stdout;
-    await ready(podLogs);
-    results["export"]!.peer.push(await seconds(() => execa("podman", ["container", "checkpoint", "--export", podArchive, "bench"])));
-    results["export"]!.peerBytes = (await stat(podArchive)).size;
-    await execa("podman", ["rm", "-f", "bench"]);
-    results["import"]!.peer.push(await seconds(() => execa("podman", ["container", "restore", "--import", podArchive])));
-    await execa("podman", ["kill", "--signal", "USR1", "bench"]);
-    if ((await verified(podLogs)) !== "ok") throw new Error("podman: the memory came back altered");
-    await execa("podman", ["rm", "-f", "bench"]);
-    await rm(podArchive);
-
-    // To a directory on the same disk: ckpt's checkpoint into its store, and runc's own.
-    await ckpt(["run", "-d", "--name", "bench", bundle]);
-    await ready(logs);
-    results["dir"]!.ckpt.push(await seconds(() => ckpt(["checkpoint", "bench"])));
-    const stored = join(root, "checkpoints", "bench");
-    const [stamp] = await readdir(stored);
-    const checkpointDir = join(stored, stamp!);
-    results["dir"]!.ckptBytes = Number((await execa("du", ["-sb", checkpointDir])).stdout.split("\t")[0]);
-
-    // inspect of that checkpoint, and crit show of each image inspect decodes.
-    results["inspect"]!.ckpt.push(await seconds(() => ckpt(["inspect", "--json", checkpointDir])));
-    const images = join(checkpointDir, "checkpoint");
-    const decoded = (await readdir(images)).filter((n) => /^(inventory|pstree|files|ids-\d+|core-\d+|mm-\d+|pagemap-\d+|fdinfo-\d+|timens-\d+)\.img$/.test(n));
-    results["inspect"]!.peer.push(await seconds(async () => {
-      for (const name of decoded) await execa("/usr/bin/python3", [crit, "show", join(images, name)], { env: { PYTHONPATH: critPath } });
-      await execa("/usr/bin/python3", [crit, "show", join(checkpointDir, "stats-dump")], { env: { PYTHONPATH: critPath } });
-    }));
-    await ckpt(["rm", "-f", "bench"]);
-    await rm(join(root, "checkpoints"), { recursive: true, force: true });
-
-    await ckpt(["run", "-d", "--name", "bench", bundle]);
-    await ready(logs);
-    const id = JSON.parse((await ckpt(["ps", "--json"])).stdout).find((c: { name: string }) => c.name === "bench").id as string;
-    const runcImages = join(base, "runc-images");
-    await rm(runcImages, { recursive: true, force: true });
-    results["dir"]!.peer.push(await seconds(() => execa("runc", ["--root", join(root, "runtime", "runc"), "checkpoint", "--image-path", runcImages, "--work-path", join(base, "runc-work"), id])));
-    results["dir"]!.peerBytes = Number((await execa("du", ["-sb", runcImages])).stdout.split("\t")[0]);
-    await ckpt(["rm", "-f", "bench"]);
-    await rm(runcImages, { recursive: true, force: true });
+      // inspect of that checkpoint, and crit show of each image inspect decodes.
+      results["inspect"]!.ckpt.push(await seconds(() => ckpt(["inspect", "--json", checkpointDir])));
+      const images = join(checkpointDir, "checkpoint");
+      const decoded = (await readdir(images)).filter((n) => /^(inventory|pstree|files|ids-\d+|core-\d+|mm-\d+|pagemap-\d+|fdinfo-\d+|timens-\d+)\.img$/.test(n));
+      results["inspect"]!.peer.push(await seconds(async () => {
+        for (const name of decoded) await execa("/usr/bin/python3", [crit, "show", join(images, name)], { env: { PYTHONPATH: critPath } });
+        await execa("/usr/bin/python3", [crit, "show", join(checkpointDir, "stats-dump")], { env: { PYTHONPATH: critPath } });
+      }));
+      await ckpt(["rm", "-f", "bench"]);
+      await rm(join(root, "checkpoints"), { recursive: true, force: true });
+    };
+    const runcDirectory = async () => {
+      await ckpt(["run", "-d", "--name", "bench", bundle]);
+      await ready(logs);
+      const id = JSON.parse((await ckpt(["ps", "--json"])).stdout).find((c: { name: string }) => c.name === "bench").id as string;
+      const runcImages = join(base, "runc-images");
+      await rm(runcImages, { recursive: true, force: true });
+      results["dir"]!.peer.push(await seconds(() => execa("runc", ["--root", join(root, "runtime", "runc"), "checkpoint", "--image-path", runcImages, "--work-path", join(base, "runc-work"), id])));
+      results["dir"]!.peerBytes = Number((await execa("du", ["-sb", runcImages])).stdout.split("\t")[0]);
+      await ckpt(["rm", "-f", "bench"]);
+      await rm(runcImages, { recursive: true, force: true });
+    };
+    // Whoever goes first in a pair touches fresh memory first; alternate.
+    const pairs: [() => Promise<void>, () => Promise<void>][] = [
+      [ckptArchives, podmanArchives],
+      [ckptDirectory, runcDirectory],
+    ];
+    for (const [mine, peer] of pairs) {
+      if (i % 2 === 0) {
+        await mine();
+        await peer();
+      } else {
+        await peer();
+        await mine();
+      }
+    }
   }
 
   const targets: Record<string, [string, number]> = {

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { isatty } from "node:tty";
 import * as tar from "tar";
 import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "../checkpoint/checkpoint.ts";
@@ -47,6 +48,9 @@ export interface ExportResult {
 interface Destination {
   path: string;
   fd: number;
+  // Starts flushing what is written so far to disk, every quarter second, so that the
+  // final fsync has little left to do; returns the function that stops it.
+  flushAlongTheWay(): () => Promise<void>;
   commit(): Promise<number | null>;
   abort(): Promise<void>;
 }
@@ -59,7 +63,7 @@ async function openDestination(destination: string): Promise<Destination> {
     if (isatty(1)) {
       throw new CkptError(ExitCode.usage, "refusing to write a checkpoint archive to a terminal", { hint: "redirect it (--export - > FILE) or pipe it (--export - | ssh HOST ckpt restore --import -)" });
     }
-    return { path: "-", fd: 1, commit: async () => null, abort: async () => {} };
+    return { path: "-", fd: 1, flushAlongTheWay: () => async () => {}, commit: async () => null, abort: async () => {} };
   }
   const path = resolve(destination);
   const dir = dirname(path);
@@ -72,6 +76,22 @@ async function openDestination(destination: string): Promise<Destination> {
   return {
     path,
     fd: handle.fd,
+    flushAlongTheWay() {
+      let running = true;
+      let current: Promise<void> = Promise.resolve();
+      const loop = async () => {
+        while (running) {
+          current = handle.datasync().catch(() => {});
+          await current;
+          await sleep(250);
+        }
+      };
+      void loop();
+      return async () => {
+        running = false;
+        await current;
+      };
+    },
     async commit() {
       await handle.sync();
       await handle.close();
@@ -121,7 +141,8 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       // Recorded before the last byte goes out: a restore at the other end of a pipe on
       // this same store may take the record over as soon as the archive is complete.
       if (!request.leaveRunning) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
-      const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { precomputed, ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }) });
+      const stopFlushing = out.flushAlongTheWay();
+      const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { precomputed, ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }) }).finally(stopFlushing);
       const archivedAt = process.hrtime.bigint();
       const archiveBytes = await out.commit();
       const committedAt = process.hrtime.bigint();

@@ -5,7 +5,7 @@ import { openContainer } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
 import { printJson, toJson as toJsonText } from "../output/json.ts";
-import { exportCheckpoint, type ExportResult } from "../archive/export-checkpoint.ts";
+import type { ExportResult } from "../archive/export-checkpoint.ts";
 import type { Compression } from "../archive/compression.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { terminalProgress } from "../output/progress.ts";
@@ -33,6 +33,8 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   if (options.export !== undefined) {
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
     const progress = terminalProgress(!options.json);
+    // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
+    const { exportCheckpoint } = await import("../archive/export-checkpoint.ts");
     const result = await exportCheckpoint(await openContainer(options, names[0]!), {
       ...request,
       destination: options.export,
