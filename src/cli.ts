@@ -14,9 +14,10 @@ function buildProgram(): Command {
   const program = new Command("ckpt")
     .description("Checkpoint and restore Linux containers with CRIU through runc and crun, on one clock.")
     .version(pkg.version, "-V, --version")
-    .option("--root <dir>", "directory for ckpt's state", DEFAULT_ROOT)
-    .addOption(new Option("--runtime <name>", "OCI runtime").choices(["runc", "crun"]))
-    .option("--criu <path>", "CRIU binary to use")
+    .option("--root <dir>", `directory for ckpt's state (default ${DEFAULT_ROOT}; CKPT_ROOT)`)
+    .addOption(new Option("--runtime <name>", "OCI runtime (CKPT_RUNTIME)").choices(["runc", "crun"]))
+    .option("--criu <path>", "CRIU binary to use (CKPT_CRIU)")
+    .option("--config <file>", "config file (default /etc/ckpt/config.json; CKPT_CONFIG)")
     .option("--json", "machine-readable output")
     .option("--no-color", "no colours in output")
     .option("-v, --verbose", "say more about what happens")
@@ -24,6 +25,37 @@ function buildProgram(): Command {
     // Set before any subcommand is added: commander copies it to each one at creation.
     .exitOverride()
     .addHelpText("after", `\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
+
+  // Settings not given as flags come from the environment, then the config file.
+  program.hook("preAction", async () => {
+    const typed = (key: string) => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
+    const { loadConfig } = await import("./config/load.ts");
+    const config = await loadConfig({ root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") });
+    program.setOptionValueWithSource("root", config.root.value, config.root.source === "flag" ? "cli" : config.root.source === "env" ? "env" : "config");
+    // runtime and criu stay unset unless given somewhere: commands fall back on the
+    // checkpoint's runtime or the one found on PATH.
+    if (config.runtime.source !== "default") program.setOptionValueWithSource("runtime", config.runtime.value, "config");
+    if (config.criu.source !== "default") program.setOptionValueWithSource("criu", config.criu.value, "config");
+  });
+
+  program
+    .command("config")
+    .description("print the effective configuration and where each value comes from (flag, environment, config file, default)")
+    .option("--json", "print it as JSON (durations in milliseconds)")
+    .addHelpText(
+      "after",
+      `
+The config file (/etc/ckpt/config.json, or --config / CKPT_CONFIG) is one JSON object, e.g.
+  { "root": "/var/lib/ckpt", "parallel": 2, "progressTimeout": "2m", "backoffMax": "5m" }
+Every setting is also an environment variable and a flag; a flag wins over the
+environment, which wins over the file.
+`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { configCommand } = await import("./commands/config.ts");
+      const typed = (key: string) => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
+      await configCommand({ ...cmd.optsWithGlobals<GlobalOptions>(), typed: { root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") } });
+    });
 
   program
     .command("doctor")

@@ -1,0 +1,42 @@
+// Every setting ckpt has, in one table: its key in /etc/ckpt/config.json, its environment
+// variable, its flag, its default and what it means. Validation comes from the zod
+// schema of each; `ckpt config` prints the table resolved.
+import { availableParallelism } from "node:os";
+import { z } from "zod";
+import { parseDurationMs } from "./duration.ts";
+
+const durationMs = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDurationMs(v);
+  if (ms === null) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is not a duration (like 250ms, 10s, 5m, 1h, or seconds)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const positiveInt = z.coerce.number().int().positive();
+
+export interface Setting {
+  env: string;
+  flag: string;
+  default: unknown;
+  schema: z.ZodType;
+  doc: string;
+}
+
+export const SETTINGS = {
+  root: { env: "CKPT_ROOT", flag: "--root", default: "/var/lib/ckpt", schema: z.string().min(1), doc: "ckpt's state: containers, checkpoints, journal (persistent storage, so checkpoints survive a reboot)" },
+  runtime: { env: "CKPT_RUNTIME", flag: "--runtime", default: "runc", schema: z.enum(["runc", "crun"]), doc: "OCI runtime for new containers" },
+  criu: { env: "CKPT_CRIU", flag: "--criu", default: "criu", schema: z.string().min(1), doc: "the CRIU binary (>= 4.1 on kernels >= 6.13)" },
+  configFile: { env: "CKPT_CONFIG", flag: "--config", default: "/etc/ckpt/config.json", schema: z.string().min(1), doc: "this file" },
+  parallel: { env: "CKPT_PARALLEL", flag: "--parallel", default: availableParallelism(), schema: positiveInt, doc: "containers checkpointed or restored at once by --all (default: the number of cores)" },
+  progressTimeout: { env: "CKPT_PROGRESS_TIMEOUT", flag: "--progress-timeout", default: "60s", schema: durationMs, doc: "give up on a dump or restore whose log and page counters stopped moving for this long" },
+  stopTimeout: { env: "CKPT_STOP_TIMEOUT", flag: "--time", default: "10s", schema: durationMs, doc: "grace between SIGTERM and SIGKILL when a container is stopped" },
+  backoffInitial: { env: "CKPT_BACKOFF_INITIAL", flag: "--backoff-initial", default: "10s", schema: durationMs, doc: "first retry delay of a failed restore or a crashed container" },
+  backoffMax: { env: "CKPT_BACKOFF_MAX", flag: "--backoff-max", default: "5m", schema: durationMs, doc: "longest retry delay (the delay doubles up to it)" },
+  backoffReset: { env: "CKPT_BACKOFF_RESET", flag: "--backoff-reset", default: "10m", schema: durationMs, doc: "running this long without failing starts the back-off over" },
+  timeMode: { env: "CKPT_TIME_MODE", flag: "--time-mode", default: "auto", schema: z.enum(["auto", "host", "continue", "suspend"]), doc: "default clock policy of restores (restore --all after a reboot: continue)" },
+  compress: { env: "CKPT_COMPRESS", flag: "--compress", default: "zstd", schema: z.enum(["zstd", "gzip", "none"]), doc: "default compression of exported archives" },
+} satisfies Record<string, Setting>;
+
+export type SettingKey = keyof typeof SETTINGS;
+export const settingKeys = Object.keys(SETTINGS) as SettingKey[];

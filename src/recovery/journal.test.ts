@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { newJournal, planRestoreAll, readJournal, recordOutcome, writeJournal } from "./journal.ts";
+
+test("a journal starts with every container pending, sorted, and records each outcome", () => {
+  let j = newJournal(["web", "db", "cache"], "boot-1", 100n);
+  assert.deepEqual(j.entries.map((e) => [e.name, e.state]), [
+    ["cache", "pending"],
+    ["db", "pending"],
+    ["web", "pending"],
+  ]);
+  j = recordOutcome(j, "db", { state: "checkpointed", checkpoint: "/var/lib/ckpt/checkpoints/db/X" }, 200n);
+  j = recordOutcome(j, "web", { state: "stopped", signal: "SIGTERM", reason: "pre-flight refused: PID 9 outside PID 1's tree" }, 300n);
+  assert.deepEqual(j.entries.find((e) => e.name === "db"), { name: "db", state: "checkpointed", checkpoint: "/var/lib/ckpt/checkpoints/db/X", signal: null, reason: null, attempts: 0, updatedAtNs: "200" });
+  assert.throws(() => recordOutcome(j, "nope", { state: "stopped" }, 1n), /no entry for nope/);
+});
+
+test("restore --all restores the checkpointed (and retries the failed); pending and stopped are only reported", () => {
+  let j = newJournal(["a", "b", "c", "d", "e"], "boot-1", 1n);
+  j = recordOutcome(j, "a", { state: "checkpointed", checkpoint: "/x/a" }, 2n);
+  j = recordOutcome(j, "b", { state: "stopped", signal: "SIGKILL" }, 2n);
+  j = recordOutcome(j, "c", { state: "failed", checkpoint: "/x/c", attempts: 2 }, 2n);
+  j = recordOutcome(j, "d", { state: "restored", checkpoint: "/x/d" }, 2n);
+  const plan = planRestoreAll(j);
+  assert.deepEqual(plan.restore.map((e) => e.name), ["a", "c"]);
+  assert.deepEqual(plan.report.map((e) => [e.name, e.state]), [
+    ["b", "stopped"],
+    ["d", "restored"],
+    ["e", "pending"],
+  ]);
+});
+
+test("the journal round-trips through its file; a damaged one is refused with the field named", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-journal-"));
+  try {
+    const path = join(dir, "journal.json");
+    const j = recordOutcome(newJournal(["web"], "boot-1", 5n), "web", { state: "checkpointed", checkpoint: "/c" }, 6n);
+    await writeJournal(path, j);
+    assert.deepEqual(await readJournal(path), j);
+    const damaged = JSON.parse(await readFile(path, "utf8")) as { entries: { state: string }[] };
+    damaged.entries[0]!.state = "half-done";
+    await writeFile(path, JSON.stringify(damaged));
+    await assert.rejects(readJournal(path), /journal .* is damaged: entries\.0\.state/);
+    await assert.rejects(readJournal(join(dir, "missing.json")), /no recovery journal/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,74 @@
+// The recovery journal `checkpoint --all` writes before a reboot and `restore --all`
+// reads after it: one entry per container with what happened to it. Rewritten whole and
+// atomically after every change, so a crash half-way leaves the last complete state.
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { CkptError, ExitCode } from "../errors.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
+
+export const JOURNAL_FORMAT_VERSION = 1;
+
+export const JournalEntrySchema = z.object({
+  name: z.string(),
+  // pending: not handled yet; checkpointed: in the store; stopped: could not be
+  // checkpointed and was stopped gracefully (signal says how); left: could not be
+  // checkpointed and --no-stop left it; restored / failed: after the reboot.
+  state: z.enum(["pending", "checkpointed", "stopped", "left", "restored", "failed"]),
+  checkpoint: z.string().nullable(),
+  signal: z.enum(["SIGTERM", "SIGKILL"]).nullable(),
+  reason: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+  updatedAtNs: z.string().regex(/^\d+$/),
+});
+export type JournalEntry = z.infer<typeof JournalEntrySchema>;
+
+export const JournalSchema = z.object({
+  formatVersion: z.literal(JOURNAL_FORMAT_VERSION),
+  bootId: z.string(),
+  startedAtNs: z.string().regex(/^\d+$/),
+  entries: z.array(JournalEntrySchema),
+});
+export type Journal = z.infer<typeof JournalSchema>;
+
+export function newJournal(names: string[], bootId: string, nowNs: bigint): Journal {
+  const at = String(nowNs);
+  return { formatVersion: JOURNAL_FORMAT_VERSION, bootId, startedAtNs: at, entries: [...names].sort().map((name) => ({ name, state: "pending", checkpoint: null, signal: null, reason: null, attempts: 0, updatedAtNs: at })) };
+}
+
+// Pure: the journal with one entry changed.
+export function recordOutcome(journal: Journal, name: string, change: Partial<Omit<JournalEntry, "name">>, nowNs: bigint): Journal {
+  if (!journal.entries.some((e) => e.name === name)) throw new CkptError(ExitCode.internal, `the journal has no entry for ${name}`);
+  return { ...journal, entries: journal.entries.map((e) => (e.name === name ? { ...e, ...change, updatedAtNs: String(nowNs) } : e)) };
+}
+
+export interface RestorePlan {
+  restore: JournalEntry[];
+  // Nothing to bring back: stopped or left before the reboot, or already restored.
+  report: JournalEntry[];
+}
+
+// Pure: after a reboot (or a crash of `checkpoint --all`), what `restore --all` does with
+// each entry. A container still "pending" was never checkpointed: if the checkpoint
+// crashed mid-dump it may be frozen or gone, and it is reported, never guessed at.
+export function planRestoreAll(journal: Journal): RestorePlan {
+  const restore = journal.entries.filter((e) => e.state === "checkpointed" || e.state === "failed");
+  const report = journal.entries.filter((e) => !restore.includes(e));
+  return { restore, report };
+}
+
+export async function writeJournal(path: string, journal: Journal): Promise<void> {
+  JournalSchema.parse(journal);
+  await writeFileAtomic(path, `${JSON.stringify(journal, null, 2)}\n`);
+}
+
+export async function readJournal(path: string): Promise<Journal> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new CkptError(ExitCode.notFound, `no recovery journal at ${path}`, { hint: "`ckpt checkpoint --all` writes it before a reboot" });
+  }
+  const parsed = JournalSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new CkptError(ExitCode.badCheckpoint, `the recovery journal ${path} is damaged: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
