@@ -140,7 +140,11 @@ environment, which wins over the file.
   program
     .command("checkpoint")
     .description("checkpoint running containers into ckpt's checkpoint store (it survives a reboot)")
-    .argument("<names...>", "containers")
+    .argument("[names...]", "containers")
+    .option("-a, --all", "every running container, into the store, with a recovery journal for restore --all (before a reboot)")
+    .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
+    .option("--no-stop", "with --all: leave running a container that cannot be checkpointed, instead of stopping it gracefully")
+    .option("-t, --time <seconds>", "with --all: grace between SIGTERM and SIGKILL when a container is stopped (default 10s; CKPT_STOP_TIMEOUT)")
     .option("-R, --leave-running", "keep the container running after the checkpoint")
     .option("--tcp-established", "checkpoint established TCP connections")
     .option("--file-locks", "checkpoint file locks")
@@ -160,6 +164,13 @@ Examples:
 `,
     )
     .action(async (names: string[], _opts, cmd: Command) => {
+      const options = cmd.optsWithGlobals<GlobalOptions & { all?: boolean }>();
+      if (options.all === true) {
+        if (names.length > 0) throw new CkptError(ExitCode.usage, "give container names or --all, not both");
+        const { checkpointAllCommand } = await import("./commands/recovery.ts");
+        return checkpointAllCommand(options);
+      }
+      if (names.length === 0) throw new CkptError(ExitCode.usage, "missing the containers to checkpoint", { hint: "ckpt checkpoint NAME..., or --all" });
       const { checkpointCommand } = await import("./commands/checkpoint.ts");
       await checkpointCommand(names, cmd.optsWithGlobals());
     });
@@ -182,6 +193,11 @@ Examples:
     .option("--no-verify", "with --import: skip checking every file against the manifest's SHA-256")
     .option("--rootfs <dir>", "with --import of a podman archive: the image's root filesystem its changes apply to")
     .option("--bundle <dir>", "for bare CRIU images: the bundle (config.json) the container ran from")
+    .option("-a, --all", "every container the recovery journal of checkpoint --all lists (after a reboot)")
+    .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
+    .option("--backoff-initial <duration>", "with --all: first retry delay of a failed restore (default 10s; CKPT_BACKOFF_INITIAL)")
+    .option("--backoff-max <duration>", "with --all: longest retry delay (default 5m; CKPT_BACKOFF_MAX)")
+    .option("--max-attempts <n>", "with --all: attempts per container before it is reported failed", "5")
     .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore").choices([...timeModes]).default("auto"))
     .option("--tcp-established", "restore established TCP connections")
     .option("--file-locks", "restore file locks")
@@ -201,6 +217,12 @@ Example:
 `,
     )
     .action(async (source: string | undefined, _opts, cmd: Command) => {
+      const options = cmd.optsWithGlobals<GlobalOptions & { all?: boolean }>();
+      if (options.all === true) {
+        if (source !== undefined) throw new CkptError(ExitCode.usage, "give a checkpoint or --all, not both");
+        const { restoreAllCommand } = await import("./commands/recovery.ts");
+        return restoreAllCommand(options);
+      }
       const { restoreCommand } = await import("./commands/restore.ts");
       await restoreCommand(source, cmd.optsWithGlobals());
     });

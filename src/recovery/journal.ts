@@ -10,10 +10,11 @@ export const JOURNAL_FORMAT_VERSION = 1;
 
 export const JournalEntrySchema = z.object({
   name: z.string(),
-  // pending: not handled yet; checkpointed: in the store; stopped: could not be
-  // checkpointed and was stopped gracefully (signal says how); left: could not be
-  // checkpointed and --no-stop left it; restored / failed: after the reboot.
-  state: z.enum(["pending", "checkpointed", "stopped", "left", "restored", "failed"]),
+  // Before the reboot: pending (not handled yet), checkpointed (in the store), stopped
+  // (could not be checkpointed, stopped gracefully; signal says how), left (could not be
+  // checkpointed, and --no-stop left it running), lost (the checkpoint failed and the
+  // container is not running any more). After it: restored, or failed (retried next time).
+  state: z.enum(["pending", "checkpointed", "stopped", "left", "lost", "restored", "failed"]),
   checkpoint: z.string().nullable(),
   signal: z.enum(["SIGTERM", "SIGKILL"]).nullable(),
   reason: z.string().nullable(),
@@ -51,7 +52,7 @@ export interface RestorePlan {
 // each entry. A container still "pending" was never checkpointed: if the checkpoint
 // crashed mid-dump it may be frozen or gone, and it is reported, never guessed at.
 export function planRestoreAll(journal: Journal): RestorePlan {
-  const restore = journal.entries.filter((e) => e.state === "checkpointed" || e.state === "failed");
+  const restore = journal.entries.filter((e) => (e.state === "checkpointed" || e.state === "failed") && e.checkpoint !== null);
   const report = journal.entries.filter((e) => !restore.includes(e));
   return { restore, report };
 }

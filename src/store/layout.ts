@@ -7,6 +7,7 @@
 //   ROOT/containers/NAME/criu.conf         CRIU options for the next dump or restore
 //   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
+//   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
 import { join } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 
@@ -52,6 +53,9 @@ export class StoreLayout {
   }
   containerCheckpointsDir(name: string): string {
     return join(this.root, "checkpoints", name);
+  }
+  recoveryJournal(): string {
+    return join(this.root, "recovery-journal.json");
   }
   runtimeStateRoot(runtime: RuntimeName): string {
     return join(this.root, "runtime", runtime);

@@ -1,0 +1,68 @@
+// `ckpt checkpoint --all`, before a reboot: every running container is checkpointed into
+// the store, `parallel` at a time. One that cannot be (pre-flight refusal, CRIU error) is
+// stopped gracefully instead, unless `stop` is false. The recovery journal is written
+// before the first dump and rewritten atomically after each container, so a crash
+// half-way loses nothing that was already checkpointed.
+import { checkpointContainer } from "../checkpoint/checkpoint.ts";
+import { readBootId } from "../clock/host-clocks.ts";
+import { liveState, openContainer } from "../container/context.ts";
+import { isActive } from "../container/status.ts";
+import { stopContainer } from "../container/stop.ts";
+import { CkptError } from "../errors.ts";
+import type { GlobalOptions } from "../global-options.ts";
+import { openStore } from "../container/context.ts";
+import { newJournal, recordOutcome, writeJournal, type Journal } from "./journal.ts";
+import { mapLimit } from "./pool.ts";
+
+export interface CheckpointAllOptions {
+  parallel: number;
+  stop: boolean;
+  graceSeconds: number;
+  onEvent?: (event: { name: string; state: string; detail: string }) => void;
+}
+
+export async function checkpointAll(globals: GlobalOptions, options: CheckpointAllOptions): Promise<{ journal: Journal; path: string }> {
+  const store = openStore(globals);
+  const records = await store.list();
+  const running: string[] = [];
+  for (const record of records) {
+    const ctx = await openContainer(globals, record.name);
+    if ((await liveState(ctx)).status === "running") running.push(record.name);
+  }
+  const path = store.layout.recoveryJournal();
+  let journal = newJournal(running, await readBootId(), BigInt(Date.now()) * 1_000_000n);
+  await writeJournal(path, journal);
+  // Journal updates are serialised: each rewrite sees the one before it.
+  let writing = Promise.resolve();
+  const record = (name: string, change: Parameters<typeof recordOutcome>[2]) => {
+    journal = recordOutcome(journal, name, change, BigInt(Date.now()) * 1_000_000n);
+    const snapshot = journal;
+    writing = writing.then(() => writeJournal(path, snapshot));
+    return writing;
+  };
+
+  await mapLimit(journal.entries.map((e) => e.name), options.parallel, async (name) => {
+    const ctx = await openContainer(globals, name);
+    try {
+      const result = await checkpointContainer(ctx, { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false });
+      await record(name, { state: "checkpointed", checkpoint: result.dir, attempts: 1 });
+      options.onEvent?.({ name, state: "checkpointed", detail: result.dir });
+    } catch (error) {
+      const evidence = error instanceof CkptError && error.evidence.length > 0 ? `: ${error.evidence.join("; ")}` : "";
+      const reason = `${error instanceof Error ? error.message : String(error)}${evidence}`;
+      const now = await liveState(ctx).catch(() => null);
+      if (!options.stop || now === null || !isActive(now.status)) {
+        const state = now !== null && isActive(now.status) ? "left" : "lost";
+        await record(name, { state, reason, attempts: 1 });
+        options.onEvent?.({ name, state, detail: reason });
+        return;
+      }
+      const stopped = await stopContainer(ctx, options.graceSeconds).catch((stopError: unknown) => ({ signal: null, error: stopError }));
+      const signal = "signal" in stopped ? stopped.signal : null;
+      await record(name, { state: signal === null ? "left" : "stopped", signal, reason, attempts: 1 });
+      options.onEvent?.({ name, state: signal === null ? "left" : "stopped", detail: `${reason} (stopped with ${signal ?? "nothing: it would not stop"})` });
+    }
+  });
+  await writing;
+  return { journal, path };
+}
