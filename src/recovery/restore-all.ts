@@ -1,7 +1,12 @@
 // `ckpt restore --all`, after the reboot: every container the journal says was
 // checkpointed is restored, `parallel` at a time, each failed attempt retried on the
 // back-off schedule up to `maxAttempts`. The journal records each outcome.
-import { openStore } from "../container/context.ts";
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
+import { liveState, openContainer, openStore } from "../container/context.ts";
+import { isActive } from "../container/status.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { restoreContainer } from "../restore/restore.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
@@ -61,6 +66,42 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
       options.onEvent?.({ name: entry.name, state: "failed", detail: reason });
     }
   });
+  // Containers a crashed `checkpoint --all` never finished with: thaw what it left
+  // frozen, leave running what it never reached, and bring back what CRIU dumped after
+  // ckpt was gone (its images are complete when CRIU's statistics were written).
+  for (const entry of plan.report.filter((e) => e.state === "pending")) {
+    const outcome = await recoverPending(globals, entry.name, options.timeMode);
+    await record(entry.name, outcome);
+    options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
+  }
   await writing;
   return { path, journal, reported: plan.report };
+}
+
+async function recoverPending(globals: GlobalOptions, name: string, timeMode: TimeMode): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
+  const ctx = await openContainer(globals, name).catch(() => null);
+  if (ctx === null) return { state: "lost", reason: "checkpoint --all was interrupted and the container no longer exists" };
+  const live = await liveState(ctx);
+  if (live.status === "paused") {
+    await ctx.runtime.resume(ctx.record.id);
+    return { state: "left", reason: "checkpoint --all was interrupted while the container was frozen; ckpt thawed it and it runs" };
+  }
+  if (isActive(live.status)) return { state: "left", reason: "checkpoint --all was interrupted before it reached this container; it still runs" };
+  const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
+  if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
+  try {
+    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, tcpEstablished: false, fileLocks: false, bundle: ctx.store.layout.bundleDir(name) });
+    return { state: "restored", reason: "checkpoint --all was interrupted after CRIU dumped it; restored from that dump", checkpoint: dumped };
+  } catch (error) {
+    return { state: "lost", reason: `checkpoint --all was interrupted after CRIU dumped it, and restoring that dump failed: ${error instanceof Error ? error.message : String(error)}; the images are kept in ${dumped}` };
+  }
+}
+
+// The newest STAMP.partial whose dump CRIU finished (it writes its statistics last).
+async function completedPartialDump(dir: string): Promise<string | null> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".partial")).sort().reverse();
+  for (const n of names) {
+    if (existsSync(join(dir, n, "work", "stats-dump")) && existsSync(join(dir, n, CheckpointFiles.images, "inventory.img"))) return join(dir, n);
+  }
+  return null;
 }

@@ -79,4 +79,46 @@ describe("checkpoint --all and restore --all", () => {
     assert.deepEqual(journal.entries.map((e) => [e.name, e.state, e.attempts]), [["app", "restored", 2]]);
     assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "app")?.status, "running");
   });
+
+  test("kill -9 of ckpt in the middle of checkpoint --all: restore --all brings back everything checkpointed, reports the rest, leaves nothing frozen", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    // Big enough that a dump takes a moment: the kill lands while ckpt is busy.
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/usr/bin/memory-holder", "96"] });
+    const names = ["k1", "k2", "k3", "k4"];
+    for (const name of names) await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", name, bundle]);
+    await waitFor("the memory holders", async () => {
+      const logs = await Promise.all(names.map(async (n) => String((await ckpt.ok(["logs", n])).stdout)));
+      return logs.every((l) => l.includes("ready mib=96")) ? true : undefined;
+    });
+    const journalPath = join(ckpt.root, "recovery-journal.json");
+    const child = execa(ckptBin, ["--root", ckpt.root, "checkpoint", "--all", "--parallel", "1"], { env: { CKPT_NODE: process.execPath }, reject: false });
+    const firstDone = await waitFor("the first container to be checkpointed", async () => {
+      const text = await readFile(journalPath, "utf8").catch(() => "");
+      return text.includes('"checkpointed"') ? true : undefined;
+    }, 60_000);
+    assert.ok(firstDone);
+    // bin/ckpt execs node, so the child's PID is ckpt's own.
+    process.kill(child.pid!, "SIGKILL");
+    await child;
+    const before = JSON.parse(await readFile(journalPath, "utf8")) as Journal;
+    const checkpointed = before.entries.filter((e) => e.state === "checkpointed").map((e) => e.name);
+    assert.ok(checkpointed.length >= 1 && checkpointed.length < names.length, `the kill came mid-way: ${before.entries.map((e) => `${e.name}:${e.state}`).join(" ")}`);
+    // Let a dump CRIU was still doing finish on its own.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    const back = await ckpt.run(["restore", "--all", "--json"]);
+    const after = JSON.parse(String(back.stdout)) as Journal;
+    t.diagnostic(`before restore --all: ${before.entries.map((e) => `${e.name}:${e.state}`).join(" ")}; after: ${after.entries.map((e) => `${e.name}:${e.state}`).join(" ")}`);
+    for (const name of checkpointed) assert.equal(after.entries.find((e) => e.name === name)?.state, "restored", `${name} was checkpointed and comes back`);
+    for (const e of after.entries.filter((x) => !checkpointed.includes(x.name))) {
+      assert.ok(["restored", "left", "lost"].includes(e.state), `${e.name} is accounted for: ${e.state}`);
+      assert.ok(e.reason !== null && e.reason.length > 0, `${e.name} is reported with a reason`);
+    }
+    const ps = await ckpt.json<PsEntry[]>(["ps", "-a"]);
+    assert.equal(ps.some((e) => e.status === "paused"), false, `nothing is left frozen: ${ps.map((e) => `${e.name}:${e.status}`).join(" ")}`);
+    for (const e of after.entries.filter((x) => x.state === "restored" || x.state === "left")) assert.equal(ps.find((p) => p.name === e.name)?.status, "running", `${e.name} runs`);
+    assert.equal(back.exitCode, after.entries.some((e) => e.state === "failed") ? 6 : 0, String(back.stderr));
+  });
 });
