@@ -228,6 +228,23 @@ Example:
     });
 
   program
+    .command("migrate")
+    .description("move a running container to another host: checkpoint, stream, restore there, then remove it here")
+    .argument("<name>", "container")
+    .requiredOption("--to <target>", "the command that runs ckpt on the other host, e.g. 'ssh host2 ckpt'")
+    .option("--lazy", "post-copy: start on the target before the memory has arrived (not built yet)")
+    .option("--pre-dump", "pre-copy: copy memory while the container runs (needs dirty-memory tracking)")
+    .option("--tcp-established", "migrate established TCP connections")
+    .option("--file-locks", "migrate file locks")
+    .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExamples:\n  ckpt migrate web --to 'ssh host2 ckpt'\n  ckpt migrate web --to 'ip netns exec blue ckpt --root /var/lib/ckpt-blue'\n")
+    .action(async (name: string, _opts, cmd: Command) => {
+      const { migrateCommand } = await import("./commands/migrate.ts");
+      await migrateCommand(name, cmd.optsWithGlobals());
+    });
+
+  program
     .command("inspect")
     .description("show what a checkpoint holds: manifest, time namespaces, processes, memory, files, CRIU statistics")
     .argument("<checkpoint>", "an archive (ckpt's, podman's, CRI-O's, or - for standard input), a checkpoint directory, a directory of CRIU images, or a container name")

@@ -23,8 +23,11 @@ import { createStagingDir } from "./staging.ts";
 import { writeArchive } from "./write-archive.ts";
 
 export interface ExportRequest extends CheckpointRequest {
-  // A file path, or "-" for standard output.
-  destination: string;
+  // A file path, "-" for standard output, or an open descriptor (a migration's pipe).
+  destination: string | { fd: number; label: string };
+  // Keep the staged checkpoint after a successful export until the caller releases it
+  // (a migration restores from it if the target fails).
+  retainStaging?: boolean;
   compression: Compression;
   // Leave the root filesystem out (the target has it at the same path).
   ignoreRootfs: boolean;
@@ -43,6 +46,8 @@ export interface ExportResult {
   // Where the time went: the dump (with ckpt's pre-flight and manifest), writing the
   // archive, and making it durable (fsync and rename).
   phasesNs: { checkpoint: bigint; archive: bigint; commit: bigint };
+  // With retainStaging: the staged checkpoint, and how to remove it.
+  staged: { dir: string; release(): Promise<void> } | null;
 }
 
 interface Destination {
@@ -56,7 +61,10 @@ interface Destination {
 }
 
 // Opens where the archive goes before anything is dumped, so a bad path costs nothing.
-async function openDestination(destination: string): Promise<Destination> {
+async function openDestination(destination: ExportRequest["destination"]): Promise<Destination> {
+  if (typeof destination === "object") {
+    return { path: destination.label, fd: destination.fd, flushAlongTheWay: () => async () => {}, commit: async () => null, abort: async () => {} };
+  }
   if (destination === "-") {
     // Not process.stdout: creating that stream would make the pipe non-blocking, and the
     // compressor that inherits it would fail with EAGAIN.
@@ -147,7 +155,13 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       const archiveBytes = await out.commit();
       const committedAt = process.hrtime.bigint();
       if (request.keep) await keepInStore(ctx, checkpoint);
-      return { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt } };
+      const result: ExportResult = { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt }, staged: null };
+      if (request.retainStaging === true) {
+        const kept = staging;
+        staging = undefined;
+        result.staged = { dir: checkpoint.dir, release: () => rm(kept.dir, { recursive: true, force: true }) };
+      }
+      return result;
     } catch (error) {
       if (request.leaveRunning) throw error;
       throw await bringBack(ctx, checkpoint, error);

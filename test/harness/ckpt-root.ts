@@ -10,8 +10,8 @@ import type { Sandbox } from "./sandbox.ts";
 export class CkptRoot {
   readonly root: string;
 
-  constructor(sandbox: Sandbox) {
-    this.root = sandbox.path("ckpt-root");
+  constructor(sandbox: Sandbox, name = "ckpt-root") {
+    this.root = sandbox.path(name);
     sandbox.defer(() => this.removeAll());
   }
 
