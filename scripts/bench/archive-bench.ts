@@ -5,6 +5,8 @@
 //   import   ckpt restore --import (zstd)       vs podman container restore --import
 //   dir      ckpt checkpoint (to the store)     vs runc checkpoint, same disk
 //   inspect  ckpt inspect --json (a checkpoint) vs crit show of the images it decodes
+//   migrate  the downtime of ckpt migrate (to a second state root) vs podman's export
+//            plus import of the same container
 //
 // Run it as root on a host set up by scripts/setup-host.sh: scripts/bench/run.sh
 // Environment: BENCH_RUNS (default 3), BENCH_WARMUP (uncounted runs first, default 1),
@@ -27,6 +29,7 @@ const base = process.env["BENCH_DIR"] ?? "/var/tmp/ckpt-bench";
 const crit = process.env["CRIT"] ?? "/var/cache/ckpt/crit/usr/bin/crit";
 const critPath = process.env["CRIT_PYTHONPATH"] ?? "/var/cache/ckpt/crit/usr/lib/python3/dist-packages";
 const root = join(base, "ckpt-root");
+const root2 = join(base, "ckpt-root-target");
 const env = { CKPT_NODE: process.execPath };
 
 const ckpt = (args: string[]) => execa(ckptBin, ["--root", root, ...args], { env });
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
     import: { ckpt: [], peer: [] },
     dir: { ckpt: [], peer: [] },
     inspect: { ckpt: [], peer: [] },
+    migrate: { ckpt: [], peer: [] },
   };
   const ready = (logs: () => Promise<string>) => waitFor("the memory holder", async () => ((await logs()).includes("ready mib=") ? true : undefined));
   const logs = async () => (await ckpt(["logs", "bench"])).stdout;
@@ -130,11 +134,21 @@ async function main(): Promise<void> {
       await ckpt(["rm", "-f", "bench"]);
       await rm(runcImages, { recursive: true, force: true });
     };
+    // Migration: ckpt's downtime (freeze to running on the target; here the target is a
+    // second state root on this machine) against podman's export plus import.
+    const ckptMigrate = async () => {
+      await ckpt(["run", "-d", "--name", "bench", bundle]);
+      await ready(logs);
+      const moved = JSON.parse((await ckpt(["migrate", "bench", "--to", `${ckptBin} --root ${root2}`, "--json"])).stdout) as { downtimeNs: number };
+      results["migrate"]!.ckpt.push(moved.downtimeNs / 1e9);
+      await execa(ckptBin, ["--root", root2, "rm", "-f", "bench"], { env });
+    };
     // Whoever goes first in a pair touches fresh memory first; alternate.
     const pairs: [() => Promise<void>, () => Promise<void>][] = [
       [ckptArchives, podmanArchives],
       [ckptDirectory, runcDirectory],
     ];
+    await ckptMigrate();
     for (const [mine, peer] of pairs) {
       if (i % 2 === 0) {
         await mine();
@@ -146,7 +160,10 @@ async function main(): Promise<void> {
     }
   }
 
+  // podman's migration is its export plus its import, run for run.
+  results["migrate"]!.peer = results["export"]!.peer.map((e, i) => e + results["import"]!.peer[i]!);
   const targets: Record<string, [string, number]> = {
+    migrate: ["podman export + import (ckpt: downtime of ckpt migrate)", 0.5],
     export: ["podman container checkpoint --export", 0.5],
     import: ["podman container restore --import", 0.5],
     dir: ["runc checkpoint (same disk)", 1.1],
