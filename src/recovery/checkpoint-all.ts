@@ -11,7 +11,7 @@ import { stopContainer } from "../container/stop.ts";
 import { CkptError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { openStore } from "../container/context.ts";
-import { newJournal, recordOutcome, writeJournal, type Journal } from "./journal.ts";
+import { JournalFile, newJournal, writeJournal, type Journal } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
 
 export interface CheckpointAllOptions {
@@ -30,18 +30,12 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
     if ((await liveState(ctx)).status === "running") running.push(record.name);
   }
   const path = store.layout.recoveryJournal();
-  let journal = newJournal(running, await readBootId(), BigInt(Date.now()) * 1_000_000n);
-  await writeJournal(path, journal);
-  // Journal updates are serialised: each rewrite sees the one before it.
-  let writing = Promise.resolve();
-  const record = (name: string, change: Parameters<typeof recordOutcome>[2]) => {
-    journal = recordOutcome(journal, name, change, BigInt(Date.now()) * 1_000_000n);
-    const snapshot = journal;
-    writing = writing.then(() => writeJournal(path, snapshot));
-    return writing;
-  };
+  const initial = newJournal(running, await readBootId(), BigInt(Date.now()) * 1_000_000n);
+  await writeJournal(path, initial);
+  const file = new JournalFile(path, initial);
+  const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
 
-  await mapLimit(journal.entries.map((e) => e.name), options.parallel, async (name) => {
+  await mapLimit(initial.entries.map((e) => e.name), options.parallel, async (name) => {
     const ctx = await openContainer(globals, name);
     try {
       const result = await checkpointContainer(ctx, { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false });
@@ -63,6 +57,6 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
       options.onEvent?.({ name, state: signal === null ? "left" : "stopped", detail: `${reason} (stopped with ${signal ?? "nothing: it would not stop"})` });
     }
   });
-  await writing;
-  return { journal, path };
+  await file.settled();
+  return { journal: file.journal, path };
 }

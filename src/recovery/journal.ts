@@ -73,3 +73,32 @@ export async function readJournal(path: string): Promise<Journal> {
   if (!parsed.success) throw new CkptError(ExitCode.badCheckpoint, `the recovery journal ${path} is damaged: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
+
+// A journal on disk that many concurrent workers update: each change is applied to the
+// latest state and the rewrites are serialised, so every rewrite sees the one before it.
+export class JournalFile {
+  readonly path: string;
+  private state: Journal;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(path: string, journal: Journal) {
+    this.path = path;
+    this.state = journal;
+  }
+
+  get journal(): Journal {
+    return this.state;
+  }
+
+  record(name: string, change: Partial<Omit<JournalEntry, "name">>): Promise<void> {
+    this.state = recordOutcome(this.state, name, change, BigInt(Date.now()) * 1_000_000n);
+    const snapshot = this.state;
+    this.writing = this.writing.then(() => writeJournal(this.path, snapshot));
+    return this.writing;
+  }
+
+  // Waits for every rewrite so far.
+  settled(): Promise<void> {
+    return this.writing;
+  }
+}

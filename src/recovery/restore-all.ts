@@ -11,7 +11,7 @@ import type { GlobalOptions } from "../global-options.ts";
 import { restoreContainer } from "../restore/restore.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
 import { retryWithBackoff, type BackoffPolicy, type Clock } from "./backoff.ts";
-import { planRestoreAll, readJournal, recordOutcome, writeJournal, type Journal, type JournalEntry } from "./journal.ts";
+import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
 
 export interface RestoreAllOptions {
@@ -33,15 +33,9 @@ export interface RestoreAllResult {
 export async function restoreAll(globals: GlobalOptions, options: RestoreAllOptions): Promise<RestoreAllResult> {
   const store = openStore(globals);
   const path = store.layout.recoveryJournal();
-  let journal = await readJournal(path);
-  const plan = planRestoreAll(journal);
-  let writing = Promise.resolve();
-  const record = (name: string, change: Parameters<typeof recordOutcome>[2]) => {
-    journal = recordOutcome(journal, name, change, BigInt(Date.now()) * 1_000_000n);
-    const snapshot = journal;
-    writing = writing.then(() => writeJournal(path, snapshot));
-    return writing;
-  };
+  const file = new JournalFile(path, await readJournal(path));
+  const plan = planRestoreAll(file.journal);
+  const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
   await mapLimit(plan.restore, options.parallel, async (entry) => {
     // Restore attempts: counted afresh after a checkpoint, added to after a failed restore.
     let attempts = entry.state === "failed" ? entry.attempts : 0;
@@ -74,8 +68,8 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
     await record(entry.name, outcome);
     options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
   }
-  await writing;
-  return { path, journal, reported: plan.report };
+  await file.settled();
+  return { path, journal: file.journal, reported: plan.report };
 }
 
 async function recoverPending(globals: GlobalOptions, name: string, timeMode: TimeMode): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
