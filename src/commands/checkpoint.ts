@@ -8,7 +8,7 @@ import { printJson, toJson as toJsonText } from "../output/json.ts";
 import type { ExportResult } from "../archive/export-checkpoint.ts";
 import type { Compression } from "../archive/compression.ts";
 import { CkptError, ExitCode } from "../errors.ts";
-import { terminalProgress } from "../output/progress.ts";
+import { progressDisplay } from "../output/progress.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 
 interface CheckpointOptions extends GlobalOptions {
@@ -32,7 +32,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   };
   if (options.export !== undefined) {
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
-    const progress = terminalProgress(!options.json);
+    const progress = progressDisplay(options);
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
     const { exportCheckpoint } = await import("../archive/export-checkpoint.ts");
     const result = await exportCheckpoint(await openContainer(options, names[0]!), {

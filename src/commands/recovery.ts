@@ -6,6 +6,7 @@ import type { GlobalOptions } from "../global-options.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
+import { containerEvent } from "../output/progress.ts";
 import { renderTable } from "../output/table.ts";
 import { checkpointAll } from "../recovery/checkpoint-all.ts";
 import type { Journal, JournalEntry } from "../recovery/journal.ts";
@@ -21,9 +22,7 @@ interface AllOptions extends GlobalOptions {
   timeMode?: TimeMode;
 }
 
-const event = (options: GlobalOptions) => (e: { name: string; state: string; detail: string }) => {
-  if (!options.json) process.stderr.write(`${e.name}: ${e.state}: ${e.detail}\n`);
-};
+const event = containerEvent;
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
   const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time });

@@ -9,7 +9,7 @@ import { humanDuration } from "../output/time.ts";
 import { restoreContainer, type RestoreResult } from "../restore/restore.ts";
 import { importAndRestore, type ImportResult } from "../archive/import-checkpoint.ts";
 import { CkptError, ExitCode } from "../errors.ts";
-import { terminalProgress } from "../output/progress.ts";
+import { progressDisplay } from "../output/progress.ts";
 import { resolve } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 
@@ -37,7 +37,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
   let imported: ImportResult | undefined;
   if (options.import !== undefined) {
     if (source !== undefined) throw new CkptError(ExitCode.usage, `give either a checkpoint (${source}) or --import ${options.import}, not both`);
-    const progress = terminalProgress(!options.json);
+    const progress = progressDisplay(options);
     imported = await importAndRestore(openStore(options), {
       ...common,
       archive: options.import,

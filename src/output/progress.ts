@@ -1,10 +1,23 @@
-// Renders transfer progress on a terminal: one line on stderr, rewritten in place.
+// Progress of long operations on stderr: on a terminal, one line rewritten in place; with
+// --json, one JSON object a line (NDJSON) that scripts can follow while stdout waits for
+// the final document.
 import type { ProgressEvent, ProgressListener } from "../archive/progress.ts";
 
 const mib = (n: number) => (n / 1048576).toFixed(0);
 
-export function terminalProgress(enabled: boolean): { listener: ProgressListener | undefined; done(): void } {
-  if (!enabled || !process.stderr.isTTY) return { listener: undefined, done() {} };
+export interface ProgressDisplay {
+  listener: ProgressListener | undefined;
+  done(): void;
+}
+
+export function progressDisplay(options: { json?: boolean | undefined }): ProgressDisplay {
+  if (options.json === true) {
+    return {
+      listener: (event) => process.stderr.write(`${JSON.stringify({ event: "progress", ...event, atNs: String(process.hrtime.bigint()) })}\n`),
+      done() {},
+    };
+  }
+  if (!process.stderr.isTTY) return { listener: undefined, done() {} };
   let shown = false;
   return {
     listener(event: ProgressEvent) {
@@ -16,4 +29,10 @@ export function terminalProgress(enabled: boolean): { listener: ProgressListener
       if (shown) process.stderr.write("\r\x1b[2K");
     },
   };
+}
+
+// One event of a multi-container operation (checkpoint --all, restore --all): a line of
+// text, or with --json a line of JSON.
+export function containerEvent(options: { json?: boolean | undefined }): (e: { name: string; state: string; detail: string }) => void {
+  return (e) => process.stderr.write(options.json === true ? `${JSON.stringify({ event: "container", ...e })}\n` : `${e.name}: ${e.state}: ${e.detail}\n`);
 }

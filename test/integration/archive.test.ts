@@ -117,8 +117,10 @@ describe("archives", () => {
     assert.equal(await sha256(tampered), before, "the archive is untouched");
     assert.equal((await ckpt.json<PsEntry[]>(["ps", "-a"])).some((e) => e.name === "tampered"), false, "nothing was restored");
     assert.deepEqual(await stagingLeftovers(), []);
-    // The untouched archive still restores.
-    await ckpt.ok(["restore", "--import", archive]);
+    // The untouched archive still restores; with --json, progress comes as NDJSON on stderr.
+    const again = await ckpt.ok(["restore", "--import", archive, "--json"]);
+    const events = String(again.stderr).split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; phase: string; bytes: number });
+    assert.ok(events.some((e) => e.event === "progress" && e.phase === "import" && e.bytes > 32 * 1048576), `an import progress event with the bytes read: ${String(again.stderr).slice(0, 300)}`);
     assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem")?.status, "running");
   });
 

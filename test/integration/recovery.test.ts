@@ -42,6 +42,8 @@ describe("checkpoint --all and restore --all", () => {
 
     const all = await ckpt.run(["checkpoint", "--all", "--parallel", "2", "-t", "5", "--json"]);
     assert.equal(all.exitCode, 0, String(all.stderr));
+    const events = String(all.stderr).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { event: string; name: string; state: string });
+    assert.deepEqual(events.map((e) => `${e.name}:${e.state}`).sort(), [...names.slice(0, 4).map((n) => `${n}:checkpointed`), "c5:stopped"], "with --json, one NDJSON event a container on stderr");
     const journal = JSON.parse(await readFile(join(ckpt.root, "recovery-journal.json"), "utf8")) as Journal;
     assert.deepEqual(JSON.parse(String(all.stdout)).entries, journal.entries, "--json prints the journal as written");
     assert.deepEqual(journal.entries.map((e) => [e.name, e.state]), [...names.slice(0, 4).map((n) => [n, "checkpointed"]), ["c5", "stopped"]]);
