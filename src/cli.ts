@@ -119,7 +119,7 @@ environment, which wins over the file.
     .command("stop")
     .description("stop containers: SIGTERM, then SIGKILL after the grace period")
     .argument("<names...>", "containers")
-    .option("-t, --time <seconds>", "grace period before SIGKILL", "10")
+    .option("-t, --time <duration>", "grace period before SIGKILL (default 10s; CKPT_STOP_TIMEOUT)")
     .option("--json", "print what ended each container as JSON")
     .action(async (names: string[], _opts, cmd: Command) => {
       const { stopCommand } = await import("./commands/stop.ts");
@@ -151,7 +151,7 @@ environment, which wins over the file.
     .option("--keep", "keep CRIU's work files; with --export, also keep the checkpoint in the store")
     .option("--allow-process-loss", "checkpoint even when processes outside PID 1's tree would be left out")
     .option("-e, --export <file>", "write the checkpoint as an archive (podman's layout) to FILE, or - for standard output")
-    .addOption(new Option("-c, --compress <how>", "the archive's compression").choices([...compressions]).default("zstd"))
+    .addOption(new Option("-c, --compress <how>", "the archive's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))
     .option("--ignore-rootfs", "leave the root filesystem out of the archive (the target has it at the same path)")
     .option("--json", "print the result as JSON")
     .addHelpText(
@@ -197,8 +197,9 @@ Examples:
     .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
     .option("--backoff-initial <duration>", "with --all: first retry delay of a failed restore (default 10s; CKPT_BACKOFF_INITIAL)")
     .option("--backoff-max <duration>", "with --all: longest retry delay (default 5m; CKPT_BACKOFF_MAX)")
+    .option("--backoff-reset <duration>", "with --all: running this long without failing starts the back-off over (default 10m; CKPT_BACKOFF_RESET)")
     .option("--max-attempts <n>", "with --all: attempts per container before it is reported failed", "5")
-    .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore").choices([...timeModes]).default("auto"))
+    .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore (default auto; CKPT_TIME_MODE)").choices([...timeModes]))
     .option("--tcp-established", "restore established TCP connections")
     .option("--file-locks", "restore file locks")
     .option("--json", "print the result as JSON")

@@ -9,11 +9,12 @@ import type { ExportResult } from "../archive/export-checkpoint.ts";
 import type { Compression } from "../archive/compression.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
+import { loadConfig } from "../config/load.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
-  compress: Compression;
+  compress?: Compression;
   ignoreRootfs?: boolean;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
@@ -38,7 +39,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     const result = await exportCheckpoint(await openContainer(options, names[0]!), {
       ...request,
       destination: options.export,
-      compression: options.compress,
+      compression: options.compress ?? ((await loadConfig({})).compress.value as Compression),
       ignoreRootfs: options.ignoreRootfs === true,
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
     }).finally(() => progress.done());

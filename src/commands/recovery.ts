@@ -18,6 +18,7 @@ interface AllOptions extends GlobalOptions {
   time?: string;
   backoffInitial?: string;
   backoffMax?: string;
+  backoffReset?: string;
   maxAttempts?: string;
   timeMode?: TimeMode;
 }
@@ -35,14 +36,14 @@ export async function checkpointAllCommand(options: AllOptions): Promise<void> {
 }
 
 export async function restoreAllCommand(options: AllOptions): Promise<void> {
-  const config = await loadConfig({ parallel: options.parallel, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax });
+  const config = await loadConfig({ parallel: options.parallel, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, timeMode: options.timeMode });
   const maxAttempts = Number(options.maxAttempts ?? 5);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new CkptError(ExitCode.usage, `--max-attempts ${options.maxAttempts}: give a whole number of at least 1`);
   const result = await restoreAll(options, {
     parallel: config.parallel.value as number,
     policy: { initialMs: config.backoffInitial.value as number, maxMs: config.backoffMax.value as number, resetAfterMs: config.backoffReset.value as number },
     maxAttempts,
-    timeMode: options.timeMode ?? "auto",
+    timeMode: config.timeMode.value as TimeMode,
     onEvent: event(options),
   });
   render(result.journal, result.path, options);

@@ -10,6 +10,7 @@ import { restoreContainer, type RestoreResult } from "../restore/restore.ts";
 import { importAndRestore, type ImportResult } from "../archive/import-checkpoint.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
+import { loadConfig } from "../config/load.ts";
 import { resolve } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 
@@ -19,7 +20,7 @@ interface RestoreOptions extends GlobalOptions {
   verify: boolean;
   rootfs?: string;
   bundle?: string;
-  timeMode: TimeMode;
+  timeMode?: TimeMode;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
 }
@@ -28,7 +29,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
   const common = {
     newName: options.name,
     runtime: options.runtime as RuntimeName | undefined,
-    timeMode: options.timeMode,
+    timeMode: options.timeMode ?? ((await loadConfig({})).timeMode.value as TimeMode),
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
     bundle: options.bundle,

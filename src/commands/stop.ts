@@ -1,17 +1,17 @@
-// `ckpt stop [-t SECONDS] NAME...`
+// `ckpt stop [-t DURATION] NAME...`
 import { openContainer } from "../container/context.ts";
 import { stopContainer, type StopResult } from "../container/stop.ts";
-import { CkptError, ExitCode } from "../errors.ts";
+import { loadConfig } from "../config/load.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 
 interface StopOptions extends GlobalOptions {
-  time: string;
+  time?: string;
 }
 
 export async function stopCommand(names: string[], options: StopOptions): Promise<void> {
-  const graceSeconds = Number(options.time);
-  if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new CkptError(ExitCode.usage, `--time must be a number of seconds, not "${options.time}"`);
+  // -t, else CKPT_STOP_TIMEOUT, else the config file, else 10s; "5", "5s" and "1m" all work.
+  const graceSeconds = ((await loadConfig({ stopTimeout: options.time })).stopTimeout.value as number) / 1000;
   const results: StopResult[] = [];
   for (const name of names) {
     const result = await stopContainer(await openContainer(options, name), graceSeconds);

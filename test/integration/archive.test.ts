@@ -121,6 +121,13 @@ describe("archives", () => {
     const again = await ckpt.ok(["restore", "--import", archive, "--json"]);
     const events = String(again.stderr).split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; phase: string; bytes: number });
     assert.ok(events.some((e) => e.event === "progress" && e.phase === "import" && e.bytes > 32 * 1048576), `an import progress event with the bytes read: ${String(again.stderr).slice(0, 300)}`);
+
+    // The compression comes from the environment (or the config file) when -c is not given.
+    const gz = sandbox.path("mem.tar.gz");
+    const viaEnv = await ckpt.run(["checkpoint", "--export", gz, "mem"], { env: { CKPT_COMPRESS: "gzip", CKPT_NODE: process.execPath } });
+    assert.equal(viaEnv.exitCode, 0, String(viaEnv.stderr));
+    assert.deepEqual([...(await readFile(gz)).subarray(0, 2)], [0x1f, 0x8b], "a gzip archive");
+    await ckpt.ok(["restore", "--import", gz]);
     assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem")?.status, "running");
   });
 
