@@ -50,8 +50,8 @@ function render(r: InspectReport, options: GlobalOptions): string[] {
     rows.push([String(p.pid), String(p.ppid), p.state, String(p.threads), p.memory ? mib(p.memory.bytesWritten) : "-", p.memory ? `${p.memory.areas} (${p.memory.fileAreas} file, ${p.memory.anonymousAreas} anon)` : "-", p.memory ? mib(p.memory.mappedBytes) : "-", p.command]);
   }
   out.push(...renderTable(rows).map((l) => `  ${l}`));
-  const files = r.processes.flatMap((p) => p.files.map((f) => `  ${p.pid}  fd ${f.fd}  ${f.type}  ${f.target}`));
-  if (files.length > 0) out.push("", c.bold("open files"), ...files);
+  const files = r.processes.flatMap((p) => p.files.map((f) => [String(p.pid), String(f.fd), f.type, f.target]));
+  if (files.length > 0) out.push("", c.bold("open files"), ...renderTable([["PID", "FD", "TYPE", "TARGET"], ...files]).map((l) => `  ${l}`));
 
   if (r.criuStats !== null) {
     const s = r.criuStats;
