@@ -19,6 +19,7 @@ import { writeManifest, type Manifest } from "./manifest.ts";
 import { checkpointStamp } from "./checkpoint-store.ts";
 import { CheckpointFiles } from "./checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
+import { watchDump, type DumpWatchdog } from "./dump-watchdog.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -31,6 +32,8 @@ export interface CheckpointRequest {
   // Called with CRIU's image directory just before the dump starts (an export hashes the
   // memory pages while CRIU writes them).
   onDumpStart?: (imageDir: string) => void;
+  // End a dump whose log and images have not grown for this long (ms).
+  progressTimeoutMs?: number;
 }
 
 export interface CheckpointResult {
@@ -87,7 +90,14 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
   request.onDumpStart?.(imageDir);
-  const dumped = await runtime.checkpoint({ id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks });
+  let watchdog: DumpWatchdog | undefined;
+  const dumped = await runtime.checkpoint({ id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks }, (pid) => {
+    if (request.progressTimeoutMs !== undefined) watchdog = watchDump(pid, join(workDir, "dump.log"), imageDir, request.progressTimeoutMs);
+  });
+  watchdog?.stop();
+  if (watchdog?.stalledFor != null) {
+    await failedDump(ctx, partialDir, finalDir, dumped.stderr, `the dump made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s (CRIU's log and images stopped growing), so ckpt ended CRIU`);
+  }
   if (dumped.exitCode !== 0) {
     await failedDump(ctx, partialDir, finalDir, dumped.stderr);
   }
@@ -160,7 +170,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
 }
 
 // Keeps the log, removes the images, makes sure the container still runs, and throws.
-async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, stderr: string): Promise<never> {
+async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, stderr: string, why?: string): Promise<never> {
   const failedDir = `${finalDir}.failed`;
   const log = await readFile(join(partialDir, "work", "dump.log"), "utf8").catch(() => "");
   await rm(join(partialDir, CheckpointFiles.images), { recursive: true, force: true });
@@ -169,7 +179,7 @@ async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: s
   const after = await liveState(ctx);
   if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
   const state = after.status === "paused" ? "running (ckpt thawed it)" : after.status;
-  throw new CkptError(ExitCode.criuFailed, `CRIU could not checkpoint "${ctx.record.name}"; the container is ${state}`, {
+  throw new CkptError(ExitCode.criuFailed, `${why === undefined ? "CRIU could not checkpoint" : `${why}: no checkpoint of`} "${ctx.record.name}"; the container is ${state}`, {
     evidence: [...criuEvidence(log), ...stderr.trim().split("\n").filter((l) => l !== "").slice(-2)],
     hint: `the full log is kept in ${logPath}`,
   });

@@ -15,6 +15,7 @@ import { restoreAll } from "../recovery/restore-all.ts";
 interface AllOptions extends GlobalOptions {
   parallel?: string;
   stop?: boolean;
+  progressTimeout?: string;
   time?: string;
   backoffInitial?: string;
   backoffMax?: string;
@@ -26,8 +27,8 @@ interface AllOptions extends GlobalOptions {
 const event = containerEvent;
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
-  const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time });
-  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, onEvent: event(options) });
+  const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time, progressTimeout: options.progressTimeout });
+  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, onEvent: event(options) });
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
   // running or lost is not.

@@ -1,5 +1,5 @@
 // Facts about one host process read from /proc.
-import { readFile, readlink } from "node:fs/promises";
+import { readdir, readFile, readlink } from "node:fs/promises";
 
 // The fields of /proc/PID/stat ckpt uses. The command name may hold spaces and
 // parentheses, so fields are counted from the last ')'.
@@ -51,4 +51,23 @@ export async function residentBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return kib === undefined ? 0 : Number(kib) * 1024;
+}
+
+// Every descendant of `pid` (children first found through /proc), deepest last.
+export async function descendants(pid: number): Promise<number[]> {
+  const entries = (await readdir("/proc").catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
+  const parentOf = new Map<number, number>();
+  await Promise.all(
+    entries.map(async (n) => {
+      const stat = await readFile(`/proc/${n}/stat`, "utf8").catch(() => null);
+      if (stat !== null) parentOf.set(Number(n), parseProcStat(stat).ppid);
+    }),
+  );
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parentOf) if (ppid === parent) (out.push(child), queue.push(child));
+  }
+  return out;
 }

@@ -18,6 +18,7 @@ export interface CheckpointAllOptions {
   parallel: number;
   stop: boolean;
   graceSeconds: number;
+  progressTimeoutMs: number;
   onEvent?: (event: { name: string; state: string; detail: string }) => void;
 }
 
@@ -38,7 +39,7 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
   await mapLimit(initial.entries.map((e) => e.name), options.parallel, async (name) => {
     const ctx = await openContainer(globals, name);
     try {
-      const result = await checkpointContainer(ctx, { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false });
+      const result = await checkpointContainer(ctx, { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false, progressTimeoutMs: options.progressTimeoutMs });
       await record(name, { state: "checkpointed", checkpoint: result.dir, attempts: 1 });
       options.onEvent?.({ name, state: "checkpointed", detail: result.dir });
     } catch (error) {

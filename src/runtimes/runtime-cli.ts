@@ -67,8 +67,11 @@ export class RuntimeCli {
   }
 
   // Runs the checkpoint; resolves with the runtime's exit code and stderr, never throws.
-  async checkpoint(args: Omit<CheckpointArgs, "stateRoot">): Promise<{ exitCode: number; stderr: string }> {
-    const r = await execa(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot }), { reject: false, stdin: "ignore" });
+  // `onStart` learns the runtime's PID (CRIU runs as its child), for a watchdog.
+  async checkpoint(args: Omit<CheckpointArgs, "stateRoot">, onStart?: (pid: number) => void): Promise<{ exitCode: number; stderr: string }> {
+    const subprocess = execa(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot }), { reject: false, stdin: "ignore" });
+    if (subprocess.pid !== undefined) onStart?.(subprocess.pid);
+    const r = await subprocess;
     return { exitCode: r.exitCode ?? 1, stderr: String(r.stderr) };
   }
 

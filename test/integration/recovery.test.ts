@@ -2,7 +2,7 @@
 // gracefully what it cannot checkpoint; restore --all brings back what was checkpointed,
 // retrying on the back-off schedule.
 import assert from "node:assert/strict";
-import { readFile, rename } from "node:fs/promises";
+import { readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
@@ -122,5 +122,41 @@ describe("checkpoint --all and restore --all", () => {
     assert.equal(ps.some((e) => e.status === "paused"), false, `nothing is left frozen: ${ps.map((e) => `${e.name}:${e.status}`).join(" ")}`);
     for (const e of after.entries.filter((x) => x.state === "restored" || x.state === "left")) assert.equal(ps.find((p) => p.name === e.name)?.status, "running", `${e.name} runs`);
     assert.equal(back.exitCode, after.entries.some((e) => e.state === "failed") ? 6 : 0, String(back.stderr));
+  });
+
+  test("a dump that stops making progress is ended after --progress-timeout, and the container is stopped gracefully instead; nothing is left frozen", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/usr/bin/memory-holder", "512"] });
+    await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "stuck", bundle]);
+    await waitFor("the memory holder", async () => (String((await ckpt.ok(["logs", "stuck"])).stdout).includes("ready mib=512") ? true : undefined));
+    const child = execa(ckptBin, ["--root", ckpt.root, "checkpoint", "--all", "--progress-timeout", "2s", "-t", "1s", "--json"], { env: { CKPT_NODE: process.execPath }, reject: false });
+    // Freeze CRIU itself mid-dump: its log and images stop growing.
+    const runtimeRoot = join(ckpt.root, "runtime", "runc");
+    const stopped = await waitFor("CRIU dumping the container", async () => {
+      const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
+      for (const pid of pids) {
+        const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
+        if (comm !== "criu") continue;
+        const ppid = Number((await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).split(") ")[1]?.split(" ")[1]);
+        const parent = await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "");
+        if (parent.includes(runtimeRoot) && parent.includes("checkpoint")) {
+          process.kill(pid, "SIGSTOP");
+          return pid;
+        }
+      }
+      return undefined;
+    }, 30_000);
+    const result = await child;
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    const journal = JSON.parse(String(result.stdout)) as Journal;
+    const entry = journal.entries.find((e) => e.name === "stuck")!;
+    assert.equal(entry.state, "stopped");
+    assert.match(entry.reason ?? "", /the dump made no progress for [\d.]+ s .*ckpt ended CRIU/);
+    // Gone, or a zombie waiting for an init that reaps (this sandbox's PID 1 does not).
+    const after = await readFile(`/proc/${stopped}/stat`, "utf8").catch(() => null);
+    assert.ok(after === null || after.split(") ")[1]?.startsWith("Z"), `the stalled CRIU is gone: ${after}`);
+    assert.equal((await ckpt.json<PsEntry[]>(["ps", "-a"])).find((e) => e.name === "stuck")?.status, "exited", "stopped, not left frozen");
   });
 });
