@@ -198,6 +198,7 @@ Examples:
     .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
     .option("--backoff-initial <duration>", "with --all: first retry delay of a failed restore (default 10s; CKPT_BACKOFF_INITIAL)")
     .option("--backoff-max <duration>", "with --all: longest retry delay (default 5m; CKPT_BACKOFF_MAX)")
+    .option("--progress-timeout <duration>", "with --all: end a restore attempt whose log and reads stopped moving for this long (default 60s; CKPT_PROGRESS_TIMEOUT)")
     .option("--backoff-reset <duration>", "with --all: running this long without failing starts the back-off over (default 10m; CKPT_BACKOFF_RESET)")
     .option("--max-attempts <n>", "with --all: attempts per container before it is reported failed", "5")
     .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore (default auto; CKPT_TIME_MODE)").choices([...timeModes]))

@@ -19,7 +19,7 @@ import { writeManifest, type Manifest } from "./manifest.ts";
 import { checkpointStamp } from "./checkpoint-store.ts";
 import { CheckpointFiles } from "./checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
-import { watchDump, type DumpWatchdog } from "./dump-watchdog.ts";
+import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -90,9 +90,9 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
   request.onDumpStart?.(imageDir);
-  let watchdog: DumpWatchdog | undefined;
+  let watchdog: CriuWatchdog | undefined;
   const dumped = await runtime.checkpoint({ id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks }, (pid) => {
-    if (request.progressTimeoutMs !== undefined) watchdog = watchDump(pid, join(workDir, "dump.log"), imageDir, request.progressTimeoutMs);
+    if (request.progressTimeoutMs !== undefined) watchdog = watchCriu(pid, [join(workDir, "dump.log"), imageDir], request.progressTimeoutMs);
   });
   watchdog?.stop();
   if (watchdog?.stalledFor != null) {

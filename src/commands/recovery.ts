@@ -37,7 +37,7 @@ export async function checkpointAllCommand(options: AllOptions): Promise<void> {
 }
 
 export async function restoreAllCommand(options: AllOptions): Promise<void> {
-  const config = await loadConfig({ parallel: options.parallel, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, timeMode: options.timeMode });
+  const config = await loadConfig({ parallel: options.parallel, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, timeMode: options.timeMode, progressTimeout: options.progressTimeout });
   const maxAttempts = Number(options.maxAttempts ?? 5);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new CkptError(ExitCode.usage, `--max-attempts ${options.maxAttempts}: give a whole number of at least 1`);
   const result = await restoreAll(options, {
@@ -45,6 +45,7 @@ export async function restoreAllCommand(options: AllOptions): Promise<void> {
     policy: { initialMs: config.backoffInitial.value as number, maxMs: config.backoffMax.value as number, resetAfterMs: config.backoffReset.value as number },
     maxAttempts,
     timeMode: config.timeMode.value as TimeMode,
+    progressTimeoutMs: config.progressTimeout.value as number,
     onEvent: event(options),
   });
   render(result.journal, result.path, options);

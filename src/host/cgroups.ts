@@ -72,6 +72,6 @@ export function readCgroupFacts(): CgroupFacts {
 }
 
 // mountinfo escapes space, tab, newline and backslash as octal.
-function unescapeMountPath(path: string): string {
+export function unescapeMountPath(path: string): string {
   return path.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }

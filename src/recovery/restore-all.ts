@@ -19,6 +19,7 @@ export interface RestoreAllOptions {
   policy: BackoffPolicy;
   maxAttempts: number;
   timeMode: TimeMode;
+  progressTimeoutMs: number;
   clock?: Clock;
   onEvent?: (event: { name: string; state: string; detail: string }) => void;
 }
@@ -41,7 +42,7 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
     let attempts = entry.state === "failed" ? entry.attempts : 0;
     try {
       await retryWithBackoff(
-        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, tcpEstablished: false, fileLocks: false }),
+        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, tcpEstablished: false, fileLocks: false, progressTimeoutMs: options.progressTimeoutMs }),
         options.policy,
         {
           maxAttempts: options.maxAttempts,

@@ -2,7 +2,8 @@
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
 import { existsSync } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rmdir, writeFile } from "node:fs/promises";
+import { releaseMountsUnder, stillMountedUnder } from "../host/mounts.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import type { Manifest } from "../checkpoint/manifest.ts";
@@ -17,6 +18,7 @@ import { holdTimeNamespace, type TimeNamespaceHolder } from "../clock/time-names
 import { runtimeFor } from "../container/context.ts";
 import { monitorArgs, prepareContainerDir } from "../container/run.ts";
 import { criuEvidence } from "../criu/version.ts";
+import { findRestoringRuntime, watchCriu } from "../criu/criu-watchdog.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { createMonitorArgv } from "../monitor/conmon-argv.ts";
 import { startMonitor } from "../monitor/conmon.ts";
@@ -43,6 +45,8 @@ export interface RestoreRequest {
   // Set when the checkpoint was unpacked from an archive: the container gets its own copy
   // of the root filesystem (the archive's, or `rootfsBase` plus podman's changes).
   imported?: { label: string; rootfsBase?: string | undefined } | undefined;
+  // End a restore whose log and reads have not moved for this long (ms).
+  progressTimeoutMs?: number | undefined;
 }
 
 export interface RestoreResult {
@@ -157,12 +161,17 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (joinPath !== null && !viaSpec) await writeFile(layout.criuConfig(name), `join-ns time:${joinPath}\n`);
     await store.save(record);
 
+    const restoring = record;
+    const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
       createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir, runtimeOptions: restoreOptionArgs(request) } }),
       `${runtimeName} restore`,
-    ).catch(async (error: unknown) => {
-      throw await restoreFailure(store, name, error);
-    });
+    )
+      .catch(async (error: unknown) => {
+        const stalledFor = watchdog?.stalledFor;
+        throw await restoreFailure(store, name, error, stalledFor == null ? undefined : `the restore made no progress for ${(stalledFor / 1000).toFixed(1)} s (CRIU's log and reads stopped), so ckpt ended CRIU`);
+      })
+      .finally(() => watchdog?.stop());
 
     // The next dump must not see join-ns (CRIU refuses it there), nor the next restore a
     // path to a namespace that is gone.
@@ -182,9 +191,24 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       durationNs: process.hrtime.bigint() - started,
     };
   } catch (error) {
-    await runtime.delete(record.id, true).catch(() => {});
-    if (existing === null) await store.remove(name);
-    else await store.save(existing).then(() => writeFile(layout.criuConfig(name), "")).catch(() => {});
+    // A CRIU that died mid-way (ended by the watchdog, or crashed) leaves its mounts: the
+    // root filesystem bound at the runtime's STATE/ID/criu-root, and CRIU's cgroup yard.
+    // Nothing below is ever removed recursively while a mount may remain there: a
+    // recursive delete through that bind mount would delete the root filesystem itself.
+    const runtimeState = join(runtime.stateRoot, record.id);
+    const remaining = await releaseMountsUnder([layout.containerDir(name), runtimeState]).then(
+      () => stillMountedUnder([layout.containerDir(name), runtimeState]),
+      () => ["(unknown)"],
+    );
+    if (remaining.length === 0) {
+      await rmdir(join(runtimeState, "criu-root")).catch(() => {});
+      await runtime.delete(record.id, true).catch(() => {});
+    }
+    if (existing !== null) await store.save(existing).then(() => writeFile(layout.criuConfig(name), "")).catch(() => {});
+    else if (remaining.length === 0) await store.remove(name);
+    if (remaining.length > 0 && error instanceof CkptError) {
+      throw new CkptError(error.exitCode, error.message, { evidence: [...error.evidence, ...remaining.map((m) => `still mounted after the failed restore: ${m}`)], hint: `unmount them (umount -l) before removing or restoring "${name}" again` });
+    }
     throw error;
   } finally {
     await holder?.release();
@@ -193,13 +217,13 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
 
 // A restore error with CRIU's evidence; its log is kept next to the container record, or
 // in the checkpoint's parent when the container record goes away.
-async function restoreFailure(store: ContainerStore, name: string, error: unknown): Promise<unknown> {
+async function restoreFailure(store: ContainerStore, name: string, error: unknown, why?: string): Promise<unknown> {
   const logPath = join(store.layout.bundleDir(name), "restore.log");
   const log = await readFile(logPath, "utf8").catch(() => null);
   if (log === null || !(error instanceof CkptError)) return error;
   const kept = join(store.layout.root, `restore-failed-${name}-${Date.now()}.log`);
   await rename(logPath, kept).catch(() => {});
-  return new CkptError(ExitCode.criuFailed, `CRIU could not restore "${name}"; the checkpoint is untouched and nothing was left running`, {
+  return new CkptError(ExitCode.criuFailed, `${why === undefined ? "CRIU could not restore" : `${why}: could not restore`} "${name}"; the checkpoint is untouched and nothing was left running`, {
     evidence: [...criuEvidence(log), ...error.evidence.slice(-2)],
     hint: `the full log is kept in ${kept}`,
   });

@@ -1,5 +1,7 @@
 // Runs one installed OCI runtime binary against ckpt's state root.
+import { join } from "node:path";
 import { execa } from "execa";
+import { refuseWhileMounted } from "../host/mounts.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { probeCommand } from "../host/probe-command.ts";
@@ -56,6 +58,9 @@ export class RuntimeCli {
   }
 
   async delete(id: string, force: boolean): Promise<void> {
+    // runc removes its state directory recursively; a criu-root left mounted there by a
+    // dead restore would take the container's root filesystem with it.
+    await refuseWhileMounted(join(this.stateRoot, id), `${this.adapter.name}'s state of ${id}`);
     const r = await execa(this.path, ["--root", this.stateRoot, "delete", ...(force ? ["--force"] : []), id], { reject: false, stdin: "ignore" });
     if (r.exitCode !== 0 && !/does not exist|not found|No such file/i.test(String(r.stderr))) {
       throw new CkptError(ExitCode.runtimeFailed, `${this.adapter.name} could not delete the container`, { evidence: String(r.stderr).split("\n").map(tidyRuntimeLine) });

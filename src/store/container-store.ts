@@ -2,6 +2,7 @@
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { CkptError, ExitCode } from "../errors.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
+import { refuseWhileMounted } from "../host/mounts.ts";
 import { ContainerRecordSchema, type ContainerRecord } from "./container-record.ts";
 import { StoreLayout } from "./layout.ts";
 
@@ -69,7 +70,10 @@ export class ContainerStore {
     await writeFileAtomic(this.layout.containerRecord(record.name), `${JSON.stringify(record, null, 2)}\n`);
   }
 
+  // Never deletes through a mount: whatever a dead CRIU left mounted below the container's
+  // directory is unmounted first, and if anything stays mounted, nothing is deleted.
   async remove(name: string): Promise<void> {
+    await refuseWhileMounted(this.layout.containerDir(name), `the directory of container "${name}"`);
     await rm(this.layout.containerDir(name), { recursive: true, force: true });
   }
 }

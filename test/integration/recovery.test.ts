@@ -25,6 +25,26 @@ interface Journal {
 // A shell that exits on SIGTERM (PID 1 ignores signals it has no handler for).
 const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
+// Finds the CRIU that runc runs for `what` ("checkpoint" or "restore") under this ckpt
+// root, and stops it (SIGSTOP), as a hung CRIU would be; returns its PID.
+async function stopCriu(ckpt: CkptRoot, what: "checkpoint" | "restore"): Promise<number> {
+  const runtimeRoot = join(ckpt.root, "runtime", "runc");
+  return waitFor(`CRIU doing a ${what}`, async () => {
+    const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
+    for (const pid of pids) {
+      const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
+      if (comm !== "criu") continue;
+      const ppid = Number((await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).split(") ")[1]?.split(" ")[1]);
+      const parent = (await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "")).split("\0");
+      if (parent.some((a) => a.includes(runtimeRoot)) && parent.includes(what)) {
+        process.kill(pid, "SIGSTOP");
+        return pid;
+      }
+    }
+    return undefined;
+  }, 30_000);
+}
+
 describe("checkpoint --all and restore --all", () => {
   before(() => removeStaleSandboxes());
 
@@ -133,21 +153,7 @@ describe("checkpoint --all and restore --all", () => {
     await waitFor("the memory holder", async () => (String((await ckpt.ok(["logs", "stuck"])).stdout).includes("ready mib=512") ? true : undefined));
     const child = execa(ckptBin, ["--root", ckpt.root, "checkpoint", "--all", "--progress-timeout", "2s", "-t", "1s", "--json"], { env: { CKPT_NODE: process.execPath }, reject: false });
     // Freeze CRIU itself mid-dump: its log and images stop growing.
-    const runtimeRoot = join(ckpt.root, "runtime", "runc");
-    const stopped = await waitFor("CRIU dumping the container", async () => {
-      const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
-      for (const pid of pids) {
-        const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
-        if (comm !== "criu") continue;
-        const ppid = Number((await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).split(") ")[1]?.split(" ")[1]);
-        const parent = await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "");
-        if (parent.includes(runtimeRoot) && parent.includes("checkpoint")) {
-          process.kill(pid, "SIGSTOP");
-          return pid;
-        }
-      }
-      return undefined;
-    }, 30_000);
+    const stopped = await stopCriu(ckpt, "checkpoint");
     const result = await child;
     assert.equal(result.exitCode, 0, String(result.stderr));
     const journal = JSON.parse(String(result.stdout)) as Journal;
@@ -158,5 +164,30 @@ describe("checkpoint --all and restore --all", () => {
     const after = await readFile(`/proc/${stopped}/stat`, "utf8").catch(() => null);
     assert.ok(after === null || after.split(") ")[1]?.startsWith("Z"), `the stalled CRIU is gone: ${after}`);
     assert.equal((await ckpt.json<PsEntry[]>(["ps", "-a"])).find((e) => e.name === "stuck")?.status, "exited", "stopped, not left frozen");
+  });
+
+  test("a restore attempt that stops making progress is ended after --progress-timeout; the checkpoint stays and restores next time", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/usr/bin/memory-holder", "512"] });
+    await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "slow", bundle]);
+    await waitFor("the memory holder", async () => (String((await ckpt.ok(["logs", "slow"])).stdout).includes("ready mib=512") ? true : undefined));
+    await ckpt.ok(["checkpoint", "--all"]);
+    const child = execa(ckptBin, ["--root", ckpt.root, "restore", "--all", "--progress-timeout", "2s", "--max-attempts", "1", "--json"], { env: { CKPT_NODE: process.execPath }, reject: false });
+    const stopped = await stopCriu(ckpt, "restore");
+    const result = await child;
+    assert.equal(result.exitCode, 6, String(result.stderr));
+    const entry = (JSON.parse(String(result.stdout)) as Journal).entries.find((e) => e.name === "slow")!;
+    assert.equal(entry.state, "failed");
+    assert.match(entry.reason ?? "", /the restore made no progress for [\d.]+ s .*ckpt ended CRIU/);
+    const after = await readFile(`/proc/${stopped}/stat`, "utf8").catch(() => null);
+    assert.ok(after === null || after.split(") ")[1]?.startsWith("Z"), `the stalled CRIU is gone: ${after}`);
+    assert.equal((await ckpt.json<PsEntry[]>(["ps", "-a"])).find((e) => e.name === "slow")?.status, "checkpointed", "nothing half-restored is left");
+    // The next restore --all retries the failed entry, and it comes back.
+    const again = await ckpt.run(["restore", "--all", "--json"]);
+    assert.equal(again.exitCode, 0, String(again.stderr));
+    assert.deepEqual((JSON.parse(String(again.stdout)) as Journal).entries.map((e) => [e.name, e.state, e.attempts]), [["slow", "restored", 2]]);
+    assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "slow")?.status, "running");
   });
 });
