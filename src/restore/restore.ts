@@ -220,7 +220,11 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
 async function restoreFailure(store: ContainerStore, name: string, error: unknown, why?: string): Promise<unknown> {
   const logPath = join(store.layout.bundleDir(name), "restore.log");
   const log = await readFile(logPath, "utf8").catch(() => null);
-  if (log === null || !(error instanceof CkptError)) return error;
+  if (log === null || !(error instanceof CkptError)) {
+    // Ended by the watchdog before CRIU wrote its log: the timeout is the reason.
+    if (why === undefined) return error;
+    return new CkptError(ExitCode.criuFailed, `${why}: could not restore "${name}"; the checkpoint is untouched and nothing was left running`, { evidence: [error instanceof Error ? error.message : String(error)] });
+  }
   const kept = join(store.layout.root, `restore-failed-${name}-${Date.now()}.log`);
   await rename(logPath, kept).catch(() => {});
   return new CkptError(ExitCode.criuFailed, `${why === undefined ? "CRIU could not restore" : `${why}: could not restore`} "${name}"; the checkpoint is untouched and nothing was left running`, {
