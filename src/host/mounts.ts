@@ -18,25 +18,19 @@ export function mountsUnder(mountinfo: string, dirs: string[]): string[] {
   return [...new Set(points.filter(inside))].sort((a, b) => b.split("/").length - a.split("/").length || (a < b ? 1 : -1));
 }
 
-// Lazily unmounts everything at or below `dirs`; returns what it unmounted.
-export async function releaseMountsUnder(dirs: string[]): Promise<string[]> {
-  const released: string[] = [];
+// Lazily unmounts everything at or below `dirs`; returns what is still mounted there
+// afterwards (empty when all went).
+export async function unmountBelow(dirs: string[]): Promise<string[]> {
   for (const point of mountsUnder(await readFile("/proc/self/mountinfo", "utf8"), dirs)) {
-    const r = await execa("umount", ["--lazy", point], { reject: false });
-    if (r.exitCode === 0) released.push(point);
+    await execa("umount", ["--lazy", point], { reject: false });
   }
-  return released;
-}
-
-export async function stillMountedUnder(dirs: string[]): Promise<string[]> {
   return mountsUnder(await readFile("/proc/self/mountinfo", "utf8"), dirs);
 }
 
 // Unmounts what is left below `dir`, and throws if anything stays: a recursive delete
 // there would go through the mount (runc's criu-root is the container's root filesystem).
 export async function refuseWhileMounted(dir: string, what: string): Promise<void> {
-  await releaseMountsUnder([dir]).catch(() => []);
-  const left = await stillMountedUnder([dir]).catch(() => [] as string[]);
+  const left = await unmountBelow([dir]).catch(() => [] as string[]);
   if (left.length > 0) {
     throw new CkptError(ExitCode.runtimeFailed, `refusing to delete ${what}: something is still mounted below it`, {
       evidence: left.map((m) => `mounted: ${m}`),

@@ -3,7 +3,7 @@
 // untouched.
 import { existsSync } from "node:fs";
 import { readFile, rename, rmdir, writeFile } from "node:fs/promises";
-import { releaseMountsUnder, stillMountedUnder } from "../host/mounts.ts";
+import { unmountBelow } from "../host/mounts.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import type { Manifest } from "../checkpoint/manifest.ts";
@@ -196,10 +196,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // Nothing below is ever removed recursively while a mount may remain there: a
     // recursive delete through that bind mount would delete the root filesystem itself.
     const runtimeState = join(runtime.stateRoot, record.id);
-    const remaining = await releaseMountsUnder([layout.containerDir(name), runtimeState]).then(
-      () => stillMountedUnder([layout.containerDir(name), runtimeState]),
-      () => ["(unknown)"],
-    );
+    const remaining = await unmountBelow([layout.containerDir(name), runtimeState]).catch(() => ["(unknown)"]);
     if (remaining.length === 0) {
       await rmdir(join(runtimeState, "criu-root")).catch(() => {});
       await runtime.delete(record.id, true).catch(() => {});

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { isStaleTestResource, testResourcePrefix } from "./owner.ts";
-import { releaseMountsUnder, stillMountedUnder } from "../../src/host/mounts.ts";
+import { unmountBelow } from "../../src/host/mounts.ts";
 
 // The part of TestContext a sandbox needs: a hook that runs after the test, pass or fail.
 type AfterHook = Pick<TestContext, "after">;
@@ -46,8 +46,7 @@ export class Sandbox {
     // Never delete through a mount a dead CRIU left below (a bind-mounted root
     // filesystem, or its yard of cgroup hierarchies: a recursive delete there would
     // remove the host's empty cgroups).
-    await releaseMountsUnder([this.dir]).catch(() => []);
-    const mounted = await stillMountedUnder([this.dir]).catch(() => [] as string[]);
+    const mounted = await unmountBelow([this.dir]).catch(() => [] as string[]);
     if (mounted.length > 0) errors.push(new Error(`left ${this.dir} in place: still mounted below it: ${mounted.join(", ")}`));
     else await rm(this.dir, { recursive: true, force: true });
     if (errors.length > 0) throw new AggregateError(errors, "sandbox cleanup failed");
@@ -57,8 +56,7 @@ export class Sandbox {
 // Removes the temporary directories of test processes that were killed; returns them.
 export async function removeStaleSandboxes(dir = tmpdir()): Promise<string[]> {
   const stale = (await readdir(dir)).filter(isStaleTestResource).map((name) => join(dir, name));
-  await releaseMountsUnder(stale).catch(() => []);
-  const mounted = await stillMountedUnder(stale).catch(() => [] as string[]);
+  const mounted = await unmountBelow(stale).catch(() => [] as string[]);
   const removable = stale.filter((path) => !mounted.some((m) => m === path || m.startsWith(`${path}/`)));
   await Promise.all(removable.map((path) => rm(path, { recursive: true, force: true })));
   return removable;
