@@ -26,11 +26,17 @@ function buildProgram(): Command {
     .exitOverride()
     .addHelpText("after", `\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
 
+  // The global settings the user typed as flags (not commander's defaults, nor what the
+  // hook below filled in from the environment or the config file).
+  const typedGlobals = () => {
+    const typed = (key: string): unknown => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
+    return { root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") };
+  };
+
   // Settings not given as flags come from the environment, then the config file.
   program.hook("preAction", async () => {
-    const typed = (key: string) => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
     const { loadConfig } = await import("./config/load.ts");
-    const config = await loadConfig({ root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") });
+    const config = await loadConfig(typedGlobals());
     program.setOptionValueWithSource("root", config.root.value, config.root.source === "flag" ? "cli" : config.root.source === "env" ? "env" : "config");
     // runtime and criu stay unset unless given somewhere: commands fall back on the
     // checkpoint's runtime or the one found on PATH.
@@ -53,8 +59,7 @@ environment, which wins over the file.
     )
     .action(async (_opts, cmd: Command) => {
       const { configCommand } = await import("./commands/config.ts");
-      const typed = (key: string) => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
-      await configCommand({ ...cmd.optsWithGlobals<GlobalOptions>(), typed: { root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") } });
+      await configCommand({ ...cmd.optsWithGlobals<GlobalOptions>(), typed: typedGlobals() });
     });
 
   program

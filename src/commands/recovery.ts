@@ -24,11 +24,9 @@ interface AllOptions extends GlobalOptions {
   timeMode?: TimeMode;
 }
 
-const event = containerEvent;
-
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
   const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time, progressTimeout: options.progressTimeout });
-  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, onEvent: event(options) });
+  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, onEvent: containerEvent(options) });
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
   // running or lost is not.
@@ -46,7 +44,7 @@ export async function restoreAllCommand(options: AllOptions): Promise<void> {
     maxAttempts,
     timeMode: config.timeMode.value as TimeMode,
     progressTimeoutMs: config.progressTimeout.value as number,
-    onEvent: event(options),
+    onEvent: containerEvent(options),
   });
   render(result.journal, result.path, options);
   const failed = result.journal.entries.filter((e) => e.state === "failed");

@@ -5,12 +5,11 @@
 // half-way loses nothing that was already checkpointed.
 import { checkpointContainer } from "../checkpoint/checkpoint.ts";
 import { readBootId } from "../clock/host-clocks.ts";
-import { liveState, openContainer } from "../container/context.ts";
+import { liveState, openContainer, openStore, runtimeFor } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
 import { CkptError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
-import { openStore } from "../container/context.ts";
 import { JournalFile, newJournal, writeJournal, type Journal } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
 
@@ -27,7 +26,7 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
   const records = await store.list();
   const running: string[] = [];
   for (const record of records) {
-    const ctx = await openContainer(globals, record.name);
+    const ctx = { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
     if ((await liveState(ctx)).status === "running") running.push(record.name);
   }
   const path = store.layout.recoveryJournal();
