@@ -8,7 +8,7 @@ import { join, normalize } from "node:path";
 import { execa } from "execa";
 import * as tar from "tar";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
-import { checkArchiveEntry, DEFAULT_ENTRY_LIMITS } from "../archive/entry-safety.ts";
+import { checkArchiveEntry, DEFAULT_ENTRY_LIMITS, type EntryContext, type EntryVerdict } from "../archive/entry-safety.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";
 
@@ -73,8 +73,7 @@ export async function prepareImportedRootfs(checkpointDir: string, imagesDir: st
       preserveOwner: true,
       strict: true,
       filter: (path, entry) => {
-        const header = entry as tar.ReadEntry;
-        const verdict = checkArchiveEntry({ path, type: header.type, size: header.size ?? 0, linkpath: header.linkpath }, DEFAULT_ENTRY_LIMITS, { rootedLinks: true });
+        const verdict = judge(path, entry, { rootedLinks: true });
         if (!verdict.ok) refusal ??= verdict.reason;
         return verdict.ok;
       },
@@ -106,7 +105,13 @@ export async function createPlaceholders(checkpointDir: string, placeholders: Pl
     }
     const shm = join(checkpointDir, CheckpointFiles.devShm);
     if (p.destination === "/dev/shm" && existsSync(shm)) {
-      await tar.x({ file: shm, cwd: p.source, strict: true, filter: (path, entry) => checkArchiveEntry({ path, type: (entry as tar.ReadEntry).type, size: (entry as tar.ReadEntry).size ?? 0, linkpath: (entry as tar.ReadEntry).linkpath }).ok });
+      await tar.x({ file: shm, cwd: p.source, strict: true, filter: (path, entry) => judge(path, entry).ok });
     }
   }
+}
+
+// entry-safety's verdict on an entry of a tar file being extracted by node-tar.
+function judge(path: string, entry: unknown, context: EntryContext = {}): EntryVerdict {
+  const header = entry as tar.ReadEntry;
+  return checkArchiveEntry({ path, type: header.type, size: header.size ?? 0, linkpath: header.linkpath }, DEFAULT_ENTRY_LIMITS, context);
 }
