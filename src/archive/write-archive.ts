@@ -3,7 +3,7 @@
 // the compressor reads the large files itself and writes straight to the destination.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, write } from "node:fs";
+import { createReadStream, write, type Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { constants as zlib, gzipSync, zstdCompressSync } from "node:zlib";
@@ -28,11 +28,12 @@ export function planArchiveEntries(paths: string[]): string[] {
   return paths.filter((p) => !excluded(p)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-async function listFiles(dir: string): Promise<{ paths: string[]; bytes: number }> {
+// The regular files below `dir` (relative paths) with their stat, and their total size.
+async function listFiles(dir: string): Promise<{ stats: Map<string, Stats>; bytes: number }> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
-  const sizes = await Promise.all(files.map(async (f) => (await stat(join(dir, f))).size));
-  return { paths: files, bytes: sizes.reduce((a, b) => a + b, 0) };
+  const stats = new Map(await Promise.all(files.map(async (f) => [f, await stat(join(dir, f))] as const)));
+  return { stats, bytes: [...stats.values()].reduce((a, s) => a + s.size, 0) };
 }
 
 // One entry's header, with a pax header before it when a field does not fit the classic
@@ -86,8 +87,8 @@ function runInto(path: string, argv: string[], outputFd: number, what: string): 
 // the destination, while its digest, begun during the dump, is finished alongside.
 export async function writeArchive(dir: string, manifest: Manifest, outputFd: number, compression: Compression, options: WriteArchiveOptions = {}): Promise<ArchiveWriteResult> {
   const progress = throttledProgress(options.onProgress);
-  const { paths, bytes: totalBytes } = await listFiles(dir);
-  const entries = planArchiveEntries(paths);
+  const { stats, bytes: totalBytes } = await listFiles(dir);
+  const entries = planArchiveEntries([...stats.keys()]);
   const compressor = compressorArgv(compression);
 
   let pending: Buffer[] = [];
@@ -117,7 +118,7 @@ export async function writeArchive(dir: string, manifest: Manifest, outputFd: nu
   const files: ArchiveFileDigest[] = [];
   const large: { path: string; size: number }[] = [];
   for (const path of entries) {
-    const info = await stat(join(dir, path));
+    const info = stats.get(path)!;
     if (info.size < LARGE_FILE) {
       const content = await readFile(join(dir, path));
       files.push({ path, size: content.length, sha256: createHash("sha256").update(content).digest("hex") });
