@@ -199,6 +199,7 @@ Examples:
     .option("--no-verify", "with --import: skip checking every file against the manifest's SHA-256")
     .option("--rootfs <dir>", "with --import of a podman archive: the image's root filesystem its changes apply to")
     .option("--bundle <dir>", "for bare CRIU images: the bundle (config.json) the container ran from")
+    .option("--page-server <addr[:port]>", "for a lazy (post-copy) checkpoint: where its memory is served (default: the address it was dumped with)")
     .option("-a, --all", "every container the recovery journal of checkpoint --all lists (after a reboot)")
     .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
     .option("--backoff-initial <duration>", "with --all: first retry delay of a failed restore (default 10s; CKPT_BACKOFF_INITIAL)")
@@ -240,13 +241,28 @@ Example:
     .description("move a running container to another host: checkpoint, stream, restore there, then remove it here")
     .argument("<name>", "container")
     .requiredOption("--to <target>", "the command that runs ckpt on the other host, e.g. 'ssh host2 ckpt'")
-    .option("--lazy", "post-copy: start on the target before the memory has arrived (not built yet)")
+    .option("--lazy", "post-copy: start on the target as soon as all but the memory has arrived; pages follow on demand (runc only)")
+    .option("--page-server <addr[:port]>", "with --lazy: this host's address the target fetches pages from (port default 27027)")
+    .option("--progress-timeout <duration>", "with --lazy: end a page transfer that stopped moving for this long (default 60s; CKPT_PROGRESS_TIMEOUT)")
     .option("--pre-dump", "pre-copy: copy memory while the container runs (needs dirty-memory tracking)")
     .option("--tcp-established", "migrate established TCP connections")
     .option("--file-locks", "migrate file locks")
     .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExamples:\n  ckpt migrate web --to 'ssh host2 ckpt'\n  ckpt migrate web --to 'ip netns exec blue ckpt --root /var/lib/ckpt-blue'\n")
+    .addHelpText(
+      "after",
+      `
+Post-copy (--lazy): the container is frozen only while its non-memory state moves; it then
+runs on the target while CRIU's page server here sends its memory, on demand and in the
+background. Until the last page has moved the container needs both hosts: if the transfer
+fails, CRIU resumes it here and ckpt removes the target's copy.
+
+Examples:
+  ckpt migrate web --to 'ssh host2 ckpt'
+  ckpt migrate web --to 'nsenter --net=/run/netns/blue ckpt --root /var/lib/ckpt-blue'
+  ckpt migrate web --lazy --page-server 192.0.2.1 --to 'ssh host2 ckpt'
+`,
+    )
     .action(async (name: string, _opts, cmd: Command) => {
       const { migrateCommand } = await import("./commands/migrate.ts");
       await migrateCommand(name, cmd.optsWithGlobals());

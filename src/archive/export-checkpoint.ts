@@ -16,6 +16,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { residentBytes } from "../proc/process.ts";
 import { restoreContainer } from "../restore/restore.ts";
+import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 import type { Compression } from "./compression.ts";
 import type { ProgressListener } from "./progress.ts";
 import { GrowingFileHasher } from "./growing-file-hasher.ts";
@@ -129,12 +130,17 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       ...request,
       keep: false,
       parentDir: staging.dir,
-      onDumpStart: (imageDir) => {
-        pages = new GrowingFileHasher(imageDir, /^pages-\d+\.img$/);
-        // Measured on a 1 GiB container: hashing during the dump did not lengthen the
-        // freeze (650-850 ms either way) and took a second off the export.
-        pages.start();
-      },
+      // A lazy dump writes only the pages CRIU cannot serve later: a few KiB.
+      ...(request.lazyPages
+        ? {}
+        : {
+            onDumpStart: (imageDir: string) => {
+              pages = new GrowingFileHasher(imageDir, /^pages-\d+\.img$/);
+              // Measured on a 1 GiB container: hashing during the dump did not lengthen
+              // the freeze (650-850 ms either way) and took a second off the export.
+              pages.start();
+            },
+          }),
     }).catch(async (error: unknown) => {
       await pages?.abandon();
       throw error;
@@ -142,15 +148,15 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
     const dumpedAt = process.hrtime.bigint();
     try {
       // The pages' digests are finished while the archive is written.
-      const precomputed = pages!.finish().then((digests) => new Map(digests.map((d) => [`${CheckpointFiles.images}/${d.name}`, { size: d.size, sha256: d.sha256 }])));
-      precomputed.catch(() => {});
+      const precomputed = pages?.finish().then((digests) => new Map(digests.map((d) => [`${CheckpointFiles.images}/${d.name}`, { size: d.size, sha256: d.sha256 }])));
+      precomputed?.catch(() => {});
       if (!request.ignoreRootfs) await tar.c({ cwd: ctx.record.rootfs, file: join(checkpoint.dir, CheckpointFiles.rootfsDiff) }, ["."]);
       const manifest = { ...checkpoint.manifest, rootfsInArchive: request.ignoreRootfs ? ("none" as const) : ("full" as const) };
       // Recorded before the last byte goes out: a restore at the other end of a pipe on
       // this same store may take the record over as soon as the archive is complete.
-      if (!request.leaveRunning) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
+      if (!request.leaveRunning && checkpoint.pageServer === undefined) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
       const stopFlushing = out.flushAlongTheWay();
-      const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { precomputed, ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }) }).finally(stopFlushing);
+      const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { ...(precomputed === undefined ? {} : { precomputed }), ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }) }).finally(stopFlushing);
       const archivedAt = process.hrtime.bigint();
       const archiveBytes = await out.commit();
       const committedAt = process.hrtime.bigint();
@@ -163,6 +169,7 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       }
       return result;
     } catch (error) {
+      if (checkpoint.pageServer !== undefined) throw await abandonLazyDump(ctx, checkpoint.pageServer, error);
       if (request.leaveRunning) throw error;
       throw await bringBack(ctx, checkpoint, error);
     }
@@ -190,6 +197,20 @@ async function bringBack(ctx: ContainerContext, checkpoint: CheckpointResult, er
   }
   return new CkptError(error instanceof CkptError ? error.exitCode : ExitCode.transferFailed, `the archive could not be written: ${why}; "${ctx.record.name}" was restored from its images and is running`, {
     hint: (error instanceof CkptError && error.hint) || "check the destination (space, permissions, a closed pipe) and export again",
+  });
+}
+
+// A lazy dump whose archive could not go out: the container's memory never left it, so
+// ending CRIU (which holds the tasks) and thawing the container lets it run on.
+export async function abandonLazyDump(ctx: ContainerContext, pageServer: LazyCheckpoint, error: unknown): Promise<CkptError> {
+  await pageServer.stop();
+  const after = await liveState(ctx);
+  if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  const state = after.status === "paused" || after.status === "running" ? "is running" : `is ${after.status}`;
+  const why = error instanceof Error ? error.message : String(error);
+  return new CkptError(error instanceof CkptError ? error.exitCode : ExitCode.transferFailed, `${why}; ckpt ended the page server and "${ctx.record.name}" ${state} here`, {
+    evidence: error instanceof CkptError ? error.evidence : [],
+    ...(error instanceof CkptError && error.hint ? { hint: error.hint } : {}),
   });
 }
 

@@ -20,6 +20,7 @@ import { checkpointStamp } from "./checkpoint-store.ts";
 import { CheckpointFiles } from "./checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
+import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -34,6 +35,10 @@ export interface CheckpointRequest {
   onDumpStart?: (imageDir: string) => void;
   // End a dump whose log and images have not grown for this long (ms).
   progressTimeoutMs?: number;
+  // Post-copy: dump all but the memory, then serve the pages at this ADDR:PORT. The
+  // container stays (frozen) until the restore has taken every page; CRIU resumes it if
+  // the transfer fails.
+  lazyPages?: { pageServer: string };
 }
 
 export interface CheckpointResult {
@@ -42,6 +47,8 @@ export interface CheckpointResult {
   manifest: Manifest;
   lostTasks: ContainerTask[];
   durationNs: bigint;
+  // For a lazy dump: the runtime and CRIU, serving the pages.
+  pageServer?: LazyCheckpoint;
 }
 
 export async function checkpointContainer(ctx: ContainerContext, request: CheckpointRequest): Promise<CheckpointResult> {
@@ -85,24 +92,38 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   const finalDir = join(baseDir, stamp);
   const partialDir = `${finalDir}.partial`;
   const imageDir = join(partialDir, CheckpointFiles.images);
-  const workDir = join(partialDir, "work");
+  // A lazy dump's CRIU goes on logging while the checkpoint is archived: its work
+  // directory stays outside what is archived.
+  const workDir = request.lazyPages ? `${finalDir}.work` : join(partialDir, "work");
   await mkdir(imageDir, { recursive: true, mode: 0o700 });
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
   request.onDumpStart?.(imageDir);
   let watchdog: CriuWatchdog | undefined;
-  const dumped = await runtime.checkpoint({ id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks }, (pid) => {
+  const watch = (pid: number) => {
     if (request.progressTimeoutMs !== undefined) watchdog = watchCriu(pid, [join(workDir, "dump.log"), imageDir], request.progressTimeoutMs);
-  });
+  };
+  const args = { id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks };
+  let pageServer: LazyCheckpoint | undefined;
+  let dumped: { exitCode: number; stderr: string };
+  if (request.lazyPages) {
+    pageServer = runtime.checkpointLazily(args, request.lazyPages.pageServer);
+    watch(pageServer.pid);
+    dumped = (await pageServer.ready) ? { exitCode: 0, stderr: "" } : await pageServer.done;
+    if (dumped.exitCode === 0 && !(await pageServer.ready)) dumped = { exitCode: 1, stderr: "CRIU exited without serving the pages" };
+  } else {
+    dumped = await runtime.checkpoint(args, watch);
+  }
   watchdog?.stop();
   if (watchdog?.stalledFor != null) {
-    await failedDump(ctx, partialDir, finalDir, dumped.stderr, `the dump made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s (CRIU's log and images stopped growing), so ckpt ended CRIU`);
+    await failedDump(ctx, partialDir, finalDir, workDir, dumped.stderr, `the dump made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s (CRIU's log and images stopped growing), so ckpt ended CRIU`);
   }
   if (dumped.exitCode !== 0) {
-    await failedDump(ctx, partialDir, finalDir, dumped.stderr);
+    await failedDump(ctx, partialDir, finalDir, workDir, dumped.stderr);
   }
 
-  if (!request.leaveRunning) {
+  // A lazy dump's container stays until its pages are gone; the caller finishes it.
+  if (!request.leaveRunning && pageServer === undefined) {
     // The container is gone from the host now: whatever happens below, its record points
     // at the images, and the runtime's record of it would block a restore under its id.
     await store.save({ ...record, checkpointedTo: partialDir });
@@ -150,18 +171,22 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
       imagesBytes: await directoryBytes(imageDir),
       files: [],
       rootfsInArchive: "",
+      lazyPagesFrom: request.lazyPages?.pageServer ?? "",
     };
     await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, CheckpointFiles.spec));
     await writeFileAtomic(join(partialDir, CheckpointFiles.config), `${JSON.stringify(record, null, 2)}\n`);
     await writeManifest(partialDir, manifest);
-    await rename(join(workDir, "dump.log"), join(partialDir, CheckpointFiles.dumpLog)).catch(() => {});
-    await rename(join(workDir, "stats-dump"), join(partialDir, CheckpointFiles.stats)).catch(() => {});
-    if (!request.keep) await rm(workDir, { recursive: true, force: true });
+    if (pageServer === undefined) {
+      await rename(join(workDir, "dump.log"), join(partialDir, CheckpointFiles.dumpLog)).catch(() => {});
+      await rename(join(workDir, "stats-dump"), join(partialDir, CheckpointFiles.stats)).catch(() => {});
+      if (!request.keep) await rm(workDir, { recursive: true, force: true });
+    }
     await rename(partialDir, finalDir);
 
-    if (!request.leaveRunning) await store.save({ ...record, checkpointedTo: finalDir });
-    return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started };
+    if (!request.leaveRunning && pageServer === undefined) await store.save({ ...record, checkpointedTo: finalDir });
+    return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started, ...(pageServer ? { pageServer } : {}) };
   } catch (error) {
+    await pageServer?.stop();
     throw new CkptError(ExitCode.badCheckpoint, `CRIU dumped "${record.name}" but ckpt could not record the checkpoint: ${(error as Error).message}`, {
       hint: `the images are kept in ${partialDir}`,
       cause: error,
@@ -170,12 +195,13 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
 }
 
 // Keeps the log, removes the images, makes sure the container still runs, and throws.
-async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, stderr: string, why?: string): Promise<never> {
+async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, workDir: string, stderr: string, why?: string): Promise<never> {
   const failedDir = `${finalDir}.failed`;
-  const log = await readFile(join(partialDir, "work", "dump.log"), "utf8").catch(() => "");
+  const log = await readFile(join(workDir, "dump.log"), "utf8").catch(() => "");
   await rm(join(partialDir, CheckpointFiles.images), { recursive: true, force: true });
   await rename(partialDir, failedDir).catch(() => {});
-  const logPath = join(failedDir, "work", "dump.log");
+  const inside = workDir.startsWith(`${partialDir}/`);
+  const logPath = inside ? join(failedDir, "work", "dump.log") : join(workDir, "dump.log");
   const after = await liveState(ctx);
   if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
   const state = after.status === "paused" ? "running (ckpt thawed it)" : after.status;

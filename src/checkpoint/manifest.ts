@@ -50,6 +50,8 @@ export const ManifestSchema = z.object({
   imagesBytes: uint,
   files: z.array(z.object({ path: z.string(), size: uint, sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
   rootfsInArchive: z.enum(["", "full", "none"]).default(""),
+  // Set for a lazy (post-copy) dump: the page server that holds the memory.
+  lazyPagesFrom: z.string().default(""),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type ArchiveFileDigest = z.infer<typeof ManifestSchema>["files"][number];

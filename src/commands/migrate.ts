@@ -6,6 +6,8 @@ import { migrateContainer } from "../migrate/migrate.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { humanDuration } from "../output/time.ts";
+import { loadConfig } from "../config/load.ts";
+import { parsePageServer, refuseUnservableLazyPages, type PageServerAddress } from "../migrate/page-server.ts";
 
 interface MigrateOptions extends GlobalOptions {
   to: string;
@@ -14,6 +16,8 @@ interface MigrateOptions extends GlobalOptions {
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   allowProcessLoss?: boolean;
+  pageServer?: string;
+  progressTimeout?: string;
 }
 
 export async function migrateCommand(name: string, options: MigrateOptions): Promise<void> {
@@ -23,12 +27,25 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
       hint: "migrate without --pre-dump (the container is frozen for the whole copy)",
     });
   }
+  if (options.pageServer !== undefined && !options.lazy) throw new CkptError(ExitCode.usage, "--page-server goes with --lazy");
+  let lazy: PageServerAddress | undefined;
   if (options.lazy) {
-    throw new CkptError(ExitCode.usage, "--lazy (post-copy through CRIU's page server) is not built yet", { hint: "migrate without --lazy" });
+    if (options.pageServer === undefined) {
+      throw new CkptError(ExitCode.usage, "--lazy needs --page-server ADDR[:PORT]: the address of this host that the target fetches the memory from", { hint: "ckpt migrate NAME --lazy --page-server 192.0.2.1 --to 'ssh host2 ckpt'" });
+    }
+    lazy = parsePageServer(options.pageServer);
   }
-  const r = await migrateContainer(await openContainer(options, name), { target: options.to, tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, allowProcessLoss: options.allowProcessLoss === true });
+  const ctx = await openContainer(options, name);
+  if (lazy !== undefined) {
+    if (!ctx.runtime.adapter.lazyPages) {
+      throw new CkptError(ExitCode.usage, `"${name}" runs on ${ctx.record.runtime}, which cannot checkpoint lazily`, { evidence: [`${ctx.record.runtime} checkpoint has no --lazy-pages or --page-server`], hint: "migrate it without --lazy" });
+    }
+    await refuseUnservableLazyPages();
+  }
+  const progressTimeoutMs = (await loadConfig({ progressTimeout: options.progressTimeout })).progressTimeout.value as number;
+  const r = await migrateContainer(ctx, { target: options.to, tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, allowProcessLoss: options.allowProcessLoss === true, progressTimeoutMs, ...(lazy ? { lazy } : {}) });
   if (options.json) {
-    printJson({ name: r.name, target: r.target, downtimeNs: r.downtimeNs, durationNs: r.durationNs, frozenUs: r.export.checkpoint.manifest.criuStats.frozenTimeUs, tarBytes: r.export.tarBytes, restored: r.restored });
+    printJson({ name: r.name, target: r.target, lazy: lazy !== undefined, downtimeNs: r.downtimeNs, durationNs: r.durationNs, pageTransferNs: r.pageTransferNs, frozenUs: r.export.checkpoint.manifest.criuStats.frozenTimeUs, tarBytes: r.export.tarBytes, restored: r.restored });
     return;
   }
   const c = colors(options);
@@ -36,6 +53,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     `${c.green("migrated")} ${c.bold(r.name)} to ${r.target} in ${humanDuration(r.durationNs)}\n` +
       `  downtime:  ${humanDuration(r.downtimeNs)} (from the freeze to running on the target)\n` +
       `  streamed:  ${(r.export.tarBytes / 1048576).toFixed(1)} MiB of tar, zstd, every file's SHA-256 verified by the target\n` +
+      (r.pageTransferNs === null ? "" : `  memory:    served from ${options.pageServer} on demand, the last page ${humanDuration(r.pageTransferNs)} after the start there\n`) +
       `  on target: PID ${String(r.restored["pid"])}, time mode ${String(r.restored["timeMode"])}; the source container is removed\n`,
   );
 }

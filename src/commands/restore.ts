@@ -13,6 +13,7 @@ import { progressDisplay } from "../output/progress.ts";
 import { loadConfig } from "../config/load.ts";
 import { resolve } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
+import { parsePageServer } from "../migrate/page-server.ts";
 
 interface RestoreOptions extends GlobalOptions {
   name?: string;
@@ -23,6 +24,7 @@ interface RestoreOptions extends GlobalOptions {
   timeMode?: TimeMode;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+  pageServer?: string;
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
@@ -33,6 +35,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
     bundle: options.bundle,
+    lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),
   };
   let result: RestoreResult;
   let imported: ImportResult | undefined;
@@ -72,6 +75,7 @@ export function toJson(r: RestoreResult) {
     downtimeNs: r.downtimeNs,
     durationNs: r.durationNs,
     warnings: r.plan.warnings,
+    lazyPages: r.lazyPages,
   };
 }
 
@@ -84,6 +88,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
     `  time namespace: ${ns.host ? "the host's" : `its own (${ns.inode})`}${ns.offsets && !ns.host ? `, offsets monotonic ${formatDurationNs(ns.offsets.monotonicNs)}, boottime ${formatDurationNs(ns.offsets.boottimeNs)}` : ""}`,
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,
+    ...(r.lazyPages === null ? [] : [`  memory:         arriving on demand from ${r.lazyPages.from} (CRIU lazy-pages daemon, PID ${r.lazyPages.daemonPid}, log ${r.lazyPages.logPath})`]),
     c.dim(`  run commands on its clock with: ckpt exec ${r.record.name} -- CMD`),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

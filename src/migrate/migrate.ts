@@ -10,8 +10,11 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { exportCheckpoint, type ExportResult } from "../archive/export-checkpoint.ts";
-import type { ContainerContext } from "../container/context.ts";
+import { abandonLazyDump, exportCheckpoint, type ExportResult } from "../archive/export-checkpoint.ts";
+import { liveState, type ContainerContext } from "../container/context.ts";
+import { watchCriu } from "../criu/criu-watchdog.ts";
+import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
+import { formatPageServer, type PageServerAddress } from "./page-server.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer } from "../restore/restore.ts";
 
@@ -20,6 +23,10 @@ export interface MigrateRequest {
   tcpEstablished: boolean;
   fileLocks: boolean;
   allowProcessLoss: boolean;
+  // Post-copy: the source's address the target fetches the memory from.
+  lazy?: PageServerAddress;
+  // End a page transfer (post-copy) that has not moved for this long (ms).
+  progressTimeoutMs?: number;
 }
 
 export interface MigrateResult {
@@ -31,6 +38,8 @@ export interface MigrateResult {
   // From the dump (the container frozen) to the target reporting it running.
   downtimeNs: bigint;
   durationNs: bigint;
+  // Post-copy: from the target running the container to its last page having moved.
+  pageTransferNs: bigint | null;
 }
 
 export async function migrateContainer(ctx: ContainerContext, request: MigrateRequest): Promise<MigrateResult> {
@@ -76,6 +85,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
         fileLocks: request.fileLocks,
         keep: false,
         allowProcessLoss: request.allowProcessLoss,
+        ...(request.lazy ? { lazyPages: { pageServer: formatPageServer(request.lazy) } } : {}),
       });
     } finally {
       await writer.close();
@@ -88,6 +98,20 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     } catch {
       throw new CkptError(ExitCode.transferFailed, `the target said it restored "${ctx.record.name}" but printed no JSON`, { evidence: [stdout.slice(0, 200)] });
     }
+    const downtimeNs = result.atNs - BigInt(exported.checkpoint.manifest.checkpointedAtNs);
+    // Post-copy: the target runs it, but its memory is still here until the last page.
+    const pageServer = exported.checkpoint.pageServer;
+    let pageTransferNs: bigint | null = null;
+    if (pageServer !== undefined) {
+      const transferStarted = process.hrtime.bigint();
+      const served = await finishPageTransfer(pageServer, exported.staged?.dir ?? "", request);
+      if (served.exitCode !== 0) {
+        await exported.staged?.release();
+        exported = undefined;
+        throw await lostPageTransfer(ctx, request.target, served.stderr);
+      }
+      pageTransferNs = process.hrtime.bigint() - transferStarted;
+    }
     // The target runs it: only now does the source go.
     await exported.staged?.release();
     await ctx.runtime.delete(ctx.record.id, true).catch(() => {});
@@ -97,8 +121,9 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
       target: request.target,
       export: exported,
       restored,
-      downtimeNs: result.atNs - BigInt(exported.checkpoint.manifest.checkpointedAtNs),
+      downtimeNs,
       durationNs: process.hrtime.bigint() - started,
+      pageTransferNs,
     };
   } catch (caught) {
     if (target.exitCode === null) target.kill("SIGTERM");
@@ -108,6 +133,12 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
       caught instanceof CkptError && targetExit !== null && targetExit !== 0 && !caught.message.startsWith("the target")
         ? new CkptError(ExitCode.transferFailed, `the target (${request.target}) exited ${targetExit} while receiving the archive: ${caught.message}`, { evidence: stderr.trim().split("\n").filter((l) => l !== "").slice(-6) })
         : caught;
+    if (exported?.checkpoint.pageServer) {
+      // Post-copy: the memory never left; ending CRIU lets the container run on here.
+      const abandoned = await abandonLazyDump(ctx, exported.checkpoint.pageServer, error);
+      await exported.staged?.release();
+      throw abandoned;
+    }
     if (exported?.staged) {
       // The export succeeded but the target did not: bring the source back from its images.
       await restoreContainer(ctx.store, { source: exported.staged.dir, newName: undefined, runtime: ctx.record.runtime, timeMode: "auto", tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks }).catch((restoreError: unknown) => {
@@ -120,6 +151,28 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+// Waits for CRIU's page server to have sent the last page (the runtime then exits 0 and
+// removes the source container), ending it if it stops moving.
+async function finishPageTransfer(pageServer: LazyCheckpoint, stagingDir: string, request: MigrateRequest): Promise<{ exitCode: number; stderr: string }> {
+  const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(pageServer.pid, [stagingDir], request.progressTimeoutMs);
+  const served = await pageServer.done.finally(() => watchdog?.stop());
+  if (watchdog?.stalledFor != null) return { exitCode: 1, stderr: `the page transfer made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s, so ckpt ended CRIU` };
+  return served;
+}
+
+// The page transfer failed after the target had started the container: CRIU resumed the
+// source (its memory is whole here), so the target's copy, missing pages, must go.
+async function lostPageTransfer(ctx: ContainerContext, target: string, why: string): Promise<CkptError> {
+  const after = await liveState(ctx);
+  if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  const removed = await execa("sh", ["-c", `exec ${target} rm -f "$CKPT_NAME"`], { env: { CKPT_NAME: ctx.record.name }, reject: false, stdin: "ignore" });
+  const here = after.status === "running" || after.status === "paused" ? "it runs here again, from the moment it was frozen" : `it is ${after.status} here`;
+  return new CkptError(ExitCode.transferFailed, `the memory of "${ctx.record.name}" stopped moving after it had started on the target; ${here}`, {
+    evidence: [...why.trim().split("\n").filter((l) => l !== "").slice(-4), removed.exitCode === 0 ? "the target's copy (missing pages) was removed" : `the target's copy could not be removed: ${String(removed.stderr).trim().split("\n").at(-1) ?? ""}`],
+    hint: removed.exitCode === 0 ? "what the container did on the target since is lost; check the network between the hosts and migrate again" : `remove the target's copy by hand: ${target} rm -f ${ctx.record.name}`,
+  });
 }
 
 function targetFailure(target: string, code: number | null, stderr: string): CkptError {

@@ -89,5 +89,6 @@ export function foreignManifest(spec: OciSpec, dump: DumpContents, config: Recor
     imagesBytes: 0,
     files: [],
     rootfsInArchive: "",
+    lazyPagesFrom: "",
   };
 }

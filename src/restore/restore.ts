@@ -2,7 +2,7 @@
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
 import { existsSync } from "node:fs";
-import { readFile, rename, rmdir, writeFile } from "node:fs/promises";
+import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
@@ -10,6 +10,8 @@ import type { Manifest } from "../checkpoint/manifest.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpContents } from "../criu/dump-contents.ts";
 import { checkpointKind, openCheckpointSource } from "./checkpoint-source.ts";
+import { startLazyPagesDaemon, type LazyPagesDaemon } from "./lazy-pages-daemon.ts";
+import { formatPageServer, parsePageServer, type PageServerAddress } from "../migrate/page-server.ts";
 import { createPlaceholders, planImportedSpec, prepareImportedRootfs } from "./imported-rootfs.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { planRestoreClock, type RestoreClockPlan, type TimeMode } from "../clock/restore-plan.ts";
@@ -47,6 +49,8 @@ export interface RestoreRequest {
   imported?: { label: string; rootfsBase?: string | undefined } | undefined;
   // End a restore whose log and reads have not moved for this long (ms).
   progressTimeoutMs?: number | undefined;
+  // Where a lazy checkpoint's memory is served (its manifest's page server by default).
+  lazyPagesFrom?: PageServerAddress | undefined;
 }
 
 export interface RestoreResult {
@@ -58,6 +62,8 @@ export interface RestoreResult {
   timeNamespace: { inode: number; host: boolean; offsets: { monotonicNs: bigint; boottimeNs: bigint } | null };
   downtimeNs: bigint;
   durationNs: bigint;
+  // A post-copy restore: the daemon fetching the memory, which outlives this command.
+  lazyPages: { from: string; daemonPid: number; logPath: string } | null;
 }
 
 export async function resolveCheckpoint(store: ContainerStore, source: string): Promise<string> {
@@ -93,6 +99,10 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   const name = validateContainerName(request.newName ?? manifest.container.name);
   const runtimeName = request.runtime ?? manifest.runtime.name;
   const runtime = runtimeFor(store, runtimeName);
+  const lazyFrom = request.lazyPagesFrom ?? (manifest.lazyPagesFrom === "" ? undefined : parsePageServer(manifest.lazyPagesFrom));
+  if (lazyFrom !== undefined && !runtime.adapter.lazyPages) {
+    throw new CkptError(ExitCode.usage, `${label} holds no memory (a lazy dump) and ${runtimeName} cannot restore lazily`, { hint: "restore it with --runtime runc, or migrate without --lazy" });
+  }
 
   // Plan the clocks before anything is created.
   const [hostNow, bootId] = await Promise.all([readHostClocks(), readBootId()]);
@@ -131,9 +141,13 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     };
   }
   if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
+  // Post-copy: the source container lives on until its last page has moved, so the two
+  // must not share a runtime id (nor, on one machine, its cgroups).
+  if (lazyFrom !== undefined) record = { ...record, id: newContainerId() };
 
   const layout = store.layout;
   let holder: TimeNamespaceHolder | undefined;
+  let daemon: LazyPagesDaemon | undefined;
   try {
     let dumpedSpec = await readOciSpec(source.specPath);
     // A bundle's config.json names its root relative to the bundle.
@@ -161,10 +175,20 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (joinPath !== null && !viaSpec) await writeFile(layout.criuConfig(name), `join-ns time:${joinPath}\n`);
     await store.save(record);
 
+    let restoreImages = imageDir;
+    if (lazyFrom !== undefined) {
+      // The daemon reads the images after this command has ended: they go with the
+      // container, not in a staging directory (a lazy dump's images are a few hundred KiB).
+      restoreImages = join(layout.containerDir(name), "lazy-images");
+      await rm(restoreImages, { recursive: true, force: true });
+      await cp(imageDir, restoreImages, { recursive: true });
+      daemon = await startLazyPagesDaemon({ imagesDir: restoreImages, workDir: layout.bundleDir(name), pageServer: lazyFrom });
+    }
+
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
-      createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir, runtimeOptions: restoreOptionArgs(request) } }),
+      createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs({ ...request, lazyPages: lazyFrom !== undefined }) } }),
       `${runtimeName} restore`,
     )
       .catch(async (error: unknown) => {
@@ -189,8 +213,16 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       timeNamespace: { inode, host: inode === hostInode, offsets: offsetsText === null ? null : parseTimensOffsets(offsetsText) },
       downtimeNs: after.realtimeNs - BigInt(manifest.checkpointedAtNs),
       durationNs: process.hrtime.bigint() - started,
+      lazyPages: daemon === undefined || lazyFrom === undefined ? null : { from: formatPageServer(lazyFrom), daemonPid: daemon.pid, logPath: daemon.logPath },
     };
-  } catch (error) {
+  } catch (caught) {
+    let error = caught;
+    if (daemon !== undefined) {
+      daemon.stop();
+      // The daemon's side of a failed lazy restore: what it got from the page server.
+      const daemonLog = await readFile(daemon.logPath, "utf8").catch(() => "");
+      if (error instanceof CkptError && daemonLog !== "") error = new CkptError(error.exitCode, error.message, { evidence: [...error.evidence, "lazy-pages daemon:", ...criuEvidence(daemonLog, 6)], ...(error.hint ? { hint: error.hint } : {}) });
+    }
     // A CRIU that died mid-way (ended by the watchdog, or crashed) leaves its mounts: the
     // root filesystem bound at the runtime's STATE/ID/criu-root, and CRIU's cgroup yard.
     // Nothing below is ever removed recursively while a mount may remain there: a

@@ -12,6 +12,8 @@ export const crun: RuntimeAdapter = {
   execJoinsTimeNamespaceSince: CRUN_EXEC_JOINS_TIMENS_SINCE,
   createsTimeNamespaceSince: CRUN_CREATES_TIMENS_SINCE,
   restoreJoinsTimeNamespaceVia: "spec-namespace-path",
+  // crun 1.21 has no --lazy-pages or --page-server flags.
+  lazyPages: false,
   parseVersion(output) {
     // "crun version 1.21" ... "+SYSTEMD +SELINUX ... +CRIU +YAJL"
     return {

@@ -14,6 +14,8 @@ export const runc: RuntimeAdapter = {
   execJoinsTimeNamespaceSince: RUNC_EXEC_JOINS_TIMENS_SINCE,
   createsTimeNamespaceSince: RUNC_CREATES_TIMENS_SINCE,
   restoreJoinsTimeNamespaceVia: "criu-config",
+  // runc checkpoint --lazy-pages --page-server ADDR:PORT --status-fd FD; restore --lazy-pages.
+  lazyPages: true,
   parseVersion(output) {
     // "runc version 1.1.5+ds1"; runc calls CRIU as a binary, so it is always able to try.
     return { version: /^runc version (\S+)/m.exec(output)?.[1] ?? null, checkpointBuilt: true };

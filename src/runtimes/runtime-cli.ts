@@ -1,10 +1,14 @@
 // Runs one installed OCI runtime binary against ckpt's state root.
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, constants, openSync, unlinkSync } from "node:fs";
+import { Socket } from "node:net";
 import { join } from "node:path";
 import { execa } from "execa";
 import { refuseWhileMounted } from "../host/mounts.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { probeCommand } from "../host/probe-command.ts";
+import { descendants } from "../proc/process.ts";
 import { tidyRuntimeLine } from "../monitor/conmon.ts";
 import { runtimeAdapter } from "./index.ts";
 import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeName } from "./runtime.ts";
@@ -12,6 +16,15 @@ import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeN
 export interface RuntimeState {
   status: "created" | "running" | "paused" | "stopped" | string;
   pid: number;
+}
+
+export interface LazyCheckpoint {
+  // The runtime's PID; CRIU runs as its child.
+  pid: number;
+  ready: Promise<boolean>;
+  done: Promise<{ exitCode: number; stderr: string }>;
+  // Ends CRIU and the runtime, and waits for them.
+  stop(): Promise<void>;
 }
 
 export class RuntimeCli {
@@ -78,6 +91,57 @@ export class RuntimeCli {
     if (subprocess.pid !== undefined) onStart?.(subprocess.pid);
     const r = await subprocess;
     return { exitCode: r.exitCode ?? 1, stderr: String(r.stderr) };
+  }
+
+  // A lazy (post-copy) checkpoint: resolves `ready` once CRIU has written every image but
+  // the memory and serves the pages (true), or has exited first (false); `done` when the
+  // restore on the other side has taken every page and the runtime has exited.
+  checkpointLazily(args: Omit<CheckpointArgs, "stateRoot" | "lazyPages">, pageServer: string): LazyCheckpoint {
+    // The status descriptor must be a real pipe's write end (runc refuses Node's socket
+    // pairs as "not writable"): a FIFO in the work directory, opened at both ends here.
+    const fifo = join(args.workDir, "status.fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeFd = openSync(fifo, constants.O_WRONLY);
+    unlinkSync(fifo);
+    // node's spawn, not execa: execa's types take no descriptor beyond stderr.
+    const subprocess = spawn(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot, lazyPages: { pageServer, statusFd: 3 } }), { stdio: ["ignore", "ignore", "pipe", writeFd] });
+    closeSync(writeFd);
+    const status = new Socket({ fd: readFd, readable: true, writable: false });
+    let stderr = "";
+    subprocess.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    let exited = false;
+    const done = new Promise<{ exitCode: number; stderr: string }>((resolve) =>
+      subprocess.once("close", (code) => {
+        exited = true;
+        resolve({ exitCode: code ?? 1, stderr });
+      }),
+    );
+    const ready = new Promise<boolean>((resolve) => {
+      status.once("data", () => resolve(true));
+      status.once("end", () => resolve(false));
+      status.once("error", () => resolve(false));
+      void done.then(() => resolve(false));
+    });
+    void ready.then(() => status.destroy());
+    return {
+      pid: subprocess.pid ?? 0,
+      ready,
+      done,
+      // CRIU first, so that it cannot go on serving; then the runtime.
+      stop: async () => {
+        if (subprocess.pid === undefined || exited) return;
+        for (const pid of (await descendants(subprocess.pid)).reverse()) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+        subprocess.kill("SIGKILL");
+        await done;
+      },
+    };
   }
 
   private async run(args: string[], what: string): Promise<void> {

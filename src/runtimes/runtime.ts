@@ -30,6 +30,9 @@ export interface RuntimeAdapter {
   // config file named by the org.criu.config annotation (runc), or a path on the spec's
   // time namespace, which the runtime hands to CRIU as join-ns (crun).
   readonly restoreJoinsTimeNamespaceVia: "criu-config" | "spec-namespace-path";
+  // Whether `checkpoint` takes --lazy-pages, --page-server and --status-fd (post-copy
+  // migration) and `restore` takes --lazy-pages.
+  readonly lazyPages: boolean;
   // For a runtime whose exec does not join the container's time namespace: makes it
   // usable from inside that namespace (entered with nsenter --time) and returns the state
   // root to pass it. Absent when the runtime has no way.
@@ -63,6 +66,9 @@ export interface CheckpointArgs {
   leaveRunning: boolean;
   tcpEstablished: boolean;
   fileLocks: boolean;
+  // A lazy dump: CRIU writes everything but the memory, says so on `statusFd` (a NUL
+  // byte), then serves the pages at `pageServer` (ADDR:PORT) until the restore has them all.
+  lazyPages?: { pageServer: string; statusFd: number };
 }
 
 // The argv of `<runtime> checkpoint`; runc and crun take the same flags.
@@ -75,11 +81,12 @@ export function checkpointArgv(a: CheckpointArgs): string[] {
     ...(a.leaveRunning ? ["--leave-running"] : []),
     ...(a.tcpEstablished ? ["--tcp-established"] : []),
     ...(a.fileLocks ? ["--file-locks"] : []),
+    ...(a.lazyPages ? ["--lazy-pages", "--page-server", a.lazyPages.pageServer, "--status-fd", String(a.lazyPages.statusFd)] : []),
     a.id,
   ];
 }
 
 // Restore options passed through to `<runtime> restore`.
-export function restoreOptionArgs(o: { tcpEstablished: boolean; fileLocks: boolean }): string[] {
-  return [...(o.tcpEstablished ? ["--tcp-established"] : []), ...(o.fileLocks ? ["--file-locks"] : [])];
+export function restoreOptionArgs(o: { tcpEstablished: boolean; fileLocks: boolean; lazyPages?: boolean }): string[] {
+  return [...(o.tcpEstablished ? ["--tcp-established"] : []), ...(o.fileLocks ? ["--file-locks"] : []), ...(o.lazyPages === true ? ["--lazy-pages"] : [])];
 }
