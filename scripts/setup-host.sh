@@ -14,7 +14,8 @@
 #      the archive's Sources index, installed under $CKPT_PREFIX with libcriu.
 #   3. crun with CRIU support when the installed crun lacks +CRIU, built the same way.
 #   4. On a hybrid cgroup host whose cgroup2 mount holds controllers, binds those
-#      controllers to v1 hierarchies (crun refuses hybrid mode otherwise).
+#      controllers to v1 hierarchies (crun refuses hybrid mode otherwise); raises
+#      fs.pipe-max-size to 4 MiB for CRIU's page server (post-copy migration).
 #   5. Node.js >= 22 beside (not instead of) the system's node when that is older.
 #
 # Environment: CKPT_PREFIX (default /usr/local), CKPT_BUILD_DIR (default
@@ -232,6 +233,21 @@ fix_hybrid_cgroups() {
   done
 }
 
+# CRIU's page server (ckpt migrate --lazy) asks for 4 MiB pipes. Without CAP_SYS_RESOURCE
+# the kernel refuses pipes above fs.pipe-max-size (1 MiB by default), and CRIU 4.1.1 then
+# fails the first page request with EBADF.
+LAZY_PIPE_BYTES=4194304
+raise_pipe_max_size() {
+  local current
+  current=$(cat /proc/sys/fs/pipe-max-size)
+  if [ "$current" -ge "$LAZY_PIPE_BYTES" ]; then
+    log "skip: fs.pipe-max-size is $current"
+    return
+  fi
+  echo "$LAZY_PIPE_BYTES" > /proc/sys/fs/pipe-max-size || die "could not raise fs.pipe-max-size to $LAZY_PIPE_BYTES"
+  log "raised fs.pipe-max-size from $current to $LAZY_PIPE_BYTES (until the next boot)"
+}
+
 # ---------------------------------------------------------------------------
 # 5. Node.js >= 22 beside the system's node
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
@@ -271,6 +287,7 @@ main() {
   install_criu
   install_crun
   fix_hybrid_cgroups
+  raise_pipe_max_size
   install_node
   log "done in $((SECONDS - start)) s"
 }

@@ -200,6 +200,7 @@ Examples:
     .option("--rootfs <dir>", "with --import of a podman archive: the image's root filesystem its changes apply to")
     .option("--bundle <dir>", "for bare CRIU images: the bundle (config.json) the container ran from")
     .option("--page-server <addr[:port]>", "for a lazy (post-copy) checkpoint: where its memory is served (default: the address it was dumped with)")
+    .option("--wait-for-pages", "for a lazy checkpoint: exit only when every page has arrived (non-zero, removing the container, if the transfer fails)")
     .option("-a, --all", "every container the recovery journal of checkpoint --all lists (after a reboot)")
     .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
     .option("--backoff-initial <duration>", "with --all: first retry delay of a failed restore (default 10s; CKPT_BACKOFF_INITIAL)")

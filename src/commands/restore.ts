@@ -14,6 +14,10 @@ import { loadConfig } from "../config/load.ts";
 import { resolve } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 import { parsePageServer } from "../migrate/page-server.ts";
+import { readFile } from "node:fs/promises";
+import { runtimeFor } from "../container/context.ts";
+import { criuEvidence } from "../criu/version.ts";
+import type { ContainerStore } from "../store/container-store.ts";
 
 interface RestoreOptions extends GlobalOptions {
   name?: string;
@@ -25,6 +29,7 @@ interface RestoreOptions extends GlobalOptions {
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   pageServer?: string;
+  waitForPages?: boolean;
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
@@ -59,6 +64,24 @@ export async function restoreCommand(source: string | undefined, options: Restor
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
   if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, phasesNs: imported.phasesNs }) });
   else render(result, options, imported);
+  if (options.waitForPages === true && result.lazyPages !== null) await waitForPages(openStore(options), result);
+}
+
+// `--wait-for-pages` (what `ckpt migrate --lazy` asks of its target): stay until the
+// lazy-pages daemon has every page. A daemon that fails leaves the container with holes
+// in its memory: it is removed, and the exit code says so.
+async function waitForPages(store: ContainerStore, r: RestoreResult): Promise<void> {
+  const lazy = r.lazyPages!;
+  const code = await lazy.daemon.finished();
+  if (code === 0) return;
+  const log = await readFile(lazy.logPath, "utf8").catch(() => "");
+  const runtime = runtimeFor(store, r.record.runtime, r.record.runtimePath);
+  await runtime.kill(r.record.id, "KILL").catch(() => {});
+  await runtime.delete(r.record.id, true).catch(() => {});
+  await store.remove(r.record.name).catch(() => {});
+  throw new CkptError(ExitCode.transferFailed, `the memory of "${r.record.name}" stopped arriving from ${lazy.from} (the lazy-pages daemon ${code === null ? "was killed" : `exited ${code}`}); the container, missing pages, is removed here`, {
+    evidence: criuEvidence(log, 6),
+  });
 }
 
 export function toJson(r: RestoreResult) {
@@ -75,7 +98,7 @@ export function toJson(r: RestoreResult) {
     downtimeNs: r.downtimeNs,
     durationNs: r.durationNs,
     warnings: r.plan.warnings,
-    lazyPages: r.lazyPages,
+    lazyPages: r.lazyPages === null ? null : { from: r.lazyPages.from, daemonPid: r.lazyPages.daemonPid, logPath: r.lazyPages.logPath },
   };
 }
 

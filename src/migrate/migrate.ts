@@ -48,13 +48,23 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   const fifo = join(scratch, "archive");
   await execa("mkfifo", ["-m", "600", fifo]);
   // The shell opens the FIFO for the target; it blocks until ckpt opens the other end.
-  const target = spawn("sh", ["-c", `exec ${request.target} restore --import - --json < "$CKPT_FIFO"`], { env: { ...process.env, CKPT_FIFO: fifo }, stdio: ["ignore", "pipe", "pipe"] });
+  // Post-copy: the target stays until its last page has arrived, and says whether it did.
+  const restoreArgs = `restore --import - --json${request.lazy ? " --wait-for-pages" : ""}`;
+  const target = spawn("sh", ["-c", `exec ${request.target} ${restoreArgs} < "$CKPT_FIFO"`], { env: { ...process.env, CKPT_FIFO: fifo }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  target.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  // The target's JSON report, complete, means the container runs there.
+  let reportedRunning: (atNs: bigint) => void = () => {};
+  const running = new Promise<bigint>((resolve) => (reportedRunning = resolve));
+  target.stdout.on("data", (c: Buffer) => {
+    stdout += c.toString();
+    if (parsesAsJson(stdout)) reportedRunning(BigInt(Date.now()) * 1_000_000n);
+  });
   target.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<{ code: number | null; atNs: bigint }>((resolve) => target.on("close", (code) => resolve({ code, atNs: BigInt(Date.now()) * 1_000_000n })));
   let exported: ExportResult | undefined;
+  // Whether the archive is all out: a later failure is not the pipe's.
+  let sent = false;
   try {
     let opened = false;
     const opening = open(fifo, "w").then((handle) => {
@@ -80,7 +90,10 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
         compression: "zstd",
         ignoreRootfs: false,
         retainStaging: true,
-        leaveRunning: false,
+        // Post-copy: CRIU 4.1.1's page server takes a closed connection for the end of the
+        // transfer, so a target that dies mid-way would otherwise make it end the source
+        // too. Left running, the source is ended by ckpt only once the target confirms.
+        leaveRunning: request.lazy !== undefined,
         tcpEstablished: request.tcpEstablished,
         fileLocks: request.fileLocks,
         keep: false,
@@ -90,27 +103,43 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     } finally {
       await writer.close();
     }
-    const result = await exited;
-    if (result.code !== 0) throw targetFailure(request.target, result.code, stderr);
+    sent = true;
+    const pageServer = exported.checkpoint.pageServer;
+    const first = await Promise.race([running.then((atNs) => ({ runningAtNs: atNs })), exited]);
+    if ("code" in first && first.code !== 0) throw targetFailure(request.target, first.code, stderr);
+    const runningAtNs = "runningAtNs" in first ? first.runningAtNs : first.atNs;
     let restored: Record<string, unknown>;
     try {
       restored = JSON.parse(stdout) as Record<string, unknown>;
     } catch {
       throw new CkptError(ExitCode.transferFailed, `the target said it restored "${ctx.record.name}" but printed no JSON`, { evidence: [stdout.slice(0, 200)] });
     }
-    const downtimeNs = result.atNs - BigInt(exported.checkpoint.manifest.checkpointedAtNs);
+    const downtimeNs = runningAtNs - BigInt(exported.checkpoint.manifest.checkpointedAtNs);
     // Post-copy: the target runs it, but its memory is still here until the last page.
-    const pageServer = exported.checkpoint.pageServer;
     let pageTransferNs: bigint | null = null;
     if (pageServer !== undefined) {
       const transferStarted = process.hrtime.bigint();
       const served = await finishPageTransfer(pageServer, exported.staged?.dir ?? "", request);
+      const targetDone = await exited;
+      await exported.staged?.release();
       if (served.exitCode !== 0) {
-        await exported.staged?.release();
+        // CRIU resumed the source; the target's daemon failed with it and removed its copy.
         exported = undefined;
         throw await lostPageTransfer(ctx, request.target, served.stderr);
       }
+      if (targetDone.code !== 0) {
+        // The target's daemon died before every page had arrived (CRIU here took the closed
+        // connection for the end); the target removed its copy, and the source, left
+        // running, runs on.
+        exported = undefined;
+        throw await lostPageTransfer(ctx, request.target, stderr);
+      }
       pageTransferNs = process.hrtime.bigint() - transferStarted;
+      // Every page is on the target: the source, which CRIU left running, goes now.
+      await ctx.runtime.kill(ctx.record.id, "KILL").catch(() => {});
+    } else {
+      const done = await exited;
+      if (done.code !== 0) throw targetFailure(request.target, done.code, stderr);
     }
     // The target runs it: only now does the source go.
     await exported.staged?.release();
@@ -130,7 +159,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     // A target that died while receiving: its own words explain the broken pipe.
     const targetExit = target.exitCode ?? (await Promise.race([exited.then((e) => e.code), new Promise<null>((r) => setTimeout(() => r(null), 500))]));
     const error =
-      caught instanceof CkptError && targetExit !== null && targetExit !== 0 && !caught.message.startsWith("the target")
+      !sent && caught instanceof CkptError && targetExit !== null && targetExit !== 0 && !caught.message.startsWith("the target")
         ? new CkptError(ExitCode.transferFailed, `the target (${request.target}) exited ${targetExit} while receiving the archive: ${caught.message}`, { evidence: stderr.trim().split("\n").filter((l) => l !== "").slice(-6) })
         : caught;
     if (exported?.checkpoint.pageServer) {
@@ -167,12 +196,23 @@ async function finishPageTransfer(pageServer: LazyCheckpoint, stagingDir: string
 async function lostPageTransfer(ctx: ContainerContext, target: string, why: string): Promise<CkptError> {
   const after = await liveState(ctx);
   if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
-  const removed = await execa("sh", ["-c", `exec ${target} rm -f "$CKPT_NAME"`], { env: { CKPT_NAME: ctx.record.name }, reject: false, stdin: "ignore" });
+  const removal = await execa("sh", ["-c", `exec ${target} rm -f "$CKPT_NAME"`], { env: { CKPT_NAME: ctx.record.name }, reject: false, stdin: "ignore" });
+  // Not found: the target removed its copy itself (its daemon failed).
+  const removed = { exitCode: removal.exitCode === ExitCode.notFound ? 0 : removal.exitCode, stderr: removal.stderr };
   const here = after.status === "running" || after.status === "paused" ? "it runs here again, from the moment it was frozen" : `it is ${after.status} here`;
   return new CkptError(ExitCode.transferFailed, `the memory of "${ctx.record.name}" stopped moving after it had started on the target; ${here}`, {
     evidence: [...why.trim().split("\n").filter((l) => l !== "").slice(-4), removed.exitCode === 0 ? "the target's copy (missing pages) was removed" : `the target's copy could not be removed: ${String(removed.stderr).trim().split("\n").at(-1) ?? ""}`],
     hint: removed.exitCode === 0 ? "what the container did on the target since is lost; check the network between the hosts and migrate again" : `remove the target's copy by hand: ${target} rm -f ${ctx.record.name}`,
   });
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function targetFailure(target: string, code: number | null, stderr: string): CkptError {

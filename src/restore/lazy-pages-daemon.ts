@@ -21,6 +21,9 @@ export interface LazyPagesDaemon {
   logPath: string;
   // Ends the daemon (a restore that failed does not need it).
   stop(): void;
+  // Waits for the daemon to end: 0 once every page has arrived, else its exit code (null:
+  // a signal). Keeps this process alive meanwhile.
+  finished(): Promise<number | null>;
 }
 
 export async function startLazyPagesDaemon(o: { imagesDir: string; workDir: string; pageServer: PageServerAddress }): Promise<LazyPagesDaemon> {
@@ -31,7 +34,7 @@ export async function startLazyPagesDaemon(o: { imagesDir: string; workDir: stri
   // Its own session: it must survive this command, and a terminal's signals.
   const child = spawn(criu, argv, { detached: true, stdio: "ignore" });
   let exit: number | null | undefined;
-  child.once("exit", (code) => (exit = code));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve((exit = code))));
   child.unref();
   const pid = child.pid ?? 0;
   const stop = () => {
@@ -53,5 +56,13 @@ export async function startLazyPagesDaemon(o: { imagesDir: string; workDir: stri
     }
     await sleep(10);
   }
-  return { pid, logPath, stop };
+  return {
+    pid,
+    logPath,
+    stop,
+    finished: () => {
+      child.ref();
+      return exited;
+    },
+  };
 }

@@ -63,7 +63,7 @@ export interface RestoreResult {
   downtimeNs: bigint;
   durationNs: bigint;
   // A post-copy restore: the daemon fetching the memory, which outlives this command.
-  lazyPages: { from: string; daemonPid: number; logPath: string } | null;
+  lazyPages: { from: string; daemonPid: number; logPath: string; daemon: LazyPagesDaemon } | null;
 }
 
 export async function resolveCheckpoint(store: ContainerStore, source: string): Promise<string> {
@@ -213,7 +213,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       timeNamespace: { inode, host: inode === hostInode, offsets: offsetsText === null ? null : parseTimensOffsets(offsetsText) },
       downtimeNs: after.realtimeNs - BigInt(manifest.checkpointedAtNs),
       durationNs: process.hrtime.bigint() - started,
-      lazyPages: daemon === undefined || lazyFrom === undefined ? null : { from: formatPageServer(lazyFrom), daemonPid: daemon.pid, logPath: daemon.logPath },
+      lazyPages: daemon === undefined || lazyFrom === undefined ? null : { from: formatPageServer(lazyFrom), daemonPid: daemon.pid, logPath: daemon.logPath, daemon },
     };
   } catch (caught) {
     let error = caught;

@@ -1,6 +1,6 @@
-// Migration between two "hosts" on one machine: each its own ckpt state root, the target
-// inside a network namespace of its own (`ip netns exec`). The archive streams from the
-// checkpoint into the target's restore; no network is needed for that path.
+// Migration between two "hosts" on one machine: each its own ckpt state root and network
+// namespace. The archive streams from the checkpoint into the target's restore (no network
+// needed); with --lazy the memory follows over the veth link from the source's page server.
 import assert from "node:assert/strict";
 import { readlink, writeFile, chmod } from "node:fs/promises";
 import { before, describe, test } from "node:test";
@@ -19,25 +19,34 @@ interface PsEntry {
   pid: number | null;
 }
 
+// Two hosts on one machine: each its own network namespace, joined by a veth pair on
+// 192.0.2.0/24 (reserved for documentation and tests). Neither end is in the machine's own
+// namespace: its own network may use that range too (this project's machines do, with
+// the gateway at .1), and an address added there would shadow it.
+const SOURCE_ADDRESS = "192.0.2.11";
+const TARGET_ADDRESS = "192.0.2.12";
+
 async function twoHosts(t: Parameters<typeof Sandbox.create>[0]) {
   const sandbox = await Sandbox.create(t);
   const source = new CkptRoot(sandbox, "host-a");
   const target = new CkptRoot(sandbox, "host-b");
-  const netns = `${testResourcePrefix}${process.pid}-b`.slice(0, 30);
-  await execa("ip", ["netns", "add", netns]);
-  sandbox.defer(async () => void (await execa("ip", ["netns", "delete", netns], { reject: false })));
-  // The hosts are joined by a veth pair on 192.0.2.0/24 (reserved for documentation and
-  // tests; nothing leaves the machine). Deleting the namespace deletes both ends.
+  const [netnsA, netnsB] = ["a", "b"].map((h) => `${testResourcePrefix}${process.pid}-${h}`.slice(0, 30)) as [string, string];
+  for (const ns of [netnsA, netnsB]) {
+    await execa("ip", ["netns", "add", ns]);
+    sandbox.defer(async () => void (await execa("ip", ["netns", "delete", ns], { reject: false })));
+    await execa("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  }
+  // Deleting a namespace deletes its end of the pair, and with it the other.
   const veth = `ck${process.pid % 100000}`;
-  await execa("ip", ["-n", netns, "link", "set", "lo", "up"]);
-  await execa("ip", ["link", "add", `${veth}a`, "type", "veth", "peer", "name", `${veth}b`, "netns", netns]);
-  await execa("ip", ["addr", "add", "192.0.2.1/24", "dev", `${veth}a`]);
-  await execa("ip", ["link", "set", `${veth}a`, "up"]);
-  await execa("ip", ["-n", netns, "addr", "add", "192.0.2.2/24", "dev", `${veth}b`]);
-  await execa("ip", ["-n", netns, "link", "set", `${veth}b`, "up"]);
+  await execa("ip", ["-n", netnsA, "link", "add", `${veth}a`, "type", "veth", "peer", "name", `${veth}b`, "netns", netnsB]);
+  await execa("ip", ["-n", netnsA, "addr", "add", `${SOURCE_ADDRESS}/24`, "dev", `${veth}a`]);
+  await execa("ip", ["-n", netnsA, "link", "set", `${veth}a`, "up"]);
+  await execa("ip", ["-n", netnsB, "addr", "add", `${TARGET_ADDRESS}/24`, "dev", `${veth}b`]);
+  await execa("ip", ["-n", netnsB, "link", "set", `${veth}b`, "up"]);
   // nsenter --net, not `ip netns exec`: that one remounts /sys, hiding the cgroup mounts
   // runc needs.
-  return { sandbox, source, target, toTarget: `nsenter --net=/run/netns/${netns} ${ckptBin} --root ${target.root}` };
+  const onA = (args: string[]) => ["nsenter", `--net=/run/netns/${netnsA}`, ckptBin, "--root", source.root, ...args];
+  return { sandbox, source, target, onA, toTarget: `nsenter --net=/run/netns/${netnsB} ${ckptBin} --root ${target.root}` };
 }
 
 describe("ckpt migrate", () => {
@@ -84,6 +93,107 @@ describe("ckpt migrate", () => {
       return n > before ? n : undefined;
     });
     assert.ok(later > before);
+  });
+
+  test("--lazy: the holder starts on the other host before its memory has moved, then every page arrives from the source's page server over the veth link", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const { sandbox, source, target, onA, toTarget } = await twoHosts(t);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/usr/bin/memory-holder", "64"] });
+    await source.ok(["--runtime", "runc", "run", "-d", "--name", "mem", bundle]);
+    const checksum = await waitFor("the holder's checksum", async () => /ready mib=64 checksum=([0-9a-f]+)/.exec(String((await source.ok(["logs", "mem"])).stdout))?.[1]);
+
+    const argv = onA(["migrate", "mem", "--lazy", "--page-server", SOURCE_ADDRESS, "--to", toTarget, "--json"]);
+    const r = await execa(argv[0]!, argv.slice(1), { reject: false });
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    const moved = JSON.parse(String(r.stdout)) as { lazy: boolean; downtimeNs: number; durationNs: number; pageTransferNs: number; tarBytes: number; restored: { pid: number; lazyPages: { from: string; daemonPid: number } } };
+    assert.equal(moved.lazy, true);
+    assert.equal(moved.restored.lazyPages.from, `${SOURCE_ADDRESS}:27027`);
+    // The archive held no memory: 64 MiB went through the page server instead.
+    assert.ok(moved.tarBytes < 16 * 1024 * 1024, `${moved.tarBytes} bytes streamed`);
+    assert.ok(moved.downtimeNs > 0 && moved.pageTransferNs > 0 && moved.downtimeNs + moved.pageTransferNs <= moved.durationNs, JSON.stringify(moved));
+    assert.deepEqual(await source.json<PsEntry[]>(["ps", "-a"]), [], "the source is removed once its last page has moved");
+    const there = (await target.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem");
+    assert.equal(there?.status, "running");
+
+    await target.ok(["exec", "mem", "--", "kill", "-USR1", "1"]);
+    const verdict = await waitFor("the holder's verdict", async () => /verify (ok|MISMATCH) checksum=([0-9a-f]+)/.exec(String((await target.ok(["logs", "mem"])).stdout)) ?? undefined);
+    assert.deepEqual([verdict[1], verdict[2]], ["ok", checksum]);
+    const exec = String((await target.ok(["exec", "mem", "--", "readlink", "/proc/self/ns/time"])).stdout).trim();
+    assert.equal(exec, await readlink(`/proc/${there!.pid}/ns/time`), "one clock on the target");
+  });
+
+  test("--lazy: a target that fails leaves the container running at the source, its memory never having left", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const { sandbox, source, onA } = await twoHosts(t);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"] });
+    await source.ok(["--runtime", "runc", "run", "-d", "--name", "app", bundle]);
+    const failing = sandbox.path("full-host");
+    await writeFile(failing, "#!/bin/sh\ncat > /dev/null\necho 'no space left on the target' >&2\nexit 7\n");
+    await chmod(failing, 0o755);
+    const argv = onA(["migrate", "app", "--lazy", "--page-server", SOURCE_ADDRESS, "--to", failing]);
+    const r = await execa(argv[0]!, argv.slice(1), { reject: false });
+    assert.equal(r.exitCode, 10, String(r.stderr));
+    assert.match(String(r.stderr), /could not restore the container \(exit 7\); ckpt ended the page server and "app" is running here[\s\S]*no space left on the target/);
+    const before = Number(String((await source.ok(["logs", "app"])).stdout).trim().split("\n").at(-1));
+    const later = await waitFor("the counter to go on", async () => {
+      const n = Number(String((await source.ok(["logs", "app"])).stdout).trim().split("\n").at(-1));
+      return n > before ? n : undefined;
+    });
+    assert.ok(later > before);
+  });
+
+  test("--lazy: when the target's lazy-pages daemon dies mid-transfer, its copy is removed and the source, whole, runs on", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const { sandbox, source, target, onA, toTarget } = await twoHosts(t);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/usr/bin/memory-holder", "384"] });
+    await source.ok(["--runtime", "runc", "run", "-d", "--name", "mem", bundle]);
+    const checksum = await waitFor("the holder's checksum", async () => /ready mib=384 checksum=([0-9a-f]+)/.exec(String((await source.ok(["logs", "mem"])).stdout))?.[1], 20_000);
+    // The target's restore runs as asked; once it has reported the container running
+    // (pages still arriving), its daemon is killed (its argv names the target's root).
+    const wrapper = sandbox.path("target-losing-its-daemon");
+    await writeFile(
+      wrapper,
+      `#!/bin/bash
+if [ "$1" = restore ]; then
+  report=${sandbox.path("target-report.json")}
+  exec 3<&0
+  ${toTarget} "$@" <&3 > >(tee "$report") &
+  r=$!
+  for i in $(seq 1000); do grep -q '"pid"' "$report" 2>/dev/null && break; sleep 0.02; done
+  pkill -KILL -f "lazy-pages.*${target.root}/"
+  wait $r
+else
+  exec ${toTarget} "$@"
+fi
+`,
+    );
+    await chmod(wrapper, 0o755);
+    const argv = onA(["migrate", "mem", "--lazy", "--page-server", SOURCE_ADDRESS, "--to", wrapper]);
+    const r = await execa(argv[0]!, argv.slice(1), { reject: false });
+    assert.equal(r.exitCode, 10, String(r.stderr));
+    assert.match(String(r.stderr), /the memory of "mem" stopped moving after it had started on the target; it runs here again/);
+    assert.deepEqual(await target.json<PsEntry[]>(["ps", "-a"]), [], "the target's copy, missing pages, is gone");
+    assert.equal((await source.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem")?.status, "running");
+    await source.ok(["exec", "mem", "--", "kill", "-USR1", "1"]);
+    const verdict = await waitFor("the holder's verdict", async () => /verify (ok|MISMATCH) checksum=([0-9a-f]+)/.exec(String((await source.ok(["logs", "mem"])).stdout)) ?? undefined);
+    assert.deepEqual([verdict[1], verdict[2]], ["ok", checksum]);
+  });
+
+  test("--lazy is refused without --page-server, with a wildcard address, and for crun", async (t) => {
+    if (!(await requireRealHost(t, "crun"))) return;
+    const { sandbox, source } = await twoHosts(t);
+    let r = await source.run(["migrate", "x", "--lazy", "--to", "true"]);
+    assert.equal(r.exitCode, 2);
+    assert.match(String(r.stderr), /--lazy needs --page-server/);
+    r = await source.run(["migrate", "x", "--lazy", "--page-server", "0.0.0.0", "--to", "true"]);
+    assert.equal(r.exitCode, 2);
+    assert.match(String(r.stderr), /concrete address/);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/sh", "-c", "while :; do sleep 1; done"] });
+    await source.ok(["--runtime", "crun", "run", "-d", "--name", "c", bundle]);
+    r = await source.run(["migrate", "c", "--lazy", "--page-server", SOURCE_ADDRESS, "--to", "true"]);
+    assert.equal(r.exitCode, 2);
+    assert.match(String(r.stderr), /runs on crun, which cannot checkpoint lazily/);
+    assert.equal((await source.json<PsEntry[]>(["ps"])).find((e) => e.name === "c")?.status, "running");
   });
 
   test("--pre-dump is refused with the kernel's reason", async (t) => {
