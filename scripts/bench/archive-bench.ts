@@ -7,6 +7,7 @@
 //   inspect  ckpt inspect --json (a checkpoint) vs crit show of the images it decodes
 //   migrate  the downtime of ckpt migrate (to a second state root) vs podman's export
 //            plus import of the same container
+//   lazy     the same with --lazy (post-copy over loopback): at most 1 s
 //
 // Run it as root on a host set up by scripts/setup-host.sh: scripts/bench/run.sh
 // Environment: BENCH_RUNS (default 3), BENCH_WARMUP (uncounted runs first, default 1),
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     dir: { ckpt: [], peer: [] },
     inspect: { ckpt: [], peer: [] },
     migrate: { ckpt: [], peer: [] },
+    lazy: { ckpt: [], peer: [] },
   };
   const ready = (logs: () => Promise<string>) => waitFor("the memory holder", async () => ((await logs()).includes("ready mib=") ? true : undefined));
   const logs = async () => (await ckpt(["logs", "bench"])).stdout;
@@ -142,6 +144,13 @@ async function main(): Promise<void> {
       const moved = JSON.parse((await ckpt(["migrate", "bench", "--to", `${ckptBin} --root ${root2}`, "--json"])).stdout) as { downtimeNs: number };
       results["migrate"]!.ckpt.push(moved.downtimeNs / 1e9);
       await execa(ckptBin, ["--root", root2, "rm", "-f", "bench"], { env });
+      // Post-copy over loopback: the downtime ends when the target runs it; the pages
+      // follow from the page server.
+      await ckpt(["run", "-d", "--name", "bench", bundle]);
+      await ready(logs);
+      const lazy = JSON.parse((await ckpt(["migrate", "bench", "--lazy", "--page-server", "127.0.0.1:27099", "--to", `${ckptBin} --root ${root2}`, "--json"])).stdout) as { downtimeNs: number };
+      results["lazy"]!.ckpt.push(lazy.downtimeNs / 1e9);
+      await execa(ckptBin, ["--root", root2, "rm", "-f", "bench"], { env });
     };
     // Whoever goes first in a pair touches fresh memory first; alternate.
     const pairs: [() => Promise<void>, () => Promise<void>][] = [
@@ -162,8 +171,11 @@ async function main(): Promise<void> {
 
   // podman's migration is its export plus its import, run for run.
   results["migrate"]!.peer = results["export"]!.peer.map((e, i) => e + results["import"]!.peer[i]!);
-  const targets: Record<string, [string, number]> = {
+  results["lazy"]!.peer = results["migrate"]!.peer;
+  // A number is a ratio to the peer; [seconds] an absolute bound on ckpt's figure.
+  const targets: Record<string, [string, number | [number]]> = {
     migrate: ["podman export + import (ckpt: downtime of ckpt migrate)", 0.5],
+    lazy: ["podman export + import (ckpt: downtime of ckpt migrate --lazy)", [1.0]],
     export: ["podman container checkpoint --export", 0.5],
     import: ["podman container restore --import", 0.5],
     dir: ["runc checkpoint (same disk)", 1.1],
@@ -175,7 +187,8 @@ async function main(): Promise<void> {
     const b = median(r.peer);
     const [peer, target] = targets[op]!;
     const size = (n?: number) => (n === undefined ? "" : `${(n / 1048576).toFixed(0)} MiB`);
-    rows.push([op, a.toFixed(2), b.toFixed(2), peer, (a / b).toFixed(2), `<= ${target} ${a / b <= target ? "met" : "MISSED"}`, size(r.ckptBytes), size(r.peerBytes)]);
+    const verdict = typeof target === "number" ? `<= ${target} ${a / b <= target ? "met" : "MISSED"}` : `<= ${target[0]} s ${a <= target[0] ? "met" : "MISSED"}`;
+    rows.push([op, a.toFixed(2), b.toFixed(2), peer, (a / b).toFixed(2), verdict, size(r.ckptBytes), size(r.peerBytes)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   process.stdout.write(`medians of ${runs} runs after ${warmups} warm-up, ${mib} MiB resident (half random, half patterned), zstd\n`);
