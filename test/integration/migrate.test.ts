@@ -49,6 +49,14 @@ async function twoHosts(t: Parameters<typeof Sandbox.create>[0]) {
   return { sandbox, source, target, onA, toTarget: `nsenter --net=/run/netns/${netnsB} ${ckptBin} --root ${target.root}` };
 }
 
+// A target that reads the whole archive, then fails as a full disk would.
+async function failingTarget(sandbox: Sandbox): Promise<string> {
+  const path = sandbox.path("full-host");
+  await writeFile(path, "#!/bin/sh\ncat > /dev/null\necho 'no space left on the target' >&2\nexit 7\n");
+  await chmod(path, 0o755);
+  return path;
+}
+
 describe("ckpt migrate", () => {
   before(() => removeStaleSandboxes());
 
@@ -80,9 +88,7 @@ describe("ckpt migrate", () => {
     const { sandbox, source } = await twoHosts(t);
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"] });
     await source.ok(["--runtime", "runc", "run", "-d", "--name", "app", bundle]);
-    const failing = sandbox.path("full-host");
-    await writeFile(failing, "#!/bin/sh\ncat > /dev/null\necho 'no space left on the target' >&2\nexit 7\n");
-    await chmod(failing, 0o755);
+    const failing = await failingTarget(sandbox);
     const r = await source.run(["migrate", "app", "--to", failing]);
     assert.equal(r.exitCode, 10, String(r.stderr));
     assert.match(String(r.stderr), /could not restore the container \(exit 7\); "app" was restored here and keeps running[\s\S]*no space left on the target/);
@@ -127,9 +133,7 @@ describe("ckpt migrate", () => {
     const { sandbox, source, onA } = await twoHosts(t);
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"] });
     await source.ok(["--runtime", "runc", "run", "-d", "--name", "app", bundle]);
-    const failing = sandbox.path("full-host");
-    await writeFile(failing, "#!/bin/sh\ncat > /dev/null\necho 'no space left on the target' >&2\nexit 7\n");
-    await chmod(failing, 0o755);
+    const failing = await failingTarget(sandbox);
     const argv = onA(["migrate", "app", "--lazy", "--page-server", SOURCE_ADDRESS, "--to", failing]);
     const r = await execa(argv[0]!, argv.slice(1), { reject: false });
     assert.equal(r.exitCode, 10, String(r.stderr));
