@@ -11,7 +11,7 @@ import { isatty } from "node:tty";
 import * as tar from "tar";
 import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "../checkpoint/checkpoint.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
-import { liveState, type ContainerContext } from "../container/context.ts";
+import { liveState, thawIfPaused, type ContainerContext } from "../container/context.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { residentBytes } from "../proc/process.ts";
@@ -204,8 +204,7 @@ async function bringBack(ctx: ContainerContext, checkpoint: CheckpointResult, er
 // ending CRIU (which holds the tasks) and thawing the container lets it run on.
 export async function abandonLazyDump(ctx: ContainerContext, pageServer: LazyCheckpoint, error: unknown): Promise<CkptError> {
   await pageServer.stop();
-  const after = await liveState(ctx);
-  if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  const after = await thawIfPaused(ctx);
   const state = after.status === "paused" || after.status === "running" ? "is running" : `is ${after.status}`;
   const why = error instanceof Error ? error.message : String(error);
   return new CkptError(error instanceof CkptError ? error.exitCode : ExitCode.transferFailed, `${why}; ckpt ended the page server and "${ctx.record.name}" ${state} here`, {

@@ -5,7 +5,7 @@ import { hostname, release } from "node:os";
 import { join } from "node:path";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
-import { liveState, type ContainerContext } from "../container/context.ts";
+import { liveState, thawIfPaused, type ContainerContext } from "../container/context.ts";
 import { readDumpStats, readTimensImage } from "../criu/images.ts";
 import { criuEvidence, parseCriuVersion } from "../criu/version.ts";
 import { CkptError, ExitCode } from "../errors.ts";
@@ -202,8 +202,7 @@ async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: s
   await rename(partialDir, failedDir).catch(() => {});
   const inside = workDir.startsWith(`${partialDir}/`);
   const logPath = inside ? join(failedDir, "work", "dump.log") : join(workDir, "dump.log");
-  const after = await liveState(ctx);
-  if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  const after = await thawIfPaused(ctx);
   const state = after.status === "paused" ? "running (ckpt thawed it)" : after.status;
   throw new CkptError(ExitCode.criuFailed, `${why === undefined ? "CRIU could not checkpoint" : `${why}: no checkpoint of`} "${ctx.record.name}"; the container is ${state}`, {
     evidence: [...criuEvidence(log), ...stderr.trim().split("\n").filter((l) => l !== "").slice(-2)],

@@ -35,3 +35,11 @@ export async function liveState(ctx: ContainerContext): Promise<LiveState> {
   const state = await ctx.runtime.state(ctx.record.id);
   return { status: containerStatus(ctx.record, state), pid: containerPid(state) };
 }
+
+// After CRIU was ended or failed: a container left frozen is thawed. Returns the state
+// seen before the thaw ("paused" means ckpt thawed it).
+export async function thawIfPaused(ctx: ContainerContext): Promise<LiveState> {
+  const seen = await liveState(ctx);
+  if (seen.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  return seen;
+}

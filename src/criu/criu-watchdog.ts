@@ -4,7 +4,7 @@
 // a restore reading a gigabyte of pages logs nothing for seconds, but its reads count.
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { descendants } from "../proc/process.ts";
+import { descendants, killAll } from "../proc/process.ts";
 import { observe, stalled, WATCHDOG_START, type WatchdogState } from "../recovery/progress-watchdog.ts";
 
 async function size(path: string): Promise<number> {
@@ -46,13 +46,7 @@ export function watchCriu(root: number | (() => Promise<number | null>), paths: 
       if (pid !== null && stalled(state, now, timeoutMs)) {
         stalledFor = now - (state.lastChangeMs ?? now);
         clearInterval(timer);
-        for (const p of [...pids.slice(1).reverse(), pid]) {
-          try {
-            process.kill(p, "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
+        killAll([...pids.slice(1).reverse(), pid]);
       }
     })().finally(() => (busy = false));
   }, intervalMs);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { abandonLazyDump, exportCheckpoint, type ExportResult } from "../archive/export-checkpoint.ts";
-import { liveState, type ContainerContext } from "../container/context.ts";
+import { thawIfPaused, type ContainerContext } from "../container/context.ts";
 import { watchCriu } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 import { formatPageServer, type PageServerAddress } from "./page-server.ts";
@@ -194,8 +194,7 @@ async function finishPageTransfer(pageServer: LazyCheckpoint, stagingDir: string
 // The page transfer failed after the target had started the container: CRIU resumed the
 // source (its memory is whole here), so the target's copy, missing pages, must go.
 async function lostPageTransfer(ctx: ContainerContext, target: string, why: string): Promise<CkptError> {
-  const after = await liveState(ctx);
-  if (after.status === "paused") await ctx.runtime.resume(ctx.record.id).catch(() => {});
+  const after = await thawIfPaused(ctx);
   const removal = await execa("sh", ["-c", `exec ${target} rm -f "$CKPT_NAME"`], { env: { CKPT_NAME: ctx.record.name }, reject: false, stdin: "ignore" });
   // Not found: the target removed its copy itself (its daemon failed).
   const removed = { exitCode: removal.exitCode === ExitCode.notFound ? 0 : removal.exitCode, stderr: removal.stderr };

@@ -53,6 +53,17 @@ export async function residentBytes(pid: number): Promise<number> {
   return kib === undefined ? 0 : Number(kib) * 1024;
 }
 
+// SIGKILLs each PID in order (callers list a tree's deepest first); one already gone is skipped.
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 // Every descendant of `pid` (children first found through /proc), deepest last.
 export async function descendants(pid: number): Promise<number[]> {
   const entries = (await readdir("/proc").catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));

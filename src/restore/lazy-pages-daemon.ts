@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { criuEvidence } from "../criu/version.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
+import { killAll } from "../proc/process.ts";
 import { formatPageServer, type PageServerAddress } from "../migrate/page-server.ts";
 
 // CRIU names the socket so, in the work directory of both the daemon and the restore.
@@ -37,13 +38,7 @@ export async function startLazyPagesDaemon(o: { imagesDir: string; workDir: stri
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve((exit = code))));
   child.unref();
   const pid = child.pid ?? 0;
-  const stop = () => {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone already
-    }
-  };
+  const stop = () => killAll([pid]);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!existsSync(join(o.workDir, LAZY_PAGES_SOCKET))) {
     if (exit !== undefined || Date.now() > deadline) {

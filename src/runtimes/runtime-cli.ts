@@ -8,7 +8,7 @@ import { refuseWhileMounted } from "../host/mounts.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { probeCommand } from "../host/probe-command.ts";
-import { descendants } from "../proc/process.ts";
+import { descendants, killAll } from "../proc/process.ts";
 import { tidyRuntimeLine } from "../monitor/conmon.ts";
 import { runtimeAdapter } from "./index.ts";
 import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeName } from "./runtime.ts";
@@ -131,14 +131,7 @@ export class RuntimeCli {
       // CRIU first, so that it cannot go on serving; then the runtime.
       stop: async () => {
         if (subprocess.pid === undefined || exited) return;
-        for (const pid of (await descendants(subprocess.pid)).reverse()) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
-        subprocess.kill("SIGKILL");
+        killAll([...(await descendants(subprocess.pid)).reverse(), subprocess.pid]);
         await done;
       },
     };
