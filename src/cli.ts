@@ -7,6 +7,7 @@ import { CkptError, ExitCode, exitCodeMeaning, ExitError } from "./errors.ts";
 import { timeModes } from "./clock/restore-plan.ts";
 import { compressions } from "./archive/compression.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
+import { EXIT_HANDLER_COMMAND, WAITER_COMMAND } from "./restart/exit-command.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -80,7 +81,11 @@ environment, which wins over the file.
     .option("--name <name>", "name of the container (default: ckpt-<id prefix>)")
     .option("-d, --detach", "run in the background and print the container id")
     .option("--json", "print the new container as JSON")
-    .addHelpText("after", "\nExample:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n")
+    .option("--restart <policy>", "start it again when it exits: no, on-failure[:N] (non-zero exit; at most N restarts in a row) or always; never after ckpt stop, rm or checkpoint", "no")
+    .option("--backoff-initial <duration>", "with --restart: delay before the first restart (default 10s; CKPT_BACKOFF_INITIAL)")
+    .option("--backoff-max <duration>", "with --restart: longest delay; it doubles after each failure up to this (default 5m; CKPT_BACKOFF_MAX)")
+    .option("--backoff-reset <duration>", "with --restart: running this long without failing starts the delays over (default 10m; CKPT_BACKOFF_RESET)")
+    .addHelpText("after", "\nExamples:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n  ckpt run -d --name worker --restart on-failure:5 ./bundle\n")
     .action(async (bundle: string, command: string[], _opts, cmd: Command) => {
       const { runCommand } = await import("./commands/run.ts");
       await runCommand(bundle, command, cmd.optsWithGlobals());
@@ -301,6 +306,23 @@ Examples:
     .action(async (_opts, cmd: Command) => {
       const { demoCommand } = await import("./commands/demo.ts");
       await demoCommand(cmd.optsWithGlobals());
+    });
+
+  // run --restart's own machinery: conmon's exit command and the waiter it starts.
+  program
+    .command(EXIT_HANDLER_COMMAND, { hidden: true })
+    .argument("<name>")
+    .action(async (name: string, _opts, cmd: Command) => {
+      const { containerExitedCommand } = await import("./commands/restart-hooks.ts");
+      await containerExitedCommand(name, cmd.optsWithGlobals());
+    });
+  program
+    .command(WAITER_COMMAND, { hidden: true })
+    .argument("<name>")
+    .argument("<generation>")
+    .action(async (name: string, generation: string, _opts, cmd: Command) => {
+      const { restartWaitCommand } = await import("./commands/restart-hooks.ts");
+      await restartWaitCommand(name, Number(generation), cmd.optsWithGlobals());
     });
 
   return program;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
 import { liveState, thawIfPaused, type ContainerContext } from "../container/context.ts";
+import { holdRestarts, releaseHold } from "../restart/restart-state.ts";
 import { readDumpStats, readTimensImage } from "../criu/images.ts";
 import { criuEvidence, parseCriuVersion } from "../criu/version.ts";
 import { CkptError, ExitCode } from "../errors.ts";
@@ -98,6 +99,9 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   await mkdir(imageDir, { recursive: true, mode: 0o700 });
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
+  // The dump ends the container (unless it is left running): its restart policy must not
+  // start it again.
+  if (!request.leaveRunning && request.lazyPages === undefined) await holdRestarts(store.layout, record.name, "checkpointed");
   request.onDumpStart?.(imageDir);
   let watchdog: CriuWatchdog | undefined;
   const watch = (pid: number) => {
@@ -203,6 +207,7 @@ async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: s
   const inside = workDir.startsWith(`${partialDir}/`);
   const logPath = inside ? join(failedDir, "work", "dump.log") : join(workDir, "dump.log");
   const after = await thawIfPaused(ctx);
+  await releaseHold(ctx.store.layout, ctx.record.name);
   const state = after.status === "paused" ? "running (ckpt thawed it)" : after.status;
   throw new CkptError(ExitCode.criuFailed, `${why === undefined ? "CRIU could not checkpoint" : `${why}: no checkpoint of`} "${ctx.record.name}"; the container is ${state}`, {
     evidence: [...criuEvidence(log), ...stderr.trim().split("\n").filter((l) => l !== "").slice(-2)],

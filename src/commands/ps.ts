@@ -4,7 +4,10 @@ import { openStore, runtimeFor } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
-import { humanAge, rfc3339Nano } from "../output/time.ts";
+import { humanAge, humanDuration, rfc3339Nano } from "../output/time.ts";
+import { isAlive } from "../proc/process.ts";
+import { restartView } from "../restart/policy.ts";
+import { readRestartState } from "../restart/restart-state.ts";
 
 interface PsOptions extends GlobalOptions {
   all?: boolean;
@@ -13,29 +16,44 @@ interface PsOptions extends GlobalOptions {
 export async function psCommand(options: PsOptions): Promise<void> {
   const store = openStore(options);
   const records = await store.list();
+  const nowMs = Date.now();
   const rows = await Promise.all(
     records.map(async (record) => {
       const state = await runtimeFor(store, record.runtime, record.runtimePath).state(record.id).catch(() => null);
       const createdAtNs = BigInt(record.createdAtNs);
+      const restartState = await readRestartState(store.layout, record.name);
+      const restart = restartView(record.restart, restartState, restartState?.waiterPid != null && isAlive(restartState.waiterPid));
+      const status = containerStatus(record, state);
       return {
         name: record.name,
         id: record.id,
         runtime: record.runtime,
-        status: containerStatus(record, state),
+        // A container that waits for its restart is "restarting".
+        status: !isActive(status) && restart?.nextRetryAtMs != null ? ("restarting" as const) : status,
         pid: containerPid(state),
         createdAt: rfc3339Nano(createdAtNs),
         createdAtNs,
         bundle: record.sourceBundle,
         restoredFrom: record.restoredFrom,
+        restart: restart === null ? null : { ...restart, nextRetryAt: restart.nextRetryAtMs === null ? null : new Date(restart.nextRetryAtMs).toISOString() },
       };
     }),
   );
-  const shown = options.all ? rows : rows.filter((r) => isActive(r.status));
+  const shown = options.all ? rows : rows.filter((r) => isActive(r.status) || r.status === "restarting");
   if (options.json) {
     printJson(shown);
     return;
   }
-  const now = BigInt(Date.now()) * 1_000_000n;
-  const table = [["CONTAINER ID", "NAME", "RUNTIME", "STATUS", "PID", "CREATED"], ...shown.map((r) => [r.id.slice(0, 12), r.name, r.runtime, r.status, r.pid === null ? "-" : String(r.pid), humanAge(r.createdAtNs, now)])];
+  const now = BigInt(nowMs) * 1_000_000n;
+  const statusText = (r: (typeof rows)[number]) => {
+    const retryAt = r.restart?.nextRetryAtMs;
+    if (r.status === "restarting" && retryAt != null) return `restarting in ${humanDuration(BigInt(Math.max(0, retryAt - nowMs)) * 1_000_000n)} (exit ${r.restart?.lastExitCode ?? "?"})`;
+    if (r.status === "exited" && r.restart?.lastExitCode != null) return `exited (${r.restart.lastExitCode})`;
+    return r.status;
+  };
+  const table = [
+    ["CONTAINER ID", "NAME", "RUNTIME", "STATUS", "RESTARTS", "PID", "CREATED"],
+    ...shown.map((r) => [r.id.slice(0, 12), r.name, r.runtime, statusText(r), r.restart === null ? "-" : `${r.restart.restarts} (${r.restart.policy})`, r.pid === null ? "-" : String(r.pid), humanAge(r.createdAtNs, now)]),
+  ];
   process.stdout.write(`${renderTable(table).join("\n")}\n`);
 }

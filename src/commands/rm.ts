@@ -2,6 +2,7 @@
 import { liveState, openContainer } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
+import { holdRestarts } from "../restart/restart-state.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
@@ -19,8 +20,10 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
       if (!options.force) {
         throw new CkptError(ExitCode.conflict, `container "${name}" is ${live.status}`, { hint: `stop it first (ckpt stop ${name}) or remove it anyway with ckpt rm -f ${name}` });
       }
-      await stopContainer(ctx, 0);
+      await stopContainer(ctx, 0, "removed");
     }
+    // A restart that is pending is called off before the container's directory goes.
+    await holdRestarts(ctx.store.layout, name, "removed");
     await ctx.runtime.delete(ctx.record.id, true);
     await ctx.store.remove(name);
     removed.push(name);

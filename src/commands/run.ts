@@ -6,24 +6,37 @@ import { printJson } from "../output/json.ts";
 import { colors } from "../output/color.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 import { followLogs } from "./logs.ts";
+import { loadConfig } from "../config/load.ts";
+import { formatRestartPolicy, parseRestartPolicy } from "../restart/policy.ts";
 
 interface RunOptions extends GlobalOptions {
   name?: string;
   detach?: boolean;
+  restart: string;
+  backoffInitial?: string;
+  backoffMax?: string;
+  backoffReset?: string;
 }
 
 export async function runCommand(bundle: string, command: string[], options: RunOptions): Promise<void> {
+  const config = await loadConfig({ backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset });
+  const restart = parseRestartPolicy(options.restart, {
+    initialMs: config.backoffInitial.value as number,
+    maxMs: config.backoffMax.value as number,
+    resetAfterMs: config.backoffReset.value as number,
+  });
   const store = openStore(options);
   const result = await runContainer(store, {
     bundle,
     name: options.name,
     runtime: (options.runtime ?? "runc") as RuntimeName,
     command: command.length > 0 ? command : undefined,
+    restart,
   });
   for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   const { record } = result;
   if (options.json) {
-    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace });
+    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace, restart: { policy: formatRestartPolicy(record.restart), ...record.restart.backoff } });
   } else if (options.detach) {
     process.stdout.write(`${record.id}\n`);
   }

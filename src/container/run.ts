@@ -13,12 +13,16 @@ import { writeFileAtomic } from "../store/atomic-write.ts";
 import { generatedName, newContainerId, validateContainerName } from "../store/names.ts";
 import { planContainerSpec } from "./container-spec.ts";
 import { runtimeFor } from "./context.ts";
+import { exitHandlerArgv } from "../restart/exit-command.ts";
+import { freshRestartState, NO_RESTART, type RestartPolicy } from "../restart/policy.ts";
+import { writeRestartState } from "../restart/restart-state.ts";
 
 export interface RunRequest {
   bundle: string;
   name: string | undefined;
   runtime: RuntimeName;
   command: string[] | undefined;
+  restart?: RestartPolicy;
 }
 
 export interface RunResult {
@@ -58,10 +62,13 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     createdAtNs: String(BigInt(Date.now()) * 1_000_000n),
     restoredFrom: null,
     checkpointedTo: null,
+    restart: request.restart ?? NO_RESTART,
   };
   try {
     await prepareContainerDir(store, name, planned.spec);
     await store.save(record);
+    // Before the monitor starts: a container that exits at once finds its restart state.
+    if (record.restart.policy !== "no") await writeRestartState(layout, name, freshRestartState(Date.now()));
     const pid = await startMonitor(createMonitorArgv(monitorArgs(store, record)), `${request.runtime} create`);
     await runtime.start(id);
     return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: planned.warnings };
@@ -87,6 +94,7 @@ export async function prepareContainerDir(store: ContainerStore, name: string, s
 export function monitorArgs(store: ContainerStore, record: ContainerRecord) {
   const layout = store.layout;
   return {
+    ...(record.restart.policy === "no" ? {} : { exitCommand: exitHandlerArgv(layout.root, record.name) }),
     id: record.id,
     name: record.name,
     runtimePath: record.runtimePath,

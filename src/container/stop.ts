@@ -2,6 +2,7 @@
 import { CkptError, ExitCode } from "../errors.ts";
 import { liveState, type ContainerContext } from "./context.ts";
 import { isActive } from "./status.ts";
+import { holdRestarts } from "../restart/restart-state.ts";
 
 export interface StopResult {
   name: string;
@@ -10,9 +11,11 @@ export interface StopResult {
   wasRunning: boolean;
 }
 
-export async function stopContainer(ctx: ContainerContext, graceSeconds: number): Promise<StopResult> {
-  const live = await liveState(ctx);
+export async function stopContainer(ctx: ContainerContext, graceSeconds: number, why = "stopped"): Promise<StopResult> {
   const name = ctx.record.name;
+  // A restart policy does not bring back what ckpt stops, nor one that is waiting to restart.
+  await holdRestarts(ctx.store.layout, name, why);
+  const live = await liveState(ctx);
   if (live.status === "paused") await ctx.runtime.resume(ctx.record.id);
   if (!isActive(live.status)) return { name, signal: null, wasRunning: false };
   await ctx.runtime.kill(ctx.record.id, "TERM").catch(() => {});

@@ -17,6 +17,7 @@ import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 import { formatPageServer, type PageServerAddress } from "./page-server.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer } from "../restore/restore.ts";
+import { holdRestarts } from "../restart/restart-state.ts";
 
 export interface MigrateRequest {
   target: string;
@@ -136,6 +137,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
       }
       pageTransferNs = process.hrtime.bigint() - transferStarted;
       // Every page is on the target: the source, which CRIU left running, goes now.
+      await holdRestarts(ctx.store.layout, ctx.record.name, "migrated");
       await ctx.runtime.kill(ctx.record.id, "KILL").catch(() => {});
     } else {
       const done = await exited;

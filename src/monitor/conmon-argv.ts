@@ -19,6 +19,9 @@ export interface CreateMonitorArgs extends MonitorTarget {
   exitDir: string;
   // Restore from these CRIU images instead of creating the container afresh.
   restoreFrom?: { imageDir: string; runtimeOptions: string[] };
+  // Run when the container has exited and its exit code is written (run --restart):
+  // an absolute path, then its arguments. conmon waits for it before it exits itself.
+  exitCommand?: string[];
 }
 
 // conmon for `create` (then `<runtime> start`) or `restore`. conmon daemonizes and
@@ -30,6 +33,7 @@ export function createMonitorArgv(a: CreateMonitorArgs): string[] {
     "-P", a.monitorPidFile,
     "-l", `k8s-file:${a.logPath}`,
     "--exit-dir", a.exitDir,
+    ...(a.exitCommand && a.exitCommand.length > 0 ? ["--exit-command", a.exitCommand[0]!, ...a.exitCommand.slice(1).flatMap((arg) => ["--exit-command-arg", arg])] : []),
     ...(a.restoreFrom ? ["--restore", a.restoreFrom.imageDir, ...a.restoreFrom.runtimeOptions.flatMap((o) => ["--runtime-opt", o])] : []),
   ];
 }

@@ -33,6 +33,8 @@ import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
 import { containerStatus, isActive } from "../container/status.ts";
+import { beginRun, holdRestarts } from "../restart/restart-state.ts";
+import { NO_RESTART, RestartPolicySchema, type RestartPolicy } from "../restart/policy.ts";
 
 export interface RestoreRequest {
   // A container name (its latest checkpoint) or a checkpoint directory.
@@ -78,6 +80,17 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
     throw new CkptError(ExitCode.notFound, `no checkpoint of "${source}" in the store`, { hint: "`ckpt checkpoints` lists what the store holds; a checkpoint directory can be given as a path" });
   }
   return latest.dir;
+}
+
+// The restart policy in the container record a ckpt checkpoint carries (config.dump).
+async function dumpedRestartPolicy(checkpoint: string): Promise<RestartPolicy> {
+  try {
+    const record = JSON.parse(await readFile(join(checkpoint, CheckpointFiles.config), "utf8")) as { restart?: unknown };
+    const parsed = RestartPolicySchema.safeParse(record.restart);
+    return parsed.success ? parsed.data : NO_RESTART;
+  } catch {
+    return NO_RESTART;
+  }
 }
 
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
@@ -138,6 +151,8 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       createdAtNs: String(hostNow.realtimeNs),
       restoredFrom: label,
       checkpointedTo: null,
+      // A migrated container keeps its restart policy.
+      restart: source.kind === "ckpt" ? await dumpedRestartPolicy(checkpoint) : NO_RESTART,
     };
   }
   if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
@@ -185,6 +200,9 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       daemon = await startLazyPagesDaemon({ imagesDir: restoreImages, workDir: layout.bundleDir(name), pageServer: lazyFrom });
     }
 
+    // Until the restore succeeds, an exit conmon reports is no crash to restart (a pending
+    // restart of the old container is called off, too).
+    await holdRestarts(layout, name, "restoring");
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
@@ -202,6 +220,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     await writeFile(layout.criuConfig(name), "");
     await writeFileAtomic(join(layout.bundleDir(name), "config.json"), `${JSON.stringify(specAfterRestore(specForRestore(dumpedSpec, layout.criuConfig(name), null), t.declared), null, 2)}\n`);
     await store.save({ ...record, checkpointedTo: null });
+    await beginRun(layout, name, Date.now());
     const [inode, hostInode, offsetsText] = await Promise.all([readTimeNamespace(pid), readTimeNamespace("self"), readTimensOffsetsText(pid)]);
     const after = await readHostClocks();
     return {

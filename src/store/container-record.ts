@@ -1,5 +1,6 @@
 // The record ckpt keeps for each container it runs or restores: ROOT/containers/NAME/container.json.
 import { z } from "zod";
+import { NO_RESTART, RestartPolicySchema } from "../restart/policy.ts";
 
 export const ContainerRecordSchema = z.object({
   formatVersion: z.literal(1),
@@ -15,5 +16,8 @@ export const ContainerRecordSchema = z.object({
   restoredFrom: z.string().nullable(),
   // Set when a checkpoint stopped the container; cleared when it runs again.
   checkpointedTo: z.string().nullable(),
+  // run --restart: what the monitor does when the container exits (records from before
+  // the flag never restart).
+  restart: RestartPolicySchema.default(NO_RESTART),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;

@@ -5,6 +5,9 @@
 //   ROOT/containers/NAME/bundle/           ckpt's copy of the OCI bundle (config.json)
 //   ROOT/containers/NAME/container.log     stdout/stderr, written by the monitor
 //   ROOT/containers/NAME/criu.conf         CRIU options for the next dump or restore
+//   ROOT/containers/NAME/restart.json      run --restart: restarts, the next retry (restart/)
+//   ROOT/containers/NAME/restart-hold      ckpt ended the container on purpose: no restart
+//   ROOT/containers/NAME/restart.log       what the exit handler and the restarter did
 //   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 //   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
@@ -35,6 +38,15 @@ export class StoreLayout {
   }
   criuConfig(name: string): string {
     return join(this.containerDir(name), "criu.conf");
+  }
+  restartState(name: string): string {
+    return join(this.containerDir(name), "restart.json");
+  }
+  restartHold(name: string): string {
+    return join(this.containerDir(name), "restart-hold");
+  }
+  restartLog(name: string): string {
+    return join(this.containerDir(name), "restart.log");
   }
   exitDir(name: string): string {
     return join(this.containerDir(name), "exit");
