@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { OciSpec } from "../oci/spec.ts";
-import { planImportedSpec } from "./imported-rootfs.ts";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeRawTar } from "../../test/harness/archives.ts";
+import { CkptError } from "../errors.ts";
+import { extractJudged, planImportedSpec } from "./imported-rootfs.ts";
 
 // The shape of podman 4.3.1's spec.dump for a container run with --network none.
 const userdata = "/var/lib/containers/storage/overlay-containers/0123abcd/userdata";
@@ -46,4 +52,36 @@ test("a missing bind source outside an engine's userdata is an error naming it, 
     assert.deepEqual(error.evidence, ["/data: /srv/data"]);
     return true;
   });
+});
+
+// podman's devshm-checkpoint.tar and rootfs-diff.tar come inside the archive: one hostile
+// entry refuses the whole inner tar before any of it is written.
+for (const [attack, entry] of [
+  ["absolute path", { path: "/tmp/ckpt-unit-owned", type: "File" as const, content: Buffer.from("x") }],
+  ["parent traversal", { path: "../../ckpt-unit-owned", type: "File" as const, content: Buffer.from("x") }],
+  ["link out of the directory", { path: "escape", type: "SymbolicLink" as const, linkpath: "../../../../etc" }],
+  ["device-like special file", { path: "fifo", type: "FIFO" as const }],
+] as const) {
+  test(`an inner tar with a ${attack} is refused whole, nothing extracted`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "ckpt-unit-shm-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const shm = join(dir, "devshm-checkpoint.tar");
+    await writeRawTar(shm, [{ path: "good", type: "File", content: Buffer.from("fine") }, entry]);
+    const target = join(dir, "shm");
+    await mkdir(target);
+    await assert.rejects(extractJudged(shm, target, {}, "the archive's /dev/shm"), (e: unknown) => e instanceof CkptError && e.exitCode === 5 && /refusing the archive's \/dev\/shm/.test(e.message));
+    assert.deepEqual(await readdir(target), [], "not even the good entry before it");
+    assert.equal(existsSync("/tmp/ckpt-unit-owned"), false);
+  });
+}
+
+test("a clean inner tar is extracted", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-unit-shm-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const shm = join(dir, "devshm-checkpoint.tar");
+  await writeRawTar(shm, [{ path: "sub", type: "Directory" }, { path: "sub/seg", type: "File", content: Buffer.from("shared") }]);
+  const target = join(dir, "shm");
+  await mkdir(target);
+  await extractJudged(shm, target, {}, "the archive's /dev/shm");
+  assert.equal(await readFile(join(target, "sub/seg"), "utf8"), "shared");
 });

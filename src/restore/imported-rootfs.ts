@@ -65,21 +65,7 @@ export async function prepareImportedRootfs(checkpointDir: string, imagesDir: st
   await mkdir(rootfs, { recursive: true, mode: 0o755 });
   if (base !== undefined) await execa("cp", ["-a", "--", `${base}/.`, rootfs]);
   const diff = join(checkpointDir, CheckpointFiles.rootfsDiff);
-  if (existsSync(diff)) {
-    let refusal: string | null = null;
-    await tar.x({
-      file: diff,
-      cwd: rootfs,
-      preserveOwner: true,
-      strict: true,
-      filter: (path, entry) => {
-        const verdict = judge(path, entry, { rootedLinks: true });
-        if (!verdict.ok) refusal ??= verdict.reason;
-        return verdict.ok;
-      },
-    });
-    if (refusal !== null) throw new CkptError(ExitCode.refused, `refusing the archive's root filesystem: ${refusal}`, { hint: "only import archives from sources you trust" });
-  }
+  if (existsSync(diff)) await extractJudged(diff, rootfs, { rootedLinks: true }, "the archive's root filesystem");
   const deleted = join(checkpointDir, CheckpointFiles.deletedFiles);
   if (existsSync(deleted)) {
     const paths = JSON.parse(await readFile(deleted, "utf8")) as unknown;
@@ -104,10 +90,38 @@ export async function createPlaceholders(checkpointDir: string, placeholders: Pl
       await writeFile(p.source, "", { mode: 0o644 });
     }
     const shm = join(checkpointDir, CheckpointFiles.devShm);
-    if (p.destination === "/dev/shm" && existsSync(shm)) {
-      await tar.x({ file: shm, cwd: p.source, strict: true, filter: (path, entry) => judge(path, entry).ok });
-    }
+    if (p.destination === "/dev/shm" && existsSync(shm)) await extractJudged(shm, p.source, {}, `the archive's /dev/shm (${CheckpointFiles.devShm})`);
   }
+}
+
+// Extracts a tar that came inside an archive (podman's rootfs-diff.tar, devshm-checkpoint.tar)
+// only when every entry passes: all are judged first, so one hostile entry refuses the
+// whole tar before anything of it is written. Extraction judges again, in case the file
+// changed in between.
+export async function extractJudged(file: string, cwd: string, context: EntryContext, what: string): Promise<void> {
+  let refusal: string | null = null;
+  await tar.t({
+    file,
+    strict: true,
+    onReadEntry: (entry) => {
+      const verdict = judge(entry.path, entry, context);
+      if (!verdict.ok) refusal ??= verdict.reason;
+    },
+  });
+  const refuse = (reason: string) => new CkptError(ExitCode.refused, `refusing ${what}: ${reason}`, { hint: "only import archives from sources you trust" });
+  if (refusal !== null) throw refuse(refusal);
+  await tar.x({
+    file,
+    cwd,
+    preserveOwner: true,
+    strict: true,
+    filter: (path, entry) => {
+      const verdict = judge(path, entry, context);
+      if (!verdict.ok) refusal ??= verdict.reason;
+      return verdict.ok;
+    },
+  });
+  if (refusal !== null) throw refuse(refusal);
 }
 
 // entry-safety's verdict on an entry of a tar file being extracted by node-tar.
