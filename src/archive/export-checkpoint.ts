@@ -130,6 +130,7 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       ...request,
       keep: false,
       parentDir: staging.dir,
+      keepFailedLogIn: ctx.store.layout.containerCheckpointsDir(ctx.record.name),
       // A lazy dump writes only the pages CRIU cannot serve later: a few KiB.
       ...(request.lazyPages
         ? {}

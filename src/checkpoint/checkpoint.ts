@@ -1,8 +1,8 @@
 // `ckpt checkpoint`: pre-flight, dump through the runtime, record the manifest. The
 // container keeps running when anything before the dump refuses or the dump fails.
-import { cp, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, release } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
 import { liveState, thawIfPaused, type ContainerContext } from "../container/context.ts";
@@ -31,6 +31,8 @@ export interface CheckpointRequest {
   allowProcessLoss: boolean;
   // Where the checkpoint directory goes; the store's checkpoints of the container by default.
   parentDir?: string;
+  // When parentDir is temporary (an export's staging): where a failed dump's log is kept.
+  keepFailedLogIn?: string;
   // Called with CRIU's image directory just before the dump starts (an export hashes the
   // memory pages while CRIU writes them).
   onDumpStart?: (imageDir: string) => void;
@@ -120,10 +122,10 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   }
   watchdog?.stop();
   if (watchdog?.stalledFor != null) {
-    await failedDump(ctx, partialDir, finalDir, workDir, dumped.stderr, `the dump made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s (CRIU's log and images stopped growing), so ckpt ended CRIU`);
+    await failedDump(ctx, { partialDir, finalDir, workDir, keepLogIn: request.keepFailedLogIn }, dumped.stderr, `the dump made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s (CRIU's log and images stopped growing), so ckpt ended CRIU`);
   }
   if (dumped.exitCode !== 0) {
-    await failedDump(ctx, partialDir, finalDir, workDir, dumped.stderr);
+    await failedDump(ctx, { partialDir, finalDir, workDir, keepLogIn: request.keepFailedLogIn }, dumped.stderr);
   }
 
   // A lazy dump's container stays until its pages are gone; the caller finishes it.
@@ -199,13 +201,21 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
 }
 
 // Keeps the log, removes the images, makes sure the container still runs, and throws.
-async function failedDump(ctx: ContainerContext, partialDir: string, finalDir: string, workDir: string, stderr: string, why?: string): Promise<never> {
+async function failedDump(ctx: ContainerContext, dirs: { partialDir: string; finalDir: string; workDir: string; keepLogIn: string | undefined }, stderr: string, why?: string): Promise<never> {
+  const { partialDir, finalDir, workDir, keepLogIn } = dirs;
   const failedDir = `${finalDir}.failed`;
   const log = await readFile(join(workDir, "dump.log"), "utf8").catch(() => "");
   await rm(join(partialDir, CheckpointFiles.images), { recursive: true, force: true });
   await rename(partialDir, failedDir).catch(() => {});
   const inside = workDir.startsWith(`${partialDir}/`);
-  const logPath = inside ? join(failedDir, "work", "dump.log") : join(workDir, "dump.log");
+  let logPath = inside ? join(failedDir, "work", "dump.log") : join(workDir, "dump.log");
+  if (keepLogIn !== undefined && log !== "") {
+    // The staging directory goes when the command ends; the log the hint names must not.
+    const kept = join(keepLogIn, basename(failedDir), CheckpointFiles.dumpLog);
+    await mkdir(dirname(kept), { recursive: true, mode: 0o700 });
+    await writeFile(kept, log, { mode: 0o600 });
+    logPath = kept;
+  }
   const after = await thawIfPaused(ctx);
   await releaseHold(ctx.store.layout, ctx.record.name);
   const state = after.status === "paused" ? "running (ckpt thawed it)" : after.status;

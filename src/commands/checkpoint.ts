@@ -21,10 +21,14 @@ interface CheckpointOptions extends GlobalOptions {
   fileLocks?: boolean;
   keep?: boolean;
   allowProcessLoss?: boolean;
+  progressTimeout?: string;
 }
 
 export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
+  const config = await loadConfig({ progressTimeout: options.progressTimeout });
   const request = {
+    // A dump whose log and images stopped growing this long is ended, and the container thawed.
+    progressTimeoutMs: config.progressTimeout.value as number,
     leaveRunning: options.leaveRunning === true,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
@@ -39,7 +43,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     const result = await exportCheckpoint(await openContainer(options, names[0]!), {
       ...request,
       destination: options.export,
-      compression: options.compress ?? ((await loadConfig({})).compress.value as Compression),
+      compression: options.compress ?? (config.compress.value as Compression),
       ignoreRootfs: options.ignoreRootfs === true,
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
     }).finally(() => progress.done());

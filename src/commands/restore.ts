@@ -30,13 +30,17 @@ interface RestoreOptions extends GlobalOptions {
   fileLocks?: boolean;
   pageServer?: string;
   waitForPages?: boolean;
+  progressTimeout?: string;
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
+  const config = await loadConfig({ progressTimeout: options.progressTimeout });
   const common = {
     newName: options.name,
     runtime: options.runtime as RuntimeName | undefined,
-    timeMode: options.timeMode ?? ((await loadConfig({})).timeMode.value as TimeMode),
+    timeMode: options.timeMode ?? (config.timeMode.value as TimeMode),
+    // A restore whose log and reads stopped moving this long is ended, and cleaned up.
+    progressTimeoutMs: config.progressTimeout.value as number,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
     bundle: options.bundle,

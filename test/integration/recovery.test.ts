@@ -2,6 +2,7 @@
 // gracefully what it cannot checkpoint; restore --all brings back what was checkpointed,
 // retrying on the back-off schedule.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
@@ -164,6 +165,28 @@ describe("checkpoint --all and restore --all", () => {
     const after = await readFile(`/proc/${stopped}/stat`, "utf8").catch(() => null);
     assert.ok(after === null || after.split(") ")[1]?.startsWith("Z"), `the stalled CRIU is gone: ${after}`);
     assert.equal((await ckpt.json<PsEntry[]>(["ps", "-a"])).find((e) => e.name === "stuck")?.status, "exited", "stopped, not left frozen");
+  });
+
+  test("a single export whose dump stops making progress is ended after --progress-timeout: the container runs on, the dump log is kept where the hint says", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: politeShell });
+    await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "stall", bundle]);
+    const archive = sandbox.path("stall.tar.zst");
+    const child = execa(ckptBin, ["--root", ckpt.root, "checkpoint", "--export", archive, "--progress-timeout", "2s", "stall"], { env: { CKPT_NODE: process.execPath }, reject: false });
+    const stopped = await stopCriu(ckpt, "checkpoint");
+    const result = await child;
+    assert.equal(result.exitCode, 6, String(result.stderr));
+    assert.match(String(result.stderr), /the dump made no progress for [\d.]+ s .*ckpt ended CRIU.*"stall"; the container is running \(ckpt thawed it\)/);
+    const logPath = /the full log is kept in (\S+)/.exec(String(result.stderr))?.[1];
+    assert.ok(logPath !== undefined && logPath.startsWith(join(ckpt.root, "checkpoints", "stall")), `the log is kept in the store, not in the export's staging: ${logPath}`);
+    assert.match(await readFile(logPath, "utf8"), /Dumping|freez/i, "CRIU's own log");
+    const after = await readFile(`/proc/${stopped}/stat`, "utf8").catch(() => null);
+    assert.ok(after === null || after.split(") ")[1]?.startsWith("Z"), `the stalled CRIU is gone: ${after}`);
+    assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "stall")?.status, "running");
+    assert.equal(existsSync(archive), false, "no archive, not even a partial one");
+    assert.deepEqual((await readdir("/dev/shm")).filter((n) => n.startsWith("ckpt-export-")), [], "the staging directory is gone");
   });
 
   test("a restore attempt that stops making progress is ended after --progress-timeout; the checkpoint stays and restores next time", async (t) => {
