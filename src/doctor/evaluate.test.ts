@@ -147,6 +147,22 @@ describe("single faults on an otherwise ready host", () => {
     assert.equal(check(evaluateHost(facts), "process.rlimits").ok, true);
   });
 
+  test("migrate --lazy's pipes: 1 MiB fs.pipe-max-size without CAP_SYS_RESOURCE is a warning with the sysctl; 4 MiB or the capability passes; unknown is not checked", () => {
+    const facts = hostFacts("debian12-ready");
+    assert.equal(evaluateHost(facts).checks.some((c) => c.id === "process.pipe-max-size"), false, "facts recorded before the check carry no limit");
+    facts.process.pipeMaxSize = 1048576;
+    const low = check(evaluateHost(facts), "process.pipe-max-size");
+    assert.deepEqual([low.ok, low.severity], [false, "warning"]);
+    assert.match(low.detail, /fs.pipe-max-size is 1048576 bytes/);
+    assert.match(low.fix!, /sysctl -w fs.pipe-max-size=4194304/);
+    assert.equal(evaluateHost(facts).ok, true, "a warning: only post-copy needs it");
+    facts.process.pipeMaxSize = 4194304;
+    assert.equal(check(evaluateHost(facts), "process.pipe-max-size").ok, true);
+    facts.process.pipeMaxSize = 1048576;
+    facts.process.capSysResource = true;
+    assert.equal(check(evaluateHost(facts), "process.pipe-max-size").ok, true);
+  });
+
   test("a runtime whose version cannot be read is not assumed to join the time namespace", () => {
     const facts = hostFacts("debian12-ready");
     facts.runtimes[1]!.version = null;

@@ -4,6 +4,7 @@ import { CRIU_MIN_VERSION } from "../criu/version.ts";
 import type { HostFacts } from "../host/facts.ts";
 import type { KernelOption } from "../host/kernel.ts";
 import { isAtLeast } from "../host/version.ts";
+import { LAZY_PIPE_BYTES, lazyPipeProblem } from "../migrate/page-server.ts";
 import { runtimeAdapter } from "../runtimes/index.ts";
 import { execJoinsTimeNamespace, runtimeNames, type RuntimeName } from "../runtimes/runtime.ts";
 
@@ -130,6 +131,12 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
       ? "CAP_SYS_RESOURCE held: rlimits can be raised"
       : `no CAP_SYS_RESOURCE: rlimits cannot be raised above the hard limits (open files: ${proc.nofileHard ?? "unlimited"}); containers whose config.json asks for more fail to start, and CRIU logs a harmless "Can't setup RLIMIT_NOFILE" error`,
     `keep process.rlimits in config.json at or below the hard limits (ulimit -Hn is ${proc.nofileHard ?? "unlimited"})`);
+  if (proc.pipeMaxSize != null) {
+    const pipes = lazyPipeProblem(proc.pipeMaxSize, proc.capSysResource);
+    add("process.pipe-max-size", pipes === null, "warning",
+      pipes ?? `CRIU's page server can get its ${LAZY_PIPE_BYTES}-byte pipes (fs.pipe-max-size ${proc.pipeMaxSize}${proc.capSysResource ? ", CAP_SYS_RESOURCE held" : ""}): migrate --lazy can serve memory`,
+      `sysctl -w fs.pipe-max-size=${LAZY_PIPE_BYTES} (${SETUP} does; needed only for migrate --lazy)`);
+  }
   add("tools.conmon", facts.tools.conmon !== null, "warning",
     facts.tools.conmon ? `conmon at ${facts.tools.conmon}: containers can be monitored across checkpoints` : "conmon not found: `ckpt run` needs it to hold container stdio across checkpoints",
     "apt-get install conmon");

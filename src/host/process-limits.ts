@@ -9,6 +9,8 @@ export interface ProcessLimitFacts {
   capSysResource: boolean;
   nofileSoft: number | null;
   nofileHard: number | null;
+  // fs.pipe-max-size: the largest pipe an unprivileged F_SETPIPE_SZ gets (null: unknown).
+  pipeMaxSize?: number | null;
 }
 
 // Whether capability `cap` is in the effective set of a /proc/PID/status text.
@@ -30,5 +32,15 @@ export function readProcessLimitFacts(): ProcessLimitFacts {
     capSysResource: hasEffectiveCapability(readFileSync("/proc/self/status", "utf8"), CAP_SYS_RESOURCE),
     nofileSoft: limits.soft,
     nofileHard: limits.hard,
+    pipeMaxSize: readPipeMaxSize(),
   };
+}
+
+function readPipeMaxSize(): number | null {
+  try {
+    const n = Number(readFileSync("/proc/sys/fs/pipe-max-size", "utf8").trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,7 @@
 // Where a lazy migration's memory is served from, and whether this host lets CRIU serve it.
-import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { CkptError, ExitCode } from "../errors.ts";
+import { readProcessLimitFacts } from "../host/process-limits.ts";
 
 export interface PageServerAddress {
   address: string;
@@ -35,18 +35,15 @@ export function formatPageServer(p: PageServerAddress): string {
 // does not check that failure: its first page request then fails with EBADF ("splice:
 // Bad file descriptor") and the migration with it. Found on this project's machines.
 export const LAZY_PIPE_BYTES = 4 * 1024 * 1024;
-const CAP_SYS_RESOURCE = 24n;
 
-export function lazyPipeProblem(pipeMaxSize: number, effectiveCaps: bigint): string | null {
-  if ((effectiveCaps >> CAP_SYS_RESOURCE) & 1n) return null;
-  if (pipeMaxSize >= LAZY_PIPE_BYTES) return null;
+export function lazyPipeProblem(pipeMaxSize: number, capSysResource: boolean): string | null {
+  if (capSysResource || pipeMaxSize >= LAZY_PIPE_BYTES) return null;
   return `fs.pipe-max-size is ${pipeMaxSize} bytes and ckpt runs without CAP_SYS_RESOURCE, so CRIU's page server cannot get the ${LAZY_PIPE_BYTES}-byte pipes it serves pages through`;
 }
 
 export async function refuseUnservableLazyPages(): Promise<void> {
-  const [max, status] = await Promise.all([readFile("/proc/sys/fs/pipe-max-size", "utf8"), readFile("/proc/self/status", "utf8")]);
-  const caps = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
-  const problem = lazyPipeProblem(Number(max.trim()), caps);
+  const facts = readProcessLimitFacts();
+  const problem = facts.pipeMaxSize == null ? null : lazyPipeProblem(facts.pipeMaxSize, facts.capSysResource);
   if (problem !== null) {
     throw new CkptError(ExitCode.hostNotReady, "this host cannot serve a lazy migration's memory", {
       evidence: [problem],
