@@ -151,7 +151,9 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       // The pages' digests are finished while the archive is written.
       const precomputed = pages?.finish().then((digests) => new Map(digests.map((d) => [`${CheckpointFiles.images}/${d.name}`, { size: d.size, sha256: d.sha256 }])));
       precomputed?.catch(() => {});
-      if (!request.ignoreRootfs) await tar.c({ cwd: ctx.record.rootfs, file: join(checkpoint.dir, CheckpointFiles.rootfsDiff) }, ["."]);
+      // Synchronous: node-tar then packs a busybox root filesystem in 30 ms instead of 85 ms
+      // (it is part of the downtime); the pages are hashed in a worker meanwhile.
+      if (!request.ignoreRootfs) tar.c({ cwd: ctx.record.rootfs, file: join(checkpoint.dir, CheckpointFiles.rootfsDiff), sync: true }, ["."]);
       const manifest = { ...checkpoint.manifest, rootfsInArchive: request.ignoreRootfs ? ("none" as const) : ("full" as const) };
       // Recorded before the last byte goes out: a restore at the other end of a pipe on
       // this same store may take the record over as soon as the archive is complete.

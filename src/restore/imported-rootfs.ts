@@ -97,11 +97,13 @@ export async function createPlaceholders(checkpointDir: string, placeholders: Pl
 // Extracts a tar that came inside an archive (podman's rootfs-diff.tar, devshm-checkpoint.tar)
 // only when every entry passes: all are judged first, so one hostile entry refuses the
 // whole tar before anything of it is written. Extraction judges again, in case the file
-// changed in between.
+// changed in between. Synchronous: node-tar then extracts a busybox root filesystem
+// (280 entries, 3.6 MiB) in 70-90 ms instead of 250-280 ms, and nothing else runs meanwhile.
 export async function extractJudged(file: string, cwd: string, context: EntryContext, what: string): Promise<void> {
   let refusal: string | null = null;
-  await tar.t({
+  tar.t({
     file,
+    sync: true,
     strict: true,
     onReadEntry: (entry) => {
       const verdict = judge(entry.path, entry, context);
@@ -110,9 +112,10 @@ export async function extractJudged(file: string, cwd: string, context: EntryCon
   });
   const refuse = (reason: string) => new CkptError(ExitCode.refused, `refusing ${what}: ${reason}`, { hint: "only import archives from sources you trust" });
   if (refusal !== null) throw refuse(refusal);
-  await tar.x({
+  tar.x({
     file,
     cwd,
+    sync: true,
     preserveOwner: true,
     strict: true,
     filter: (path, entry) => {
