@@ -254,6 +254,8 @@ Example:
     .option("--tcp-established", "migrate established TCP connections")
     .option("--file-locks", "migrate file locks")
     .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
+    .addOption(new Option("-c, --compress <how>", "the stream's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))
+    .option("--ignore-rootfs", "leave the root filesystem out of the stream (the target has it at the same path, as with shared storage)")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",

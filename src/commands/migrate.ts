@@ -7,6 +7,7 @@ import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { humanDuration } from "../output/time.ts";
 import { loadConfig } from "../config/load.ts";
+import type { Compression } from "../archive/compression.ts";
 import { parsePageServer, refuseUnservableLazyPages, type PageServerAddress } from "../migrate/page-server.ts";
 
 interface MigrateOptions extends GlobalOptions {
@@ -18,6 +19,8 @@ interface MigrateOptions extends GlobalOptions {
   allowProcessLoss?: boolean;
   pageServer?: string;
   progressTimeout?: string;
+  compress?: Compression;
+  ignoreRootfs?: boolean;
 }
 
 export async function migrateCommand(name: string, options: MigrateOptions): Promise<void> {
@@ -42,8 +45,18 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     }
     await refuseUnservableLazyPages();
   }
-  const progressTimeoutMs = (await loadConfig({ progressTimeout: options.progressTimeout })).progressTimeout.value as number;
-  const r = await migrateContainer(ctx, { target: options.to, tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, allowProcessLoss: options.allowProcessLoss === true, progressTimeoutMs, ...(lazy ? { lazy } : {}) });
+  const config = await loadConfig({ progressTimeout: options.progressTimeout, compress: options.compress });
+  const compression = config.compress.value as Compression;
+  const r = await migrateContainer(ctx, {
+    target: options.to,
+    tcpEstablished: options.tcpEstablished === true,
+    fileLocks: options.fileLocks === true,
+    allowProcessLoss: options.allowProcessLoss === true,
+    compression,
+    ignoreRootfs: options.ignoreRootfs === true,
+    progressTimeoutMs: config.progressTimeout.value as number,
+    ...(lazy ? { lazy } : {}),
+  });
   if (options.json) {
     printJson({ name: r.name, target: r.target, lazy: lazy !== undefined, downtimeNs: r.downtimeNs, durationNs: r.durationNs, pageTransferNs: r.pageTransferNs, frozenUs: r.export.checkpoint.manifest.criuStats.frozenTimeUs, tarBytes: r.export.tarBytes, restored: r.restored });
     return;
@@ -52,7 +65,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
   process.stdout.write(
     `${c.green("migrated")} ${c.bold(r.name)} to ${r.target} in ${humanDuration(r.durationNs)}\n` +
       `  downtime:  ${humanDuration(r.downtimeNs)} (from the freeze to running on the target)\n` +
-      `  streamed:  ${(r.export.tarBytes / 1048576).toFixed(1)} MiB of tar, zstd, every file's SHA-256 verified by the target\n` +
+      `  streamed:  ${(r.export.tarBytes / 1048576).toFixed(1)} MiB of tar, ${compression === "none" ? "uncompressed" : compression}${options.ignoreRootfs ? ", without the root filesystem" : ""}, every file's SHA-256 verified by the target\n` +
       (r.pageTransferNs === null ? "" : `  memory:    served from ${options.pageServer} on demand, the last page ${humanDuration(r.pageTransferNs)} after the start there\n`) +
       `  on target: PID ${String(r.restored["pid"])}, time mode ${String(r.restored["timeMode"])}; the source container is removed\n`,
   );

@@ -8,6 +8,7 @@ import { humanAge, humanDuration, rfc3339Nano } from "../output/time.ts";
 import { isAlive } from "../proc/process.ts";
 import { restartView } from "../restart/policy.ts";
 import { readRestartState } from "../restart/restart-state.ts";
+import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 
 interface PsOptions extends GlobalOptions {
   all?: boolean;
@@ -24,6 +25,8 @@ export async function psCommand(options: PsOptions): Promise<void> {
       const restartState = await readRestartState(store.layout, record.name);
       const restart = restartView(record.restart, restartState, restartState?.waiterPid != null && isAlive(restartState.waiterPid));
       const status = containerStatus(record, state);
+      // A lazy restore whose memory is still arriving (settled, and cleaned up, once it has).
+      const lazyPages = await settleLazyPages(store.layout, record.name);
       return {
         name: record.name,
         id: record.id,
@@ -35,6 +38,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
         createdAtNs,
         bundle: record.sourceBundle,
         restoredFrom: record.restoredFrom,
+        lazyPages,
         restart: restart === null ? null : { ...restart, nextRetryAt: restart.nextRetryAtMs === null ? null : new Date(restart.nextRetryAtMs).toISOString() },
       };
     }),
@@ -49,6 +53,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
     const retryAt = r.restart?.nextRetryAtMs;
     if (r.status === "restarting" && retryAt != null) return `restarting in ${humanDuration(BigInt(Math.max(0, retryAt - nowMs)) * 1_000_000n)} (exit ${r.restart?.lastExitCode ?? "?"})`;
     if (r.status === "exited" && r.restart?.lastExitCode != null) return `exited (${r.restart.lastExitCode})`;
+    if (r.lazyPages !== null && isActive(r.status)) return `${r.status}, memory arriving from ${r.lazyPages.from}`;
     return r.status;
   };
   const table = [

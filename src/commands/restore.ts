@@ -18,6 +18,7 @@ import { readFile } from "node:fs/promises";
 import { runtimeFor } from "../container/context.ts";
 import { criuEvidence } from "../criu/version.ts";
 import type { ContainerStore } from "../store/container-store.ts";
+import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 
 interface RestoreOptions extends GlobalOptions {
   name?: string;
@@ -77,7 +78,11 @@ export async function restoreCommand(source: string | undefined, options: Restor
 async function waitForPages(store: ContainerStore, r: RestoreResult): Promise<void> {
   const lazy = r.lazyPages!;
   const code = await lazy.daemon.finished();
-  if (code === 0) return;
+  if (code === 0) {
+    // Every page is in the container: the images the daemon read go.
+    await settleLazyPages(store.layout, r.record.name);
+    return;
+  }
   const log = await readFile(lazy.logPath, "utf8").catch(() => "");
   const runtime = runtimeFor(store, r.record.runtime, r.record.runtimePath);
   await runtime.kill(r.record.id, "KILL").catch(() => {});

@@ -18,12 +18,16 @@ import { formatPageServer, type PageServerAddress } from "./page-server.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer } from "../restore/restore.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
+import type { Compression } from "../archive/compression.ts";
 
 export interface MigrateRequest {
   target: string;
   tcpEstablished: boolean;
   fileLocks: boolean;
   allowProcessLoss: boolean;
+  // How the stream is compressed; and whether the target has the root filesystem already.
+  compression: Compression;
+  ignoreRootfs: boolean;
   // Post-copy: the source's address the target fetches the memory from.
   lazy?: PageServerAddress;
   // End a page transfer (post-copy) that has not moved for this long (ms).
@@ -88,8 +92,8 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     try {
       exported = await exportCheckpoint(ctx, {
         destination: { fd: writer.fd, label: `${request.target} (stream)` },
-        compression: "zstd",
-        ignoreRootfs: false,
+        compression: request.compression,
+        ignoreRootfs: request.ignoreRootfs,
         retainStaging: true,
         // Post-copy: CRIU 4.1.1's page server takes a closed connection for the end of the
         // transfer, so a target that dies mid-way would otherwise make it end the source

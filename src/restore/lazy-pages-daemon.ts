@@ -4,13 +4,15 @@
 // touches it, and the rest in the background, then exits. It outlives `ckpt restore`.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { criuEvidence } from "../criu/version.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
-import { killAll } from "../proc/process.ts";
+import { isAlive, killAll, readCommandLine } from "../proc/process.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
+import type { StoreLayout } from "../store/layout.ts";
 import { formatPageServer, type PageServerAddress } from "../migrate/page-server.ts";
 
 // CRIU names the socket so, in the work directory of both the daemon and the restore.
@@ -60,4 +62,27 @@ export async function startLazyPagesDaemon(o: { imagesDir: string; workDir: stri
       return exited;
     },
   };
+}
+
+// What a lazy restore leaves beside the container while its memory arrives: the daemon's
+// PID and source (lazy-pages.json) and the images it reads (lazy-images/). Once the daemon
+// has ended, both go: `settleLazyPages` is called by whoever looks next (ps, --wait-for-pages).
+export interface LazyPagesRecord {
+  daemonPid: number;
+  from: string;
+}
+
+export async function recordLazyPages(layout: StoreLayout, name: string, record: LazyPagesRecord): Promise<void> {
+  await writeFileAtomic(layout.lazyPagesRecord(name), `${JSON.stringify(record)}\n`);
+}
+
+// The record while pages still arrive; null (after removing what is left) once they stopped.
+export async function settleLazyPages(layout: StoreLayout, name: string): Promise<LazyPagesRecord | null> {
+  const text = await readFile(layout.lazyPagesRecord(name), "utf8").catch(() => null);
+  if (text === null) return null;
+  const record = JSON.parse(text) as LazyPagesRecord;
+  if (isAlive(record.daemonPid) && (await readCommandLine(record.daemonPid)).includes("lazy-pages")) return record;
+  await rm(layout.lazyImagesDir(name), { recursive: true, force: true });
+  await rm(layout.lazyPagesRecord(name), { force: true });
+  return null;
 }

@@ -10,7 +10,7 @@ import type { Manifest } from "../checkpoint/manifest.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpContents } from "../criu/dump-contents.ts";
 import { checkpointKind, openCheckpointSource } from "./checkpoint-source.ts";
-import { startLazyPagesDaemon, type LazyPagesDaemon } from "./lazy-pages-daemon.ts";
+import { recordLazyPages, startLazyPagesDaemon, type LazyPagesDaemon } from "./lazy-pages-daemon.ts";
 import { formatPageServer, parsePageServer, type PageServerAddress } from "../migrate/page-server.ts";
 import { createPlaceholders, planImportedSpec, prepareImportedRootfs } from "./imported-rootfs.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
@@ -194,10 +194,11 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (lazyFrom !== undefined) {
       // The daemon reads the images after this command has ended: they go with the
       // container, not in a staging directory (a lazy dump's images are a few hundred KiB).
-      restoreImages = join(layout.containerDir(name), "lazy-images");
+      restoreImages = layout.lazyImagesDir(name);
       await rm(restoreImages, { recursive: true, force: true });
       await cp(imageDir, restoreImages, { recursive: true });
       daemon = await startLazyPagesDaemon({ imagesDir: restoreImages, workDir: layout.bundleDir(name), pageServer: lazyFrom });
+      await recordLazyPages(layout, name, { daemonPid: daemon.pid, from: formatPageServer(lazyFrom) });
     }
 
     // Until the restore succeeds, an exit conmon reports is no crash to restart (a pending

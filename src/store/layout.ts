@@ -8,6 +8,8 @@
 //   ROOT/containers/NAME/restart.json      run --restart: restarts, the next retry (restart/)
 //   ROOT/containers/NAME/restart-hold      ckpt ended the container on purpose: no restart
 //   ROOT/containers/NAME/restart.log       what the exit handler and the restarter did
+//   ROOT/containers/NAME/lazy-images/      a lazy restore's images, while its memory arrives
+//   ROOT/containers/NAME/lazy-pages.json   the lazy-pages daemon fetching that memory
 //   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 //   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
@@ -47,6 +49,13 @@ export class StoreLayout {
   }
   restartLog(name: string): string {
     return join(this.containerDir(name), "restart.log");
+  }
+  // A lazy restore's images, read by its lazy-pages daemon, and the daemon's PID.
+  lazyImagesDir(name: string): string {
+    return join(this.containerDir(name), "lazy-images");
+  }
+  lazyPagesRecord(name: string): string {
+    return join(this.containerDir(name), "lazy-pages.json");
   }
   exitDir(name: string): string {
     return join(this.containerDir(name), "exit");

@@ -2,7 +2,9 @@
 // namespace. The archive streams from the checkpoint into the target's restore (no network
 // needed); with --lazy the memory follows over the veth link from the source's page server.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { readlink, writeFile, chmod } from "node:fs/promises";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
 import { createBusyboxBundle } from "../harness/bundle.ts";
@@ -118,8 +120,11 @@ describe("ckpt migrate", () => {
     assert.ok(moved.tarBytes < 16 * 1024 * 1024, `${moved.tarBytes} bytes streamed`);
     assert.ok(moved.downtimeNs > 0 && moved.pageTransferNs > 0 && moved.downtimeNs + moved.pageTransferNs <= moved.durationNs, JSON.stringify(moved));
     assert.deepEqual(await source.json<PsEntry[]>(["ps", "-a"]), [], "the source is removed once its last page has moved");
-    const there = (await target.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem");
+    const there = (await target.json<(PsEntry & { lazyPages: unknown })[]>(["ps"])).find((e) => e.name === "mem");
     assert.equal(there?.status, "running");
+    // Every page arrived (--wait-for-pages): the daemon's images and record are gone.
+    assert.equal(there?.lazyPages, null);
+    assert.equal(existsSync(join(target.root, "containers", "mem", "lazy-images")), false, "the lazy-pages daemon's images are removed");
 
     await target.ok(["exec", "mem", "--", "kill", "-USR1", "1"]);
     const verdict = await waitFor("the holder's verdict", async () => /verify (ok|MISMATCH) checksum=([0-9a-f]+)/.exec(String((await target.ok(["logs", "mem"])).stdout)) ?? undefined);
