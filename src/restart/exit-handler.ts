@@ -48,7 +48,7 @@ export async function containerExited(store: ContainerStore, name: string, clock
   await logFile.close();
   const waiting = { ...decision.state, waiterPid: waiter.pid ?? null };
   await writeRestartState(layout, name, waiting);
-  await log(store, name, `exited (${code}); restart ${waiting.failures} in a row in ${formatDelay(decision.delayMs)} (waiter PID ${waiter.pid})`);
+  await log(store, name, `exited (${code}); restarting in ${formatDelay(decision.delayMs)} (failure ${waiting.failures} in a row; waiter PID ${waiter.pid})`);
   return { ...decision, state: waiting };
 }
 
