@@ -103,7 +103,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
 
   // The dump ends the container (unless it is left running): its restart policy must not
   // start it again.
-  if (!request.leaveRunning && request.lazyPages === undefined) await holdRestarts(store.layout, record.name, "checkpointed");
+  if (!request.leaveRunning && request.lazyPages === undefined) await holdRestarts(store.layout, record, "checkpointed");
   request.onDumpStart?.(imageDir);
   let watchdog: CriuWatchdog | undefined;
   const watch = (pid: number) => {

@@ -23,7 +23,7 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
       await stopContainer(ctx, 0, "removed");
     }
     // A restart that is pending is called off before the container's directory goes.
-    await holdRestarts(ctx.store.layout, name, "removed");
+    await holdRestarts(ctx.store.layout, ctx.record, "removed");
     await ctx.runtime.delete(ctx.record.id, true);
     await ctx.store.remove(name);
     removed.push(name);

@@ -14,7 +14,7 @@ export interface StopResult {
 export async function stopContainer(ctx: ContainerContext, graceSeconds: number, why = "stopped"): Promise<StopResult> {
   const name = ctx.record.name;
   // A restart policy does not bring back what ckpt stops, nor one that is waiting to restart.
-  await holdRestarts(ctx.store.layout, name, why);
+  await holdRestarts(ctx.store.layout, ctx.record, why);
   const live = await liveState(ctx);
   if (live.status === "paused") await ctx.runtime.resume(ctx.record.id);
   if (!isActive(live.status)) return { name, signal: null, wasRunning: false };

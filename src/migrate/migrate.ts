@@ -141,7 +141,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
       }
       pageTransferNs = process.hrtime.bigint() - transferStarted;
       // Every page is on the target: the source, which CRIU left running, goes now.
-      await holdRestarts(ctx.store.layout, ctx.record.name, "migrated");
+      await holdRestarts(ctx.store.layout, ctx.record, "migrated");
       await ctx.runtime.kill(ctx.record.id, "KILL").catch(() => {});
     } else {
       const done = await exited;

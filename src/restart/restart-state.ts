@@ -6,6 +6,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { killAll, readCommandLine } from "../proc/process.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
+import type { ContainerRecord } from "../store/container-record.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { WAITER_COMMAND } from "./exit-command.ts";
 import { freshRestartState, RestartStateSchema, type RestartState } from "./policy.ts";
@@ -30,7 +31,9 @@ export async function readHold(layout: StoreLayout, name: string): Promise<strin
 
 // Before ckpt ends a container on purpose: no restart when it exits, and a restart that
 // is already pending is called off (its waiter ended, by PID, once it is known to be one).
-export async function holdRestarts(layout: StoreLayout, name: string, why: string): Promise<void> {
+export async function holdRestarts(layout: StoreLayout, record: ContainerRecord, why: string): Promise<void> {
+  if (record.restart.policy === "no") return;
+  const name = record.name;
   await writeFile(layout.restartHold(name), `${why}\n`, { mode: 0o600 }).catch(() => {});
   const state = await readRestartState(layout, name);
   if (state === null || state.nextRetryAtMs === null) return;

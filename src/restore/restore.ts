@@ -203,7 +203,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
 
     // Until the restore succeeds, an exit conmon reports is no crash to restart (a pending
     // restart of the old container is called off, too).
-    await holdRestarts(layout, name, "restoring");
+    await holdRestarts(layout, record, "restoring");
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
