@@ -30,7 +30,9 @@ export interface CriuWatchdog {
 // `root`: the process to end with its descendants (the runtime, with CRIU below it), or a
 // function that finds it once it exists. `paths`: files or directories CRIU writes.
 export function watchCriu(root: number | (() => Promise<number | null>), paths: string[], timeoutMs: number): CriuWatchdog {
-  const intervalMs = Math.min(500, Math.max(50, timeoutMs / 4));
+  // Sampling walks /proc: often enough to end a stall within an eighth of the timeout
+  // past it, and with the default 60 s no more than every 2 s, beside a dump that needs the CPU.
+  const intervalMs = Math.min(2000, Math.max(50, timeoutMs / 8));
   let state: WatchdogState = WATCHDOG_START;
   let stalledFor: number | null = null;
   let busy = false;
