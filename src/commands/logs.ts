@@ -1,10 +1,9 @@
 // `ckpt logs [-f] NAME`
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { liveState, openContainer } from "../container/context.ts";
 import { readLogFrom, writeLogLines } from "../container/logs.ts";
 import { isActive } from "../container/status.ts";
 import { ExitCode, ExitError } from "../errors.ts";
+import { readExitCode } from "../monitor/conmon.ts";
 import type { GlobalOptions } from "../global-options.ts";
 
 interface LogsOptions extends GlobalOptions {
@@ -37,9 +36,8 @@ export async function followLogs(options: LogsOptions, name: string, how: { foll
         if (!isActive(live.status)) {
           writeLogLines((await readLogFrom(path, offset, carry)).lines, process, options.timestamps);
           if (how.exitWithContainer) {
-            const code = await readFile(join(ctx.store.layout.exitDir(name), ctx.record.id), "utf8").catch(() => "");
-            const exitCode = Number.parseInt(code, 10);
-            if (Number.isFinite(exitCode) && exitCode !== 0) throw new ExitError(exitCode as ExitCode);
+            const exitCode = await readExitCode(ctx.store.layout.exitDir(name), ctx.record.id);
+            if (exitCode !== null && exitCode !== 0) throw new ExitError(exitCode as ExitCode);
           }
           return;
         }

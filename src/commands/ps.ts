@@ -5,9 +5,8 @@ import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { humanAge, humanDuration, rfc3339Nano } from "../output/time.ts";
-import { isAlive } from "../proc/process.ts";
 import { restartView } from "../restart/policy.ts";
-import { readRestartState } from "../restart/restart-state.ts";
+import { isWaiterOf, readRestartState } from "../restart/restart-state.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 
 interface PsOptions extends GlobalOptions {
@@ -23,7 +22,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
       const state = await runtimeFor(store, record.runtime, record.runtimePath).state(record.id).catch(() => null);
       const createdAtNs = BigInt(record.createdAtNs);
       const restartState = await readRestartState(store.layout, record.name);
-      const restart = restartView(record.restart, restartState, restartState?.waiterPid != null && isAlive(restartState.waiterPid));
+      const restart = restartView(record.restart, restartState, restartState?.waiterPid != null && (await isWaiterOf(restartState.waiterPid, record.name)));
       const status = containerStatus(record, state);
       // A lazy restore whose memory is still arriving (settled, and cleaned up, once it has).
       const lazyPages = await settleLazyPages(store.layout, record.name);

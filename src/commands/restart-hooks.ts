@@ -2,13 +2,14 @@
 // output: they write restart.log and restart.json, and exit 0 unless ckpt itself failed.
 import { openStore } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
-import { containerExited, waitAndRestart } from "../restart/exit-handler.ts";
+import { containerExited, logRestart, waitAndRestart } from "../restart/exit-handler.ts";
 
 export async function containerExitedCommand(name: string, options: GlobalOptions): Promise<void> {
   await containerExited(openStore(options), name);
 }
 
 export async function restartWaitCommand(name: string, generation: number, options: GlobalOptions): Promise<void> {
-  const outcome = await waitAndRestart(openStore(options), name, generation);
-  process.stdout.write(`${new Date().toISOString()} waiter for generation ${generation}: ${outcome}\n`);
+  const store = openStore(options);
+  const outcome = await waitAndRestart(store, name, generation);
+  await logRestart(store, name, `waiter for generation ${generation}: ${outcome}`);
 }

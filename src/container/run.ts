@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../store/atomic-write.ts";
 import { generatedName, newContainerId, validateContainerName } from "../store/names.ts";
 import { planContainerSpec } from "./container-spec.ts";
 import { runtimeFor } from "./context.ts";
+import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { exitHandlerArgv } from "../restart/exit-command.ts";
 import { freshRestartState, NO_RESTART, type RestartPolicy } from "../restart/policy.ts";
 import { writeRestartState } from "../restart/restart-state.ts";
@@ -69,14 +70,21 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     await store.save(record);
     // Before the monitor starts: a container that exits at once finds its restart state.
     if (record.restart.policy !== "no") await writeRestartState(layout, name, freshRestartState(Date.now()));
-    const pid = await startMonitor(createMonitorArgv(monitorArgs(store, record)), `${request.runtime} create`);
-    await runtime.start(id);
+    const pid = await startFromBundle(store, record, runtime);
     return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: planned.warnings };
   } catch (error) {
     await runtime.delete(id, true).catch(() => {});
     await store.remove(name);
     throw error;
   }
+}
+
+// Creates the container from ckpt's bundle under a new conmon and starts it: `run`, and
+// each restart of `run --restart`. Returns its PID 1.
+export async function startFromBundle(store: ContainerStore, record: ContainerRecord, runtime: RuntimeCli): Promise<number> {
+  const pid = await startMonitor(createMonitorArgv(monitorArgs(store, record)), `${record.runtime} create`);
+  await runtime.start(record.id);
+  return pid;
 }
 
 // Writes ckpt's bundle (config.json), the empty CRIU config and the monitor's directories.

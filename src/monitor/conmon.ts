@@ -2,6 +2,8 @@
 import type { Readable } from "node:stream";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { parseSyncMessages, type SyncMessage } from "./conmon-argv.ts";
@@ -63,6 +65,13 @@ function firstMessage(stream: Readable): Promise<SyncMessage | null> {
     stream.on("end", () => done(null));
     stream.on("error", () => done(null));
   });
+}
+
+// The exit code conmon wrote for container `id` in its exit directory (128 + N for a
+// signal), or null while it has written none.
+export async function readExitCode(exitDir: string, id: string): Promise<number | null> {
+  const text = (await readFile(join(exitDir, id), "utf8").catch(() => "")).trim();
+  return /^-?\d+$/.test(text) ? Number(text) : null;
 }
 
 // runc prints `time="..." level=error msg="..."`; keep the message.

@@ -46,6 +46,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+// Whether `pid` is alive and still the program a recorded PID stood for: its command line
+// has each of `words` (a PID reused by another program does not count).
+export async function runsCommand(pid: number, words: string[]): Promise<boolean> {
+  if (!isAlive(pid)) return false;
+  const argv = (await readCommandLine(pid)).split(" ");
+  return words.every((w) => argv.includes(w));
+}
+
 // Resident memory of a process in bytes (VmRSS), 0 when it is gone.
 export async function residentBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");

@@ -11,13 +11,12 @@
 //
 // Both append what they did to restart.log, since nobody sees their output.
 import { spawn } from "node:child_process";
-import { appendFile, open, readFile, rm } from "node:fs/promises";
+import { appendFile, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { runtimeFor } from "../container/context.ts";
-import { monitorArgs } from "../container/run.ts";
+import { startFromBundle } from "../container/run.ts";
 import { containerStatus, isActive } from "../container/status.ts";
-import { createMonitorArgv } from "../monitor/conmon-argv.ts";
-import { startMonitor } from "../monitor/conmon.ts";
+import { readExitCode } from "../monitor/conmon.ts";
 import { systemClock, type Clock } from "../recovery/backoff.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
@@ -31,14 +30,13 @@ export async function containerExited(store: ContainerStore, name: string, clock
   if (record === null) return null;
   const layout = store.layout;
   const nowMs = clock.nowMs();
-  const exitText = await readFile(join(layout.exitDir(name), record.id), "utf8").catch(() => "");
-  const exitCode = /^-?\d+$/.test(exitText.trim()) ? Number(exitText.trim()) : null;
+  const exitCode = await readExitCode(layout.exitDir(name), record.id);
   const state = (await readRestartState(layout, name)) ?? freshRestartState(nowMs);
   const decision = decideRestart(record.restart, state, { exitCode, heldBy: await readHold(layout, name), checkpointed: record.checkpointedTo !== null, nowMs });
   await writeRestartState(layout, name, decision.state);
   const code = exitCode === null ? "no exit code" : `exit code ${exitCode}`;
   if (!decision.restart) {
-    await log(store, name, `exited (${code}); not restarted: ${decision.reason}`);
+    await logRestart(store, name, `exited (${code}); not restarted: ${decision.reason}`);
     return decision;
   }
   const logFile = await open(layout.restartLog(name), "a", 0o600);
@@ -48,7 +46,7 @@ export async function containerExited(store: ContainerStore, name: string, clock
   await logFile.close();
   const waiting = { ...decision.state, waiterPid: waiter.pid ?? null };
   await writeRestartState(layout, name, waiting);
-  await log(store, name, `exited (${code}); restarting in ${formatDelay(decision.delayMs)} (failure ${waiting.failures} in a row; waiter PID ${waiter.pid})`);
+  await logRestart(store, name, `exited (${code}); restarting in ${formatDelay(decision.delayMs)} (failure ${waiting.failures} in a row; waiter PID ${waiter.pid})`);
   return { ...decision, state: waiting };
 }
 
@@ -79,7 +77,7 @@ export async function waitAndRestart(store: ContainerStore, name: string, genera
       // The restarted container may already have exited again: keep what its exit wrote.
       const after = (await readRestartState(layout, name)) ?? now;
       await writeRestartState(layout, name, { ...after, restarts: now.restarts + 1, note: after.generation === generation + 1 ? null : after.note });
-      await log(store, name, `restarted (restart ${now.restarts + 1}, PID ${pid})`);
+      await logRestart(store, name, `restarted (restart ${now.restarts + 1}, PID ${pid})`);
       return "restarted";
     } catch (error) {
       const why = (error as Error).message;
@@ -87,10 +85,10 @@ export async function waitAndRestart(store: ContainerStore, name: string, genera
       generation += 1;
       await writeRestartState(layout, name, decision.restart ? { ...decision.state, waiterPid: process.pid } : decision.state);
       if (!decision.restart) {
-        await log(store, name, `could not start it again (${why}); giving up: ${decision.reason}`);
+        await logRestart(store, name, `could not start it again (${why}); giving up: ${decision.reason}`);
         return "gave up";
       }
-      await log(store, name, `could not start it again (${why}); next try in ${formatDelay(decision.delayMs)}`);
+      await logRestart(store, name, `could not start it again (${why}); next try in ${formatDelay(decision.delayMs)}`);
     }
   }
 }
@@ -102,12 +100,10 @@ async function startAgain(store: ContainerStore, record: ContainerRecord): Promi
   await rm(join(store.layout.exitDir(record.name), record.id), { force: true });
   const fresh = { ...record, restoredFrom: null };
   await store.save(fresh);
-  const pid = await startMonitor(createMonitorArgv(monitorArgs(store, fresh)), `${record.runtime} create`);
-  await runtime.start(record.id);
-  return pid;
+  return startFromBundle(store, fresh, runtime);
 }
 
-async function log(store: ContainerStore, name: string, line: string): Promise<void> {
+export async function logRestart(store: ContainerStore, name: string, line: string): Promise<void> {
   await appendFile(store.layout.restartLog(name), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 }).catch(() => {});
 }
 

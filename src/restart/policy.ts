@@ -1,5 +1,5 @@
 // `run --restart`: which containers the monitor starts again when they exit, and when.
-// Pure: the exit handler (on-exit.ts) gathers the facts and carries out the decision.
+// Pure: the exit handler (exit-handler.ts) gathers the facts and carries out the decision.
 //
 //   no               never (the default)
 //   on-failure[:N]   when it exits non-zero or is killed by a signal; at most N restarts
@@ -11,7 +11,7 @@
 // schedule of restore --all (backoff.ts), which starts over after a long enough run.
 import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
-import { failed, type BackoffPolicy, type BackoffState } from "../recovery/backoff.ts";
+import { DEFAULT_BACKOFF, failed, type BackoffPolicy, type BackoffState } from "../recovery/backoff.ts";
 
 export const RestartPolicySchema = z.object({
   policy: z.enum(["no", "on-failure", "always"]),
@@ -21,7 +21,7 @@ export const RestartPolicySchema = z.object({
 });
 export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
 
-export const NO_RESTART: RestartPolicy = { policy: "no", maxRetries: null, backoff: { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 } };
+export const NO_RESTART: RestartPolicy = { policy: "no", maxRetries: null, backoff: DEFAULT_BACKOFF };
 
 // podman's spelling: no, on-failure, on-failure:N, always (and always:N).
 export function parseRestartPolicy(text: string, backoff: BackoffPolicy): RestartPolicy {

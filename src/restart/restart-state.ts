@@ -4,13 +4,12 @@
 //                  the exit handler then leaves it down
 // The exit handler, the waiter and the commands that end a container all write here.
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { killAll, readCommandLine } from "../proc/process.ts";
+import { killAll, runsCommand } from "../proc/process.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { WAITER_COMMAND } from "./exit-command.ts";
 import { freshRestartState, RestartStateSchema, type RestartState } from "./policy.ts";
-
 
 export async function readRestartState(layout: StoreLayout, name: string): Promise<RestartState | null> {
   const text = await readFile(layout.restartState(name), "utf8").catch(() => null);
@@ -54,7 +53,7 @@ export async function beginRun(layout: StoreLayout, name: string, nowMs: number)
   await writeRestartState(layout, name, { ...state, generation: state.generation + 1, runningSinceMs: nowMs, nextRetryAtMs: null, waiterPid: null });
 }
 
-async function isWaiterOf(pid: number, name: string): Promise<boolean> {
-  const argv = (await readCommandLine(pid)).split(" ");
-  return argv.includes(WAITER_COMMAND) && argv.includes(name);
+// Whether `pid` is the waiter of a restart of `name` (what restart.json recorded).
+export function isWaiterOf(pid: number, name: string): Promise<boolean> {
+  return runsCommand(pid, [WAITER_COMMAND, name]);
 }

@@ -22,7 +22,8 @@ export interface CheckpointSource {
   manifest: Manifest;
   // Where the spec comes from: spec.dump, or the bundle given for bare images.
   specPath: string;
-  // What the engine that made it recorded (podman's config.dump), when present.
+  // The container record the engine that made it kept (config.dump: podman's, or ckpt's),
+  // when present.
   engineConfig: Record<string, unknown> | null;
 }
 
@@ -42,13 +43,13 @@ export async function openCheckpointSource(dir: string, options: { bundle?: stri
   }
   const imagesDir = kind === "criu-images" ? dir : imagesDirOf(dir);
   const specPath = options.bundle !== undefined ? join(options.bundle, "config.json") : join(dir, CheckpointFiles.spec);
-  if (kind === "ckpt") return { kind, dir, imagesDir, manifest: await readManifest(dir), specPath, engineConfig: null };
-  if (!existsSync(specPath)) {
-    throw new CkptError(ExitCode.usage, `${dir} holds CRIU images without the container's OCI spec`, { hint: "give the bundle the container ran from with --bundle DIR (its config.json)" });
-  }
   const engineConfig = await readFile(join(dir, CheckpointFiles.config), "utf8")
     .then((t) => JSON.parse(t) as Record<string, unknown>)
     .catch(() => null);
+  if (kind === "ckpt") return { kind, dir, imagesDir, manifest: await readManifest(dir), specPath, engineConfig };
+  if (!existsSync(specPath)) {
+    throw new CkptError(ExitCode.usage, `${dir} holds CRIU images without the container's OCI spec`, { hint: "give the bundle the container ran from with --bundle DIR (its config.json)" });
+  }
   const spec = await readOciSpec(specPath);
   const dump = await readDumpContents(imagesDir, { details: false });
   const dumpedAt = await stat(join(imagesDir, "inventory.img"));

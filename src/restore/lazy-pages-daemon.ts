@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { criuEvidence } from "../criu/version.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
-import { isAlive, killAll, readCommandLine } from "../proc/process.ts";
+import { killAll, runsCommand } from "../proc/process.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { formatPageServer, type PageServerAddress } from "../migrate/page-server.ts";
@@ -81,7 +81,7 @@ export async function settleLazyPages(layout: StoreLayout, name: string): Promis
   const text = await readFile(layout.lazyPagesRecord(name), "utf8").catch(() => null);
   if (text === null) return null;
   const record = JSON.parse(text) as LazyPagesRecord;
-  if (isAlive(record.daemonPid) && (await readCommandLine(record.daemonPid)).includes("lazy-pages")) return record;
+  if (await runsCommand(record.daemonPid, ["lazy-pages"])) return record;
   await rm(layout.lazyImagesDir(name), { recursive: true, force: true });
   await rm(layout.lazyPagesRecord(name), { force: true });
   return null;

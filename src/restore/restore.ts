@@ -34,7 +34,7 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
 import { containerStatus, isActive } from "../container/status.ts";
 import { beginRun, holdRestarts } from "../restart/restart-state.ts";
-import { NO_RESTART, RestartPolicySchema, type RestartPolicy } from "../restart/policy.ts";
+import { NO_RESTART, RestartPolicySchema } from "../restart/policy.ts";
 
 export interface RestoreRequest {
   // A container name (its latest checkpoint) or a checkpoint directory.
@@ -80,17 +80,6 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
     throw new CkptError(ExitCode.notFound, `no checkpoint of "${source}" in the store`, { hint: "`ckpt checkpoints` lists what the store holds; a checkpoint directory can be given as a path" });
   }
   return latest.dir;
-}
-
-// The restart policy in the container record a ckpt checkpoint carries (config.dump).
-async function dumpedRestartPolicy(checkpoint: string): Promise<RestartPolicy> {
-  try {
-    const record = JSON.parse(await readFile(join(checkpoint, CheckpointFiles.config), "utf8")) as { restart?: unknown };
-    const parsed = RestartPolicySchema.safeParse(record.restart);
-    return parsed.success ? parsed.data : NO_RESTART;
-  } catch {
-    return NO_RESTART;
-  }
 }
 
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
@@ -151,8 +140,8 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       createdAtNs: String(hostNow.realtimeNs),
       restoredFrom: label,
       checkpointedTo: null,
-      // A migrated container keeps its restart policy.
-      restart: source.kind === "ckpt" ? await dumpedRestartPolicy(checkpoint) : NO_RESTART,
+      // A migrated container keeps its restart policy (ckpt's record in config.dump).
+      restart: (source.kind === "ckpt" && RestartPolicySchema.safeParse(source.engineConfig?.["restart"]).data) || NO_RESTART,
     };
   }
   if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
