@@ -85,7 +85,13 @@ environment, which wins over the file.
     .option("--backoff-initial <duration>", "with --restart: delay before the first restart (default 10s; CKPT_BACKOFF_INITIAL)")
     .option("--backoff-max <duration>", "with --restart: longest delay; it doubles after each failure up to this (default 5m; CKPT_BACKOFF_MAX)")
     .option("--backoff-reset <duration>", "with --restart: running this long without failing starts the delays over (default 10m; CKPT_BACKOFF_RESET)")
-    .addHelpText("after", "\nExamples:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n  ckpt run -d --name worker --restart on-failure:5 ./bundle\n")
+    .option("--network <mode>", "none (own namespace, loopback only), private (loopback plus --ip on a veth), host, or ns:PATH (join a namespace you manage); default: private when the spec asks for a network namespace, else host")
+    .option("--ip <addr/prefix>", "with --network private: an address of the container's eth0, e.g. 192.0.2.50/24 (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--gateway <addr>", "with --ip: the container's default route")
+    .option("--bridge <name>", "with --ip: put the host's end of the veth on this bridge")
+    .option("--mac-address <mac>", "with --ip: eth0's MAC address (default: derived from the container id, kept across restores)")
+    .option("--mtu <bytes>", "with --ip: the veth's MTU", (v: string) => Number(v))
+    .addHelpText("after", "\nExamples:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n  ckpt run -d --name worker --restart on-failure:5 ./bundle\n  ckpt run -d --name api --network private --ip 192.0.2.50/24 --gateway 192.0.2.1 --bridge br0 ./bundle\n\nNetworking: a private namespace is ckpt's; it is built again, identical, before every\nrestore, here or on a migration's target, so listeners and connections keep their addresses.\n")
     .action(async (bundle: string, command: string[], _opts, cmd: Command) => {
       const { runCommand } = await import("./commands/run.ts");
       await runCommand(bundle, command, cmd.optsWithGlobals());

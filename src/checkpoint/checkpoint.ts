@@ -22,6 +22,7 @@ import { CheckpointFiles } from "./checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
+import { releaseContainerNetwork } from "../network/container-network.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -134,6 +135,8 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     // at the images, and the runtime's record of it would block a restore under its id.
     await store.save({ ...record, checkpointedTo: partialDir });
     await runtime.delete(record.id, true).catch(() => {});
+    // Its network goes with it: a restore, here or elsewhere, builds it again.
+    await releaseContainerNetwork(store, record).catch(() => {});
   }
   try {
     const timens = await readTimensImage(imageDir);

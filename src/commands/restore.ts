@@ -1,4 +1,5 @@
 // `ckpt restore [-n NEW] [--runtime R] [--time-mode auto|host|continue|suspend] NAME|DIR`
+import { removeContainer } from "../container/remove.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
 import { openStore } from "../container/context.ts";
@@ -86,8 +87,7 @@ async function waitForPages(store: ContainerStore, r: RestoreResult): Promise<vo
   const log = await readFile(lazy.logPath, "utf8").catch(() => "");
   const runtime = runtimeFor(store, r.record.runtime, r.record.runtimePath);
   await runtime.kill(r.record.id, "KILL").catch(() => {});
-  await runtime.delete(r.record.id, true).catch(() => {});
-  await store.remove(r.record.name).catch(() => {});
+  await removeContainer(store, r.record, runtime, { tolerateRuntime: true }).catch(() => {});
   throw new CkptError(ExitCode.transferFailed, `the memory of "${r.record.name}" stopped arriving from ${lazy.from} (the lazy-pages daemon ${code === null ? "was killed" : `exited ${code}`}); the container, missing pages, is removed here`, {
     evidence: criuEvidence(log, 6),
   });

@@ -6,6 +6,7 @@ import { holdRestarts } from "../restart/restart-state.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
+import { removeContainer } from "../container/remove.ts";
 
 interface RmOptions extends GlobalOptions {
   force?: boolean;
@@ -24,8 +25,7 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
     }
     // A restart that is pending is called off before the container's directory goes.
     await holdRestarts(ctx.store.layout, ctx.record, "removed");
-    await ctx.runtime.delete(ctx.record.id, true);
-    await ctx.store.remove(name);
+    await removeContainer(ctx.store, ctx.record, ctx.runtime);
     removed.push(name);
     if (!options.json) process.stdout.write(`${name}\n`);
   }

@@ -8,6 +8,7 @@ import type { RuntimeName } from "../runtimes/runtime.ts";
 import { followLogs } from "./logs.ts";
 import { loadConfig } from "../config/load.ts";
 import { formatRestartPolicy, parseRestartPolicy } from "../restart/policy.ts";
+import { parseNetworkMode } from "../network/plan-network.ts";
 
 interface RunOptions extends GlobalOptions {
   name?: string;
@@ -16,6 +17,12 @@ interface RunOptions extends GlobalOptions {
   backoffInitial?: string;
   backoffMax?: string;
   backoffReset?: string;
+  network?: string;
+  ip?: string[];
+  gateway?: string;
+  bridge?: string;
+  macAddress?: string;
+  mtu?: number;
 }
 
 export async function runCommand(bundle: string, command: string[], options: RunOptions): Promise<void> {
@@ -32,11 +39,19 @@ export async function runCommand(bundle: string, command: string[], options: Run
     runtime: (options.runtime ?? "runc") as RuntimeName,
     command: command.length > 0 ? command : undefined,
     restart,
+    network: {
+      mode: options.network === undefined ? undefined : parseNetworkMode(options.network),
+      ips: options.ip,
+      gateway: options.gateway,
+      bridge: options.bridge,
+      mac: options.macAddress,
+      mtu: options.mtu,
+    },
   });
   for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   const { record } = result;
   if (options.json) {
-    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace, restart: { policy: formatRestartPolicy(record.restart), ...record.restart.backoff } });
+    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace, network: record.network ?? null, restart: { policy: formatRestartPolicy(record.restart), ...record.restart.backoff } });
   } else if (options.detach) {
     process.stdout.write(`${record.id}\n`);
   }

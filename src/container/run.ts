@@ -17,6 +17,9 @@ import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { exitHandlerArgv } from "../restart/exit-command.ts";
 import { freshRestartState, NO_RESTART, type RestartPolicy } from "../restart/policy.ts";
 import { writeRestartState } from "../restart/restart-state.ts";
+import { planNetwork, specWithNetwork, type NetworkRequest } from "../network/plan-network.ts";
+import { releaseNetwork } from "../network/network-namespace.ts";
+import { ensureNetwork, refuseUnhostableNetwork } from "../network/container-network.ts";
 
 export interface RunRequest {
   bundle: string;
@@ -24,6 +27,7 @@ export interface RunRequest {
   runtime: RuntimeName;
   command: string[] | undefined;
   restart?: RestartPolicy;
+  network?: NetworkRequest;
 }
 
 export interface RunResult {
@@ -41,7 +45,8 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
   const runtime = runtimeFor(store, request.runtime);
   const version = await runtime.version();
   const layout = store.layout;
-  const planned = planContainerSpec(source, {
+  const network = planNetwork(source, request.network ?? {}, id);
+  const planned = planContainerSpec(specWithNetwork(source, network, layout.networkNamespace(name)), {
     sourceBundle,
     command: request.command,
     criuConfigPath: layout.criuConfig(name),
@@ -64,8 +69,10 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     restoredFrom: null,
     checkpointedTo: null,
     restart: request.restart ?? NO_RESTART,
+    network,
   };
   try {
+    await refuseUnhostableNetwork(store, record);
     await prepareContainerDir(store, name, planned.spec);
     await store.save(record);
     // Before the monitor starts: a container that exits at once finds its restart state.
@@ -74,6 +81,7 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: planned.warnings };
   } catch (error) {
     await runtime.delete(id, true).catch(() => {});
+    await releaseNetwork(network, layout.networkNamespace(name)).catch(() => {});
     await store.remove(name);
     throw error;
   }
@@ -82,6 +90,7 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
 // Creates the container from ckpt's bundle under a new conmon and starts it: `run`, and
 // each restart of `run --restart`. Returns its PID 1.
 export async function startFromBundle(store: ContainerStore, record: ContainerRecord, runtime: RuntimeCli): Promise<number> {
+  await ensureNetwork(store, record);
   const pid = await startMonitor(createMonitorArgv(monitorArgs(store, record)), `${record.runtime} create`);
   await runtime.start(record.id);
   return pid;

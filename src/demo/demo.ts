@@ -1,6 +1,7 @@
 // `ckpt demo`: the main job on a throwaway container, for a new user's first minute.
 // Runs a busybox container, checkpoints it, restores it, execs into it, and reports
 // the time namespaces and clocks PID 1 and the exec'd process see.
+import { removeContainer } from "../container/remove.ts";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -80,8 +81,7 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
     if (!keep) {
       const ctx = await openContainer({ root: store.layout.root }, name).catch(() => null);
       if (ctx) {
-        await ctx.runtime.delete(ctx.record.id, true).catch(() => {});
-        await store.remove(name);
+        await removeContainer(store, ctx.record, ctx.runtime, { tolerateRuntime: true });
       }
       await rm(store.layout.containerCheckpointsDir(name), { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });

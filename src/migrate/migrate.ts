@@ -19,6 +19,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer } from "../restore/restore.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
 import type { Compression } from "../archive/compression.ts";
+import { removeContainer } from "../container/remove.ts";
 
 export interface MigrateRequest {
   target: string;
@@ -149,8 +150,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     }
     // The target runs it: only now does the source go.
     await exported.staged?.release();
-    await ctx.runtime.delete(ctx.record.id, true).catch(() => {});
-    await ctx.store.remove(ctx.record.name);
+    await removeContainer(ctx.store, ctx.record, ctx.runtime, { tolerateRuntime: true });
     return {
       name: ctx.record.name,
       target: request.target,

@@ -4,6 +4,9 @@
 import { existsSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
+import { NetworkConfigSchema } from "../network/network-config.ts";
+import { networkForId, raiseNetwork, rebuildNetwork, refuseUnhostableNetwork, releaseContainerNetwork } from "../network/container-network.ts";
+import { specWithNetwork } from "../network/plan-network.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import type { Manifest } from "../checkpoint/manifest.ts";
@@ -145,9 +148,18 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     };
   }
   if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
+  // The network the container was dumped in (ckpt's record in config.dump), built again
+  // here with host-side names of this container id.
+  const dumpedNetwork = source.kind === "ckpt" ? NetworkConfigSchema.safeParse(source.engineConfig?.["network"]).data : undefined;
   // Post-copy: the source container lives on until its last page has moved, so the two
   // must not share a runtime id (nor, on one machine, its cgroups).
   if (lazyFrom !== undefined) record = { ...record, id: newContainerId() };
+  record = { ...record, network: networkForId(dumpedNetwork ?? record.network, record.id) };
+  if (record.network === undefined) delete record.network;
+  await refuseUnhostableNetwork(store, record).catch(async (error: unknown) => {
+    if (existing === null) await store.remove(name);
+    throw error;
+  });
 
   const layout = store.layout;
   let holder: TimeNamespaceHolder | undefined;
@@ -162,6 +174,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
       await createPlaceholders(checkpoint, planned.placeholders);
     }
+    if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
 
     // Apply the clock plan: join the host's namespace, or one made with the planned
@@ -193,6 +206,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // Until the restore succeeds, an exit conmon reports is no crash to restart (a pending
     // restart of the old container is called off, too).
     await holdRestarts(layout, record, "restoring");
+    await rebuildNetwork(store, record);
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
@@ -205,6 +219,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       })
       .finally(() => watchdog?.stop());
 
+    await raiseNetwork(store, record);
     // The next dump must not see join-ns (CRIU refuses it there), nor the next restore a
     // path to a namespace that is gone.
     await writeFile(layout.criuConfig(name), "");
@@ -237,6 +252,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // Nothing below is ever removed recursively while a mount may remain there: a
     // recursive delete through that bind mount would delete the root filesystem itself.
     const runtimeState = join(runtime.stateRoot, record.id);
+    await releaseContainerNetwork(store, record).catch(() => {});
     const remaining = await unmountBelow([layout.containerDir(name), runtimeState]).catch(() => ["(unknown)"]);
     if (remaining.length === 0) {
       await rmdir(join(runtimeState, "criu-root")).catch(() => {});

@@ -1,6 +1,7 @@
 // The record ckpt keeps for each container it runs or restores: ROOT/containers/NAME/container.json.
 import { z } from "zod";
 import { NO_RESTART, RestartPolicySchema } from "../restart/policy.ts";
+import { NetworkConfigSchema } from "../network/network-config.ts";
 
 export const ContainerRecordSchema = z.object({
   formatVersion: z.literal(1),
@@ -19,5 +20,8 @@ export const ContainerRecordSchema = z.object({
   // run --restart: what the monitor does when the container exits (records from before
   // the flag never restart).
   restart: RestartPolicySchema.default(NO_RESTART),
+  // How the container is networked (network/); absent in records from before ckpt managed
+  // networks: the spec's namespaces are then used as they are.
+  network: NetworkConfigSchema.optional(),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;

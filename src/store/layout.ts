@@ -4,6 +4,7 @@
 //   ROOT/containers/NAME/container.json   the container record
 //   ROOT/containers/NAME/bundle/           ckpt's copy of the OCI bundle (config.json)
 //   ROOT/containers/NAME/container.log     stdout/stderr, written by the monitor
+//   ROOT/containers/NAME/netns             its private network namespace (bound here, network/)
 //   ROOT/containers/NAME/criu.conf         CRIU options for the next dump or restore
 //   ROOT/containers/NAME/restart.json      run --restart: restarts, the next retry (restart/)
 //   ROOT/containers/NAME/restart-hold      ckpt ended the container on purpose: no restart
@@ -37,6 +38,9 @@ export class StoreLayout {
   }
   containerLog(name: string): string {
     return join(this.containerDir(name), "container.log");
+  }
+  networkNamespace(name: string): string {
+    return join(this.containerDir(name), "netns");
   }
   criuConfig(name: string): string {
     return join(this.containerDir(name), "criu.conf");
