@@ -8,6 +8,7 @@ import { timeModes } from "./clock/restore-plan.ts";
 import { compressions } from "./archive/compression.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
 import { EXIT_HANDLER_COMMAND, WAITER_COMMAND } from "./restart/exit-command.ts";
+import { CHECK_RESTORE_COMMAND } from "./migrate/target-check.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -323,6 +324,12 @@ Examples:
     .action(async (name: string, _opts, cmd: Command) => {
       const { containerExitedCommand } = await import("./commands/restart-hooks.ts");
       await containerExitedCommand(name, cmd.optsWithGlobals());
+    });
+  program
+    .command(CHECK_RESTORE_COMMAND, { hidden: true })
+    .action(async (_opts, cmd: Command) => {
+      const { checkRestoreCommand } = await import("./commands/check-restore.ts");
+      await checkRestoreCommand(cmd.optsWithGlobals());
     });
   program
     .command(WAITER_COMMAND, { hidden: true })

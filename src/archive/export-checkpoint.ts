@@ -2,6 +2,7 @@
 // allows), stream it out as an archive, and only then let the container go. The archive
 // is written 0600 to a temporary name and renamed when complete. If anything fails after
 // the dump, the container is restored from the staged images, so it keeps running.
+import { raiseNetwork } from "../network/container-network.ts";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, open, rename, rm, stat } from "node:fs/promises";
@@ -208,6 +209,7 @@ async function bringBack(ctx: ContainerContext, checkpoint: CheckpointResult, er
 export async function abandonLazyDump(ctx: ContainerContext, pageServer: LazyCheckpoint, error: unknown): Promise<CkptError> {
   await pageServer.stop();
   const after = await thawIfPaused(ctx);
+  await raiseNetwork(ctx.store, ctx.record).catch(() => {});
   const state = after.status === "paused" || after.status === "running" ? "is running" : `is ${after.status}`;
   const why = error instanceof Error ? error.message : String(error);
   return new CkptError(error instanceof CkptError ? error.exitCode : ExitCode.transferFailed, `${why}; ckpt ended the page server and "${ctx.record.name}" ${state} here`, {

@@ -22,7 +22,8 @@ import { CheckpointFiles } from "./checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
-import { releaseContainerNetwork } from "../network/container-network.ts";
+import { lowerNetwork, releaseContainerNetwork } from "../network/container-network.ts";
+import { describeConnection, readTcpConnections } from "../proc/tcp-connections.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -30,6 +31,8 @@ export interface CheckpointRequest {
   fileLocks: boolean;
   keep: boolean;
   allowProcessLoss: boolean;
+  // Drop established TCP connections instead of dumping them (podman's --tcp-close).
+  tcpClose?: boolean;
   // Where the checkpoint directory goes; the store's checkpoints of the container by default.
   parentDir?: string;
   // When parentDir is temporary (an export's staging): where a failed dump's log is kept.
@@ -79,6 +82,18 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     });
   }
 
+  // CRIU fails on the first connected TCP socket unless told to keep or drop them: name
+  // them all instead, before anything is frozen.
+  if (!request.tcpEstablished && request.tcpClose !== true) {
+    const connections = await readTcpConnections(pid1, tasks);
+    if (connections.length > 0) {
+      throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": it has ${connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`, {
+        evidence: connections.map(describeConnection),
+        hint: "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
+      });
+    }
+  }
+
   const spec = await readOciSpec(join(store.layout.bundleDir(record.name), "config.json"));
   const [bootId, pid1Inode, hostInode, offsetsText, runtimeVersion, criuVersion] = await Promise.all([
     readBootId(),
@@ -118,6 +133,8 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     watch(pageServer.pid);
     dumped = (await pageServer.ready) ? { exitCode: 0, stderr: "" } : await pageServer.done;
     if (dumped.exitCode === 0 && !(await pageServer.ready)) dumped = { exitCode: 1, stderr: "CRIU exited without serving the pages" };
+    // The target takes over the container's address; the frozen source must not answer.
+    if (dumped.exitCode === 0) await lowerNetwork(record);
   } else {
     dumped = await runtime.checkpoint(args, watch);
   }

@@ -20,6 +20,8 @@ import { restoreContainer } from "../restore/restore.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
 import type { Compression } from "../archive/compression.ts";
 import { removeContainer } from "../container/remove.ts";
+import { refuseUnfitTarget } from "./target-check.ts";
+import { raiseNetwork } from "../network/container-network.ts";
 
 export interface MigrateRequest {
   target: string;
@@ -50,12 +52,13 @@ export interface MigrateResult {
 
 export async function migrateContainer(ctx: ContainerContext, request: MigrateRequest): Promise<MigrateResult> {
   const started = process.hrtime.bigint();
+  await refuseUnfitTarget(request.target, { name: ctx.record.name, ...(ctx.record.network ? { network: ctx.record.network } : {}) });
   const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));
   const fifo = join(scratch, "archive");
   await execa("mkfifo", ["-m", "600", fifo]);
   // The shell opens the FIFO for the target; it blocks until ckpt opens the other end.
   // Post-copy: the target stays until its last page has arrived, and says whether it did.
-  const restoreArgs = `restore --import - --json${request.lazy ? " --wait-for-pages" : ""}`;
+  const restoreArgs = `restore --import - --json${request.lazy ? " --wait-for-pages" : ""}${request.tcpEstablished ? " --tcp-established" : ""}${request.fileLocks ? " --file-locks" : ""}`;
   const target = spawn("sh", ["-c", `exec ${request.target} ${restoreArgs} < "$CKPT_FIFO"`], { env: { ...process.env, CKPT_FIFO: fifo }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -202,6 +205,8 @@ async function finishPageTransfer(pageServer: LazyCheckpoint, stagingDir: string
 async function lostPageTransfer(ctx: ContainerContext, target: string, why: string): Promise<CkptError> {
   const after = await thawIfPaused(ctx);
   const removal = await execa("sh", ["-c", `exec ${target} rm -f "$CKPT_NAME"`], { env: { CKPT_NAME: ctx.record.name }, reject: false, stdin: "ignore" });
+  // The target's copy no longer answers for the container's address: the source may again.
+  await raiseNetwork(ctx.store, ctx.record).catch(() => {});
   // Not found: the target removed its copy itself (its daemon failed).
   const removed = { exitCode: removal.exitCode === ExitCode.notFound ? 0 : removal.exitCode, stderr: removal.stderr };
   const here = after.status === "running" || after.status === "paused" ? "it runs here again, from the moment it was frozen" : `it is ${after.status} here`;

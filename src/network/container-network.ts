@@ -5,7 +5,7 @@ import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { readHostNetworkFacts } from "./host-network.ts";
 import type { NetworkConfig } from "./network-config.ts";
-import { createNetwork, isNamespaceBound, namespacePathExists, raiseLinks, releaseNetwork } from "./network-namespace.ts";
+import { createNetwork, isNamespaceBound, namespacePathExists, lowerLinks, raiseLinks, releaseNetwork } from "./network-namespace.ts";
 import { hostEndName, networkProblems } from "./plan-network.ts";
 
 // Why `network` cannot be built for container `name` on this host; empty when it can.
@@ -47,6 +47,12 @@ export async function rebuildNetwork(store: ContainerStore, record: ContainerRec
 
 export async function raiseNetwork(store: ContainerStore, record: ContainerRecord): Promise<void> {
   if (record.network?.mode === "private") await raiseLinks(record.network, store.layout.networkNamespace(record.name));
+}
+
+// A post-copy migration's source: frozen, it must not answer for the address the target
+// takes over; raiseNetwork opens it again if the migration fails and it runs on here.
+export async function lowerNetwork(record: ContainerRecord): Promise<void> {
+  if (record.network?.mode === "private") await lowerLinks(record.network);
 }
 
 export async function releaseContainerNetwork(store: ContainerStore, record: ContainerRecord): Promise<void> {

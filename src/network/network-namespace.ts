@@ -43,6 +43,13 @@ export async function raiseLinks(config: PrivateNetwork, nsPath: string): Promis
   if (config.interfaces.length > 0) await ipBatch([], upCommands(config), "bring the host's ends of the container's veth pairs up");
 }
 
+// Takes the host's ends of the veth pairs down: the container keeps its namespace but no
+// packet reaches it (a post-copy migration's source, while the target takes over its address).
+export async function lowerLinks(config: PrivateNetwork): Promise<void> {
+  const lines = config.interfaces.map((i) => `link set dev ${i.hostEnd.name} down`);
+  if (lines.length > 0) await ipBatch([], lines, "take the host's ends of the container's veth pairs down");
+}
+
 // Removes the host's ends of the veth pairs (which removes the container's ends with
 // them, at once rather than whenever the kernel gets to the dead namespace) and unbinds
 // the namespace. Safe to call when nothing is there.

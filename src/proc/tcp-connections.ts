@@ -1,0 +1,91 @@
+// The TCP connections a container's processes hold, read from /proc before a checkpoint:
+// CRIU dumps a connected socket only with --tcp-established (or drops it with --tcp-close),
+// and ckpt names them rather than let CRIU fail on the first one.
+import { readdir, readFile, readlink } from "node:fs/promises";
+
+// TCP states as /proc/net/tcp numbers them (include/net/tcp_states.h).
+const STATES: Record<number, string> = {
+  1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
+  7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING", 12: "NEW_SYN_RECV",
+};
+
+export interface TcpSocketEntry {
+  local: string;
+  remote: string;
+  state: string;
+  inode: number;
+}
+
+// One owned TCP connection: which process holds it, and its ends.
+export interface TcpConnection extends TcpSocketEntry {
+  pid: number;
+  command: string;
+}
+
+// Pure: the sockets listed in /proc/net/tcp or /proc/net/tcp6.
+export function parseProcNetTcp(text: string): TcpSocketEntry[] {
+  return text
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 10)
+    .map((f) => ({ local: hexEndpoint(f[1]!), remote: hexEndpoint(f[2]!), state: STATES[parseInt(f[3]!, 16)] ?? `0x${f[3]}`, inode: Number(f[9]) }));
+}
+
+// Whether CRIU needs --tcp-established (or --tcp-close) for a socket in this state: every
+// state but listening and closed (CRIU's own rule).
+export function needsTcpEstablished(state: string): boolean {
+  return state !== "LISTEN" && state !== "CLOSE";
+}
+
+// "0100007F:1F90" -> "127.0.0.1:8080"; IPv6 as four little-endian words -> "[::1]:8080".
+export function hexEndpoint(hex: string): string {
+  const [addr = "", port = "0"] = hex.split(":");
+  const p = parseInt(port, 16);
+  if (addr.length === 8) return `${le32Bytes(addr).join(".")}:${p}`;
+  const bytes = [0, 8, 16, 24].flatMap((i) => le32Bytes(addr.slice(i, i + 8)));
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `${bytes.slice(12).join(".")}:${p}`;
+  const groups = [0, 2, 4, 6, 8, 10, 12, 14].map((i) => ((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return `[${compressIpv6(groups)}]:${p}`;
+}
+
+function le32Bytes(hex: string): number[] {
+  return [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16));
+}
+
+function compressIpv6(groups: string[]): string {
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === "0") j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.len < 2) return groups.join(":");
+  return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
+}
+
+// The connected TCP sockets that `tasks` hold (in the network namespace of `pid1`).
+export async function readTcpConnections(pid1: number, tasks: readonly { pid: number; command: string }[]): Promise<TcpConnection[]> {
+  const tables = await Promise.all(["tcp", "tcp6"].map((f) => readFile(`/proc/${pid1}/net/${f}`, "utf8").catch(() => "")));
+  const connected = new Map(tables.flatMap(parseProcNetTcp).filter((e) => e.inode !== 0 && needsTcpEstablished(e.state)).map((e) => [e.inode, e]));
+  if (connected.size === 0) return [];
+  const found: TcpConnection[] = [];
+  const seen = new Set<number>();
+  for (const task of tasks) {
+    const fds = await readdir(`/proc/${task.pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${task.pid}/fd/${fd}`).catch(() => ""));
+      const entry = m ? connected.get(Number(m[1])) : undefined;
+      if (entry !== undefined && !seen.has(entry.inode)) {
+        seen.add(entry.inode);
+        found.push({ ...entry, pid: task.pid, command: task.command });
+      }
+    }
+  }
+  return found;
+}
+
+export function describeConnection(c: TcpConnection): string {
+  return `PID ${c.pid} (${c.command}): ${c.local} <-> ${c.remote} (${c.state})`;
+}
