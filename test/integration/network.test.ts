@@ -1,0 +1,179 @@
+// Networked containers through checkpoint, restore and migration, on real runc, crun and
+// CRIU: a TCP server (test/fixtures/tcp-echo.c) on a private network that ckpt builds
+// again before every restore, and a client outside the container that exchanges numbered
+// messages over one connection the whole time. Every host is a network namespace the test
+// made, with a bridge br0 on 192.0.2.0/24 (reserved for documentation and tests).
+import assert from "node:assert/strict";
+import { before, describe, test, type TestContext } from "node:test";
+import { execa } from "execa";
+import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
+import { CkptRoot } from "../harness/ckpt-root.ts";
+import { clientProgress, linkHosts, netHost, startWatched, type NetHost, type Watched } from "../harness/net-hosts.ts";
+import { requireRealHost } from "../harness/prerequisites.ts";
+import { fixturePrograms } from "../harness/programs.ts";
+import { waitFor } from "../harness/reports.ts";
+import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { snapshotNetwork } from "../../src/network/network-namespace.ts";
+import type { RuntimeName } from "../../src/runtimes/runtime.ts";
+
+const PORT = "7000";
+const CONTAINER_IP = "192.0.2.50";
+
+async function must(host: NetHost, root: string, args: string[], expected = 0) {
+  const r = await host.ckpt(root, args);
+  if (r.exitCode !== expected) throw new Error(`ckpt ${args.join(" ")} exited ${r.exitCode}, expected ${expected}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+// A host with ckpt's state root and an echo server on a private network with an address on br0.
+async function echoServer(t: TestContext, runtime: RuntimeName, sandbox: Sandbox, host: NetHost, root: CkptRoot, name = "echo") {
+  const bundle = await createBusyboxBundle(sandbox.path(`bundle-${name}`), { args: inContainerShell(`/usr/bin/tcp-echo serve ${PORT}`) });
+  await must(host, root.root, ["--runtime", runtime, "run", "-d", "--name", name, "--network", "private", "--ip", `${CONTAINER_IP}/24`, "--gateway", host.address.split("/")[0]!, "--bridge", "br0", bundle]);
+  // Listening once a client's first message is answered.
+  await waitFor("the echo server to answer", async () => ((await execa(...split(host.on(["sh", "-c", `echo seq=0 | busybox nc -w 1 ${CONTAINER_IP} ${PORT}`])), { reject: false })).stdout.includes("echo seq=0") ? true : undefined));
+  void t;
+}
+
+function split(argv: string[]): [string, string[]] {
+  return [argv[0]!, argv.slice(1)];
+}
+
+async function startClient(sandbox: Sandbox, host: NetHost): Promise<Watched> {
+  const client = startWatched(sandbox, host.on([(await fixturePrograms())["tcp-echo"], "client", CONTAINER_IP, PORT, "--interval-ms", "20"]));
+  await waitFor("the client's first answers", async () => (clientProgress(client.output()).lastOk >= 5 ? true : undefined));
+  return client;
+}
+
+// Waits until the client has had `more` answers after `from`; fails on any client error.
+async function clientGoesOn(client: Watched, from: number, more = 20): Promise<ReturnType<typeof clientProgress>> {
+  return waitFor(`the client to get ${more} more answers after seq=${from}`, async () => {
+    const p = clientProgress(client.output());
+    if (p.errors.length > 0) throw new Error(`the client failed: ${p.errors.join("; ")}`);
+    return p.lastOk >= from + more ? p : undefined;
+  });
+}
+
+// Every answer arrived exactly once and in order: 1, 2, 3, ... with one connection.
+function assertNoneLostOrRepeated(p: ReturnType<typeof clientProgress>): void {
+  assert.equal(p.connected, 1, "one connection, never re-opened");
+  assert.deepEqual(p.oks, Array.from({ length: p.oks.length }, (_, i) => i + 1), "every numbered message answered once, in order");
+  assert.deepEqual(p.errors, []);
+}
+
+async function psEntry(host: NetHost, root: string, name: string): Promise<{ status: string; pid: number | null } | undefined> {
+  const r = await must(host, root, ["ps", "-a", "--json"]);
+  return (JSON.parse(r.stdout) as { name: string; status: string; pid: number | null }[]).find((e) => e.name === name);
+}
+
+describe("networked containers", () => {
+  before(() => removeStaleSandboxes());
+
+  for (const runtime of ["runc", "crun"] as const) {
+    test(`${runtime}: a TCP listener serves again after checkpoint and restore, with loopback, address, MAC and routes as they were`, async (t) => {
+      if (!(await requireRealHost(t, runtime))) return;
+      const sandbox = await Sandbox.create(t);
+      const host = await netHost(sandbox, "h", "192.0.2.1/24");
+      const root = new CkptRoot(sandbox);
+      await echoServer(t, runtime, sandbox, host, root);
+      const netnsPath = `${root.root}/containers/echo/netns`;
+      const before = await snapshotNetwork(netnsPath);
+      assert.ok(before.links.some((l) => l.name === "lo" && l.up && l.addresses.includes("127.0.0.1/8")), "loopback up with 127.0.0.1");
+      assert.ok(before.links.some((l) => l.name === "eth0" && l.up && l.addresses.includes(`${CONTAINER_IP}/24`)), "eth0 has the address");
+
+      await must(host, root.root, ["checkpoint", "echo"]);
+      assert.equal((await psEntry(host, root.root, "echo"))?.status, "checkpointed");
+      await must(host, root.root, ["restore", "echo"]);
+      assert.deepEqual(await snapshotNetwork(netnsPath), before, "the restored namespace is the one the container was dumped in");
+
+      // Served from outside, and from inside over loopback, by the restored process.
+      const client = await startClient(sandbox, host);
+      assertNoneLostOrRepeated(await clientGoesOn(client, 5));
+      const inside = await must(host, root.root, ["exec", "echo", "--", "sh", "-c", `echo seq=42 | nc -w 1 127.0.0.1 ${PORT}`]);
+      assert.equal(inside.stdout.trim(), "echo seq=42");
+    });
+
+    test(`${runtime}: an established connection survives checkpoint and restore; without --tcp-established the checkpoint is refused, naming it, and nothing stops`, async (t) => {
+      if (!(await requireRealHost(t, runtime))) return;
+      const sandbox = await Sandbox.create(t);
+      const host = await netHost(sandbox, "h", "192.0.2.1/24");
+      const root = new CkptRoot(sandbox);
+      await echoServer(t, runtime, sandbox, host, root);
+      const client = await startClient(sandbox, host);
+
+      const refused = await host.ckpt(root.root, ["checkpoint", "echo"]);
+      assert.equal(refused.exitCode, 5, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`${CONTAINER_IP.replaceAll(".", "\\.")}:${PORT} <-> 192\\.0\\.2\\.1:\\d+ \\(ESTABLISHED\\)`));
+      assert.match(refused.stderr, /--tcp-established/);
+      assert.equal((await psEntry(host, root.root, "echo"))?.status, "running");
+      const atRefusal = clientProgress(client.output()).lastOk;
+      await clientGoesOn(client, atRefusal, 10);
+
+      await must(host, root.root, ["checkpoint", "--tcp-established", "echo"]);
+      const atDump = clientProgress(client.output()).lastOk;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(clientProgress(client.output()).lastOk <= atDump + 1, "nobody answers while the container is checkpointed");
+      // No flag: the checkpoint says it was made with --tcp-established.
+      await must(host, root.root, ["restore", "echo"]);
+      assertNoneLostOrRepeated(await clientGoesOn(client, atDump, 30));
+      assert.equal(client.child.exitCode, null, "the client still runs, on its first connection");
+    });
+  }
+
+  for (const runtime of ["runc", "crun"] as const) {
+    test(`${runtime}: migrate between two hosts: the listener keeps its address, and an established connection goes on with none of its messages lost or repeated`, async (t) => {
+      if (!(await requireRealHost(t, runtime))) return;
+      const sandbox = await Sandbox.create(t);
+      const a = await netHost(sandbox, "a", "192.0.2.11/24");
+      const b = await netHost(sandbox, "b", "192.0.2.12/24");
+      await linkHosts(a, b);
+      const rootA = new CkptRoot(sandbox, "host-a");
+      const rootB = new CkptRoot(sandbox, "host-b");
+      await echoServer(t, runtime, sandbox, a, rootA);
+      const client = await startClient(sandbox, a);
+      const toB = b.on([await ckptPath(), "--root", rootB.root]).join(" ");
+
+      await must(a, rootA.root, ["migrate", "echo", "--tcp-established", "--to", toB]);
+      assert.equal(await psEntry(a, rootA.root, "echo"), undefined, "the source is gone");
+      assert.equal((await psEntry(b, rootB.root, "echo"))?.status, "running");
+      const atMove = clientProgress(client.output()).lastOk;
+      assertNoneLostOrRepeated(await clientGoesOn(client, atMove, 30));
+      // A new connection reaches it at the same address, now on host B.
+      const fresh = await execa(...split(a.on(["sh", "-c", `echo seq=9 | busybox nc -w 1 ${CONTAINER_IP} ${PORT}`])));
+      assert.equal(fresh.stdout.trim(), "echo seq=9");
+      const there = await must(b, rootB.root, ["exec", "echo", "--", "ip", "addr", "show", "eth0"]);
+      assert.match(there.stdout, new RegExp(`inet ${CONTAINER_IP.replaceAll(".", "\\.")}/24`));
+    });
+  }
+
+  test("a migration the target cannot take (no bridge, an address in use) is refused before anything is frozen: the container and its connection run on", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const a = await netHost(sandbox, "a", "192.0.2.11/24");
+    const bare = await netHost(sandbox, "c", "192.0.2.13/24", { bridge: false });
+    const busy = await netHost(sandbox, "b", "192.0.2.12/24");
+    const rootA = new CkptRoot(sandbox, "host-a");
+    const rootBare = new CkptRoot(sandbox, "host-c");
+    const rootBusy = new CkptRoot(sandbox, "host-b");
+    await echoServer(t, "runc", sandbox, a, rootA);
+    // Host B already runs a container at the same address.
+    await echoServer(t, "runc", sandbox, busy, rootBusy, "other");
+    const client = await startClient(sandbox, a);
+
+    const noBridge = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", bare.on([await ckptPath(), "--root", rootBare.root]).join(" ")]);
+    assert.equal(noBridge.exitCode, 5, noBridge.stderr);
+    assert.match(noBridge.stderr, /no bridge br0/);
+    assert.match(noBridge.stderr, /nothing was frozen/);
+    const taken = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", busy.on([await ckptPath(), "--root", rootBusy.root]).join(" ")]);
+    assert.equal(taken.exitCode, 5, taken.stderr);
+    assert.match(taken.stderr, new RegExp(`address ${CONTAINER_IP.replaceAll(".", "\\.")} of eth0 is already used by container "other"`));
+
+    assert.equal((await psEntry(a, rootA.root, "echo"))?.status, "running");
+    assert.equal(await psEntry(bare, rootBare.root, "echo"), undefined, "nothing was created on the bare target");
+    const p = await clientGoesOn(client, clientProgress(client.output()).lastOk, 20);
+    assertNoneLostOrRepeated(p);
+  });
+});
+
+async function ckptPath(): Promise<string> {
+  return (await import("../harness/cli.ts")).ckptBin;
+}
