@@ -85,9 +85,11 @@ async function probeOrRecall(criuPath: string): Promise<InetSocketProbe | null> 
   const cache = await readCache();
   const known = key && lookupInetProbe(cache, key);
   if (known) return { ...known, cached: true };
-  const verdict = await dumpProbe(criuPath);
-  if (verdict === null) return null;
-  if (key) await writeCache(rememberInetProbe(cache, key, verdict));
+  const dumped = await dumpProbe(criuPath);
+  if (dumped === null) return null;
+  const { timedOut, ...verdict } = dumped;
+  // A dump that ran out of time says more about this moment than about CRIU and kernel.
+  if (key && !timedOut) await writeCache(rememberInetProbe(cache, key, verdict));
   return { ...verdict, cached: false };
 }
 
@@ -132,7 +134,7 @@ async function writeCache(cache: CacheFile): Promise<void> {
 
 // Starts the helper, dumps it with --leave-running, and ends it (only that process) and
 // removes the images whatever happens.
-async function dumpProbe(criuPath: string): Promise<{ ok: boolean; errorLines: string[] } | null> {
+async function dumpProbe(criuPath: string): Promise<{ ok: boolean; errorLines: string[]; timedOut: boolean } | null> {
   if (!existsSync(HELPER)) return null;
   const dir = await mkdtemp(join(tmpdir(), "ckpt-inet-probe-"));
   // The helper starts its own session, so CRIU dumps it as a whole tree, no --shell-job;
@@ -148,8 +150,9 @@ async function dumpProbe(criuPath: string): Promise<{ ok: boolean; errorLines: s
       env: { LC_ALL: "C" },
     });
     if (r.exitCode === undefined && r.signal === undefined) return null; // CRIU could not start
+    if (r.timedOut) return { ok: false, errorLines: [`criu dump did not finish within ${DUMP_TIMEOUT_MS / 1000} s`], timedOut: true };
     const log = await readFile(join(dir, "dump.log"), "utf8").catch(() => `${r.stdout}\n${r.stderr}`);
-    return inetDumpVerdict(r.exitCode, log);
+    return { ...inetDumpVerdict(r.exitCode, log), timedOut: false };
   } finally {
     helper.kill("SIGKILL"); // a no-op once it has exited: Node.js never signals a reaped PID
     await exited;
