@@ -19,14 +19,18 @@ fi
 echo "build.sh: tsc"
 node_modules/.bin/tsc -p tsconfig.build.json
 
-# The time-namespace helper ckpt restore uses for exact clock offsets (native/).
-if [ ! -x dist/native/ckpt-timens ] || [ native/ckpt-timens.c -nt dist/native/ckpt-timens ]; then
+# The native helpers (native/*.c, static): ckpt-timens, the time namespace ckpt restore
+# joins for exact clock offsets; ckpt-inet-probe, the process ckpt doctor has CRIU dump
+# to find out whether it can dump inet sockets on the running kernel.
+for src in native/*.c; do
+  name=$(basename "$src" .c)
+  [ ! -x "dist/native/$name" ] || [ "$src" -nt "dist/native/$name" ] || continue
   if ! command -v gcc >/dev/null; then
-    echo "build.sh: error: gcc is needed to build native/ckpt-timens.c; run scripts/setup-host.sh as root" >&2
+    echo "build.sh: error: gcc is needed to build $src; run scripts/setup-host.sh as root" >&2
     exit 3
   fi
-  echo "build.sh: gcc native/ckpt-timens.c"
+  echo "build.sh: gcc $src"
   mkdir -p dist/native
-  gcc -O2 -Wall -Wextra -Werror -static -o dist/native/ckpt-timens.tmp native/ckpt-timens.c
-  mv dist/native/ckpt-timens.tmp dist/native/ckpt-timens
-fi
+  gcc -O2 -Wall -Wextra -Werror -static -o "dist/native/$name.tmp" "$src"
+  mv "dist/native/$name.tmp" "dist/native/$name"
+done

@@ -9,10 +9,14 @@
 #   1. Debian packages: runc, conmon, iptables, busybox-static, zstd, util-linux, podman
 #      (the reference peer tests and benchmarks compare with), and
 #      the build dependencies of CRIU and crun.
-#   2. CRIU >= 4.1.1 when the installed one is missing, older, or fails `criu check`:
-#      built from the source tarball that Debian's archive publishes, verified against
-#      the archive's Sources index, installed under $CKPT_PREFIX with libcriu.
-#   3. crun with CRIU support when the installed crun lacks +CRIU, built the same way.
+#   2. CRIU >= 4.2 when the installed one is missing, older, fails `criu check`, or cannot
+#      dump an inet socket on the running kernel: the newest CRIU whose source tarball
+#      Debian's sid publishes, verified through the archive's signed indexes (InRelease
+#      checked with gpgv -> Sources.xz -> tarball), installed under $CKPT_PREFIX with
+#      libcriu. CRIU 4.1.1 is also built and kept, binary only, in
+#      $CKPT_PREFIX/lib/ckpt/criu-4.1.1 (tests show ckpt doctor rejecting it).
+#   3. crun with CRIU support when the installed crun lacks +CRIU or was built against
+#      another libcriu than the installed one, built the same way.
 #   4. On a hybrid cgroup host whose cgroup2 mount holds controllers, binds those
 #      controllers to v1 hierarchies (crun refuses hybrid mode otherwise); raises
 #      fs.pipe-max-size to 4 MiB for CRIU's page server (post-copy migration).
@@ -22,13 +26,22 @@
 # /var/cache/ckpt/build), CKPT_APT_MIRROR (default: from the apt sources).
 set -euo pipefail
 
-readonly CRIU_MIN_VERSION=4.1.1
-readonly CRIU_SOURCE_VERSION=4.1.1
-readonly CRUN_SOURCE_VERSION=1.21
+# Linux >= 6.16 allows SO_PASSCRED/SO_PASSSEC only on unix and netlink sockets; CRIU
+# before 4.2 asks for them on every socket and fails to dump any inet socket.
+readonly CRIU_MIN_VERSION=4.2
+# CRIU comes from the newest source tarball sid lists (resolved when it is built).
+readonly CRIU_SUITE=sid
+# The CRIU kept beside it for tests: the last one that fails on inet sockets.
+readonly CRIU_KEPT_VERSION=4.1.1
+readonly CRIU_KEPT_SUITE=trixie
+readonly CRIU_KEPT_SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
+# crun: the newest orig tarball of sid or trixie that downloads (sid's 1.28 is listed
+# but not served by every mirror), at least trixie's 1.21.
+readonly CRUN_FALLBACK_VERSION=1.21
+readonly CRUN_FALLBACK_SUITE=trixie
+readonly ARCHIVE_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 readonly NODE_MIN_MAJOR=22
 readonly NODE_PACKAGE_MAJOR=24
-# The Debian release whose pool carries the CRIU and crun sources we build.
-readonly SOURCE_SUITE=trixie
 
 PREFIX=${CKPT_PREFIX:-/usr/local}
 BUILD_DIR=${CKPT_BUILD_DIR:-/var/cache/ckpt/build}
@@ -37,6 +50,8 @@ NODE_HOME=$PREFIX/lib/ckpt/node
 APT_PACKAGES=(
   # runtimes and what checkpointing needs at run time
   runc conmon iptables busybox-static zstd util-linux iproute2 xz-utils ca-certificates
+  # checking the archive's signed indexes; the inet-socket dump probe of CRIU
+  gpgv debian-archive-keyring python3
   # the reference peer: tests read its archives, benchmarks compare with it
   podman
   # CRIU build dependencies
@@ -72,7 +87,9 @@ install_packages() {
 }
 
 # ---------------------------------------------------------------------------
-# Source tarballs from Debian's archive, through apt's own transport.
+# Source tarballs from Debian's archive, through apt's own transport, each checked
+# against the archive's signed indexes: InRelease (gpgv, Debian's archive keyring) ->
+# SHA-256 of main/source/Sources.xz -> SHA-256 of the tarball.
 
 # The first archive URI that the machine's apt sources name for the main Debian suite.
 apt_mirror() {
@@ -94,48 +111,93 @@ apt_mirror() {
   printf '%s\n' "${uri%/}"
 }
 
-download() { # URL DEST
-  local out
+# try_download URL DEST: false (with apt's message in $DOWNLOAD_ERROR) when it fails.
+try_download() {
   # apt-helper uses apt's own transport and proxy settings. It warns that root downloads
   # unsandboxed into a directory _apt cannot write; that is expected here.
-  out=$(/usr/lib/apt/apt-helper download-file "$1" "$2" 2>&1) \
-    || die "download failed: $1 (check the apt sources and network): $out"
+  DOWNLOAD_ERROR=$(/usr/lib/apt/apt-helper download-file "$1" "$2" 2>&1 | grep '^E:' | head -n1) || true
+  [ -s "$2" ] && [ -z "$DOWNLOAD_ERROR" ]
 }
 
-# The SHA-256 that the archive's Sources index lists for FILE of source package PKG.
-SOURCES_INDEX=""
-sources_sha256() { # PKG FILE
-  if [ -z "$SOURCES_INDEX" ]; then
-    SOURCES_INDEX=$BUILD_DIR/Sources-$SOURCE_SUITE
-    if [ ! -s "$SOURCES_INDEX" ] || [ -n "$(find "$SOURCES_INDEX" -mmin +1440)" ]; then
-      log "fetching the $SOURCE_SUITE Sources index"
-      download "$(apt_mirror)/dists/$SOURCE_SUITE/main/source/Sources.xz" "$SOURCES_INDEX.xz"
-      xz -dc "$SOURCES_INDEX.xz" >"$SOURCES_INDEX.tmp" && mv "$SOURCES_INDEX.tmp" "$SOURCES_INDEX"
-      rm -f "$SOURCES_INDEX.xz"
+download() { # URL DEST
+  try_download "$1" "$2" || die "download failed: $1 (check the apt sources and network): $DOWNLOAD_ERROR"
+}
+
+sha256_ok() { echo "$1  $2" | sha256sum -c --quiet - >/dev/null 2>&1; }
+
+# sources_index SUITE: prints the path of SUITE's main Sources index, verified through the
+# suite's signed InRelease. The signature is checked once per run; Sources.xz is downloaded
+# only when the signed Release names another one than the kept copy.
+sources_index() {
+  local suite=$1 dir=$BUILD_DIR/dists/$1 sum
+  mkdir -p "$dir"
+  if [ "$(cat "$dir/verified-by" 2>/dev/null)" != "$$" ]; then
+    rm -f "$dir/InRelease" "$dir/Release"
+    download "$(apt_mirror)/dists/$suite/InRelease" "$dir/InRelease"
+    gpgv --keyring "$ARCHIVE_KEYRING" --output "$dir/Release" "$dir/InRelease" >"$dir/gpgv.log" 2>&1 \
+      || die "the $suite InRelease of $(apt_mirror) does not carry a good signature from Debian's archive keyring; see $dir/gpgv.log"
+    # Only what gpgv wrote out (the signed text) is read from here on.
+    sum=$(awk '/^SHA256:/ { s=1; next } /^[^ ]/ { s=0 } s && $3 == "main/source/Sources.xz" { print $1; exit }' "$dir/Release")
+    [ -n "$sum" ] || die "the signed $suite Release lists no SHA-256 for main/source/Sources.xz"
+    if ! sha256_ok "$sum" "$dir/Sources.xz"; then
+      log "fetching the $suite Sources index"
+      rm -f "$dir/Sources.xz" "$dir/Sources"
+      download "$(apt_mirror)/dists/$suite/main/source/Sources.xz" "$dir/Sources.xz"
+      sha256_ok "$sum" "$dir/Sources.xz" || die "the $suite Sources.xz does not match the SHA-256 in its signed Release"
     fi
+    if [ "$(cat "$dir/Sources.sha256" 2>/dev/null)" != "$sum" ] || [ ! -s "$dir/Sources" ]; then
+      xz -dc "$dir/Sources.xz" >"$dir/Sources.tmp" && mv "$dir/Sources.tmp" "$dir/Sources"
+      echo "$sum" >"$dir/Sources.sha256"
+    fi
+    log "verified the $suite InRelease signature and its Sources index (sha256 $sum)"
+    echo "$$" >"$dir/verified-by"
   fi
-  awk -v pkg="$1" -v file="$2" '
-    /^Package:/ { inpkg=($2 == pkg) }
-    /^Checksums-Sha256:/ { insum=1; next }
-    /^[^ ]/ { insum=0 }
-    inpkg && insum && $3 == file { print $1; exit }
-  ' "$SOURCES_INDEX"
+  printf '%s\n' "$dir/Sources"
 }
 
-# Download and unpack a source tarball after checking it against the Sources index.
-fetch_source() { # PKG FILE -> prints the unpacked directory
-  local pkg=$1 file=$2 sum dest
-  sum=$(sources_sha256 "$pkg" "$file")
-  [ -n "$sum" ] || die "$file is not listed in the $SOURCE_SUITE Sources index of $(apt_mirror)"
+# orig_tarballs SUITE PKG: "VERSION SHA256 FILE DIRECTORY" for every upstream (orig)
+# tarball of PKG that SUITE's verified Sources index lists, newest version first.
+orig_tarballs() {
+  local index
+  index=$(sources_index "$1")
+  awk -v pkg="$2" '
+    function flush() { if (p == pkg) for (i = 1; i <= n; i++) print sums[i], dir; p = ""; n = 0; dir = ""; s = 0 }
+    /^$/ { flush(); next }
+    /^Package:/ { p = $2 }
+    /^Directory:/ { dir = $2 }
+    /^Checksums-Sha256:/ { s = 1; next }
+    /^[^ ]/ { s = 0 }
+    s && $3 ~ ("^" pkg "_[^_]+\\.orig\\.tar\\.(xz|gz|bz2)$") {
+      v = $3; sub("^" pkg "_", "", v); sub(/\.orig\.tar\.[a-z0-9]+$/, "", v)
+      sums[++n] = v " " $1 " " $3
+    }
+    END { flush() }
+  ' "$index" | sort -rV -k1,1
+}
+
+# fetch_orig SUITE PKG VERSION: downloads (unless a verified copy is kept) and unpacks
+# PKG's VERSION orig tarball; prints the unpacked directory. Returns 2 when SUITE does not
+# list it or the archive does not serve it; dies (1) when a file does not match its index.
+# Callers run it in $(...), so they pass a 1 on: `src=$(fetch_orig ...) || { [ $? -eq 2 ] || exit 1; ...; }`.
+fetch_orig() {
+  local suite=$1 pkg=$2 version=$3 line sum file pooldir dest dir
+  line=$(orig_tarballs "$suite" "$pkg" | awk -v v="$version" '$1 == v { print; exit }')
+  [ -n "$line" ] || { log "$pkg $version: no orig tarball in the $suite Sources index"; return 2; }
+  read -r _ sum file pooldir <<<"$line"
   dest=$BUILD_DIR/$file
-  if [ ! -f "$dest" ] || ! echo "$sum  $dest" | sha256sum -c --quiet - 2>/dev/null; then
-    log "downloading $file"
-    download "$(apt_mirror)/pool/main/${pkg:0:1}/$pkg/$file" "$dest.part"
+  if ! sha256_ok "$sum" "$dest"; then
+    log "downloading $file ($suite)"
+    rm -f "$dest.part"
+    if ! try_download "$(apt_mirror)/$pooldir/$file" "$dest.part"; then
+      rm -f "$dest.part"
+      log "$file is listed in the $suite index but does not download: $DOWNLOAD_ERROR"
+      return 2
+    fi
     mv "$dest.part" "$dest"
   fi
-  echo "$sum  $dest" | sha256sum -c --quiet - || die "$file does not match the SHA-256 in the Sources index"
-  log "verified $file (sha256 $sum)"
-  local dir=$BUILD_DIR/$pkg-src
+  sha256_ok "$sum" "$dest" || die "$file does not match the SHA-256 in the $suite Sources index"
+  log "verified $file (sha256 $sum, from the signed $suite index)"
+  dir=$BUILD_DIR/$pkg-$version-src
   rm -rf "$dir" && mkdir -p "$dir"
   tar -xf "$dest" -C "$dir" --strip-components=1
   printf '%s\n' "$dir"
@@ -143,16 +205,44 @@ fetch_source() { # PKG FILE -> prints the unpacked directory
 
 # ---------------------------------------------------------------------------
 # 2. CRIU
-criu_usable() {
-  local bin version
-  bin=$(command -v criu) || return 1
-  version=$("$bin" --version 2>/dev/null | awk '/^Version:/ { print $2 }')
-  [ -n "$version" ] && version_ge "$version" "$CRIU_MIN_VERSION" || return 1
-  "$bin" check >/dev/null 2>&1
+criu_version() { "$1" --version 2>/dev/null | awk '/^Version:/ { print $2 }'; }
+
+# criu_dumps_inet CRIU: true when CRIU dumps a process holding TCP and UDP sockets on the
+# running kernel. Linux >= 6.16 allows SO_PASSCRED/SO_PASSSEC on unix and netlink sockets
+# only, and CRIU < 4.2 fails every inet socket with "Can't get 1:16 opt". On failure,
+# prints CRIU's first Error line.
+criu_dumps_inet() {
+  local criu=$1 tmp pid ok=1 i
+  tmp=$(mktemp -d)
+  # Not a job-control shell: the background child leads no process group, so setsid
+  # makes it a session leader in place (no fork) and $! is the process CRIU dumps.
+  setsid python3 -c '
+import socket, sys, time
+t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+open(sys.argv[1], "w").close()
+time.sleep(60)
+' "$tmp/ready" </dev/null >/dev/null 2>&1 &
+  pid=$!
+  for i in $(seq 100); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
+  if [ -e "$tmp/ready" ] && "$criu" dump -t "$pid" --leave-running -D "$tmp" -o dump.log >/dev/null 2>&1; then ok=0; fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  # The first Error line that matters (CRIU logs a harmless one without CAP_SYS_RESOURCE).
+  [ "$ok" -eq 0 ] || grep 'Error' "$tmp/dump.log" 2>/dev/null | grep -v RLIMIT_NOFILE | head -n1 | grep . || echo "(no Error line in dump.log)"
+  rm -rf "$tmp"
+  return "$ok"
 }
 
-libcriu_installed() {
-  PKG_CONFIG_PATH=$(pkg_config_path) pkg-config --atleast-version="$CRIU_MIN_VERSION" criu 2>/dev/null
+# criu_usable CRIU: >= the minimum version, passes criu check and dumps inet sockets.
+# Says why not on stdout.
+criu_usable() {
+  local bin=$1 version why
+  [ -x "$bin" ] || { echo "missing"; return 1; }
+  version=$(criu_version "$bin")
+  [ -n "$version" ] && version_ge "$version" "$CRIU_MIN_VERSION" || { echo "version ${version:-unknown} < $CRIU_MIN_VERSION"; return 1; }
+  "$bin" check >/dev/null 2>&1 || { echo "criu check fails"; return 1; }
+  why=$(criu_dumps_inet "$bin") || { echo "cannot dump an inet socket: $why"; return 1; }
 }
 
 pkg_config_path() {
@@ -161,42 +251,81 @@ pkg_config_path() {
   printf '%s' "$PREFIX/lib/pkgconfig:$PREFIX/lib/$arch/pkgconfig:$PREFIX/lib64/pkgconfig"
 }
 
+libcriu_version() { PKG_CONFIG_PATH=$(pkg_config_path) pkg-config --modversion criu 2>/dev/null; }
+
+libcriu_installed() {
+  local v
+  v=$(libcriu_version) && version_ge "$v" "$CRIU_MIN_VERSION"
+}
+
+# build_criu SRC LOG: `make criu` in an unpacked CRIU source tree.
+build_criu() {
+  make -C "$1" -j"$(nproc)" criu >"$2" 2>&1 || die "CRIU build failed; see $2"
+}
+
 install_criu() {
-  if criu_usable && libcriu_installed; then
-    log "skip: criu $(criu --version | awk '/^Version:/ { print $2 }') passes criu check; libcriu present"
+  local bin why
+  bin=$(command -v criu || echo "$PREFIX/sbin/criu")
+  if why=$(criu_usable "$bin") && libcriu_installed; then
+    log "skip: criu $(criu_version "$bin") at $bin passes criu check and dumps inet sockets; libcriu $(libcriu_version) present"
     return
   fi
-  log "building CRIU $CRIU_SOURCE_VERSION (installed criu is missing, older than $CRIU_MIN_VERSION, fails criu check, or lacks libcriu)"
-  local src
-  src=$(fetch_source criu "criu_$CRIU_SOURCE_VERSION.orig.tar.xz")
-  make -C "$src" -j"$(nproc)" criu >"$BUILD_DIR/criu-build.log" 2>&1 \
-    || die "CRIU build failed; see $BUILD_DIR/criu-build.log"
-  make -C "$src" PREFIX="$PREFIX" install-criu >>"$BUILD_DIR/criu-build.log" 2>&1 \
-    || die "CRIU install failed; see $BUILD_DIR/criu-build.log"
+  libcriu_installed || why="${why:+$why; }libcriu >= $CRIU_MIN_VERSION missing"
+  log "installing the newest CRIU >= $CRIU_MIN_VERSION from $CRIU_SUITE ($bin: $why)"
+  local version src="" candidates
+  candidates=$(orig_tarballs "$CRIU_SUITE" criu | awk '{ print $1 }')
+  for version in $candidates; do
+    version_ge "$version" "$CRIU_MIN_VERSION" || break
+    src=$(fetch_orig "$CRIU_SUITE" criu "$version") && break
+    [ $? -eq 2 ] || exit 1
+    src=""
+  done
+  [ -n "$src" ] || die "no CRIU >= $CRIU_MIN_VERSION source tarball downloads from the $CRIU_SUITE suite of $(apt_mirror) (listed: ${candidates//$'\n'/ })"
+  local buildlog=$BUILD_DIR/criu-$version-build.log
+  log "building CRIU $version (log: $buildlog)"
+  build_criu "$src" "$buildlog"
+  make -C "$src" PREFIX="$PREFIX" install-criu >>"$buildlog" 2>&1 \
+    || die "CRIU install failed; see $buildlog"
   # install-lib also installs the Python binding with pip, which needs the network;
   # the C library and criu.pc, which is what crun needs, are installed before that.
-  make -C "$src" PREFIX="$PREFIX" install-lib >>"$BUILD_DIR/criu-build.log" 2>&1 || true
+  make -C "$src" PREFIX="$PREFIX" install-lib >>"$buildlog" 2>&1 || true
   ldconfig
-  libcriu_installed || die "libcriu was not installed; see $BUILD_DIR/criu-build.log"
+  libcriu_installed || die "libcriu >= $CRIU_MIN_VERSION was not installed; see $buildlog"
   hash -r
-  criu_usable || die "the freshly built criu fails 'criu check'; run it by hand to see why"
-  log "installed criu $CRIU_SOURCE_VERSION under $PREFIX"
+  bin=$(command -v criu || echo "$PREFIX/sbin/criu")
+  why=$(criu_usable "$bin") || die "the freshly built criu $version at $bin is not usable: $why"
+  log "installed criu $version and libcriu $(libcriu_version) under $PREFIX"
+}
+
+# CRIU 4.1.1, kept beside the default one (binary only, never on PATH): the CRIU that
+# cannot dump inet sockets on Linux >= 6.16, for tests of ckpt doctor's rejection.
+install_kept_criu() {
+  local dest=$PREFIX/lib/ckpt/criu-$CRIU_KEPT_VERSION/sbin/criu
+  if [ -x "$dest" ] && [ "$(criu_version "$dest")" = "$CRIU_KEPT_VERSION" ]; then
+    log "skip: criu $CRIU_KEPT_VERSION kept at $dest"
+    return
+  fi
+  log "building CRIU $CRIU_KEPT_VERSION from $CRIU_KEPT_SUITE, to keep at $dest (not on PATH)"
+  local src buildlog=$BUILD_DIR/criu-$CRIU_KEPT_VERSION-build.log
+  src=$(fetch_orig "$CRIU_KEPT_SUITE" criu "$CRIU_KEPT_VERSION") \
+    || { [ $? -eq 2 ] || exit 1; die "criu_$CRIU_KEPT_VERSION.orig.tar.xz is not available from the $CRIU_KEPT_SUITE suite of $(apt_mirror)"; }
+  sha256_ok "$CRIU_KEPT_SHA256" "$BUILD_DIR/criu_$CRIU_KEPT_VERSION.orig.tar.xz" \
+    || die "criu_$CRIU_KEPT_VERSION.orig.tar.xz is not the tarball this script was written for (sha256 $CRIU_KEPT_SHA256)"
+  build_criu "$src" "$buildlog"
+  install -D -m 0755 "$src/criu/criu" "$dest"
+  log "kept criu $(criu_version "$dest") at $dest"
 }
 
 # ---------------------------------------------------------------------------
-# 3. crun with CRIU support
+# 3. crun with CRIU support, built against the installed libcriu
+CRUN_STAMP_NAME=crun.libcriu-version
+crun_stamp() { printf '%s' "$PREFIX/lib/ckpt/$CRUN_STAMP_NAME"; }
 crun_has_criu() { command -v crun >/dev/null && crun --version 2>/dev/null | grep -q '+CRIU'; }
 
-install_crun() {
-  if crun_has_criu; then
-    log "skip: $(crun --version | head -n1) has +CRIU"
-    return
-  fi
-  log "building crun $CRUN_SOURCE_VERSION with CRIU support"
-  local src
-  src=$(fetch_source crun "crun_$CRUN_SOURCE_VERSION.orig.tar.gz")
-  local cflags="-O2" criu_h
-  # crun 1.21 names CRIU_NETWORK_LOCK_SKIP; some CRIU 4.1.x headers lack it (value 3).
+# build_crun SRC LOG: configure, build and install crun against $PREFIX's libcriu.
+build_crun() {
+  local src=$1 buildlog=$2 cflags="-O2" criu_h
+  # crun names CRIU_NETWORK_LOCK_SKIP, which CRIU's headers define from 4.2 on (value 3).
   criu_h=$(PKG_CONFIG_PATH=$(pkg_config_path) pkg-config --variable=includedir criu)
   grep -qs CRIU_NETWORK_LOCK_SKIP "$criu_h/criu.h" "$criu_h/criu/criu.h" || cflags+=" -DCRIU_NETWORK_LOCK_SKIP=3"
   (
@@ -206,10 +335,42 @@ install_crun() {
       ./configure --prefix="$PREFIX" --disable-dependency-tracking
     make -j"$(nproc)"
     make install
-  ) >"$BUILD_DIR/crun-build.log" 2>&1 || die "crun build failed; see $BUILD_DIR/crun-build.log"
+  ) >"$buildlog" 2>&1
+}
+
+install_crun() {
+  local libcriu built
+  libcriu=$(libcriu_version) || die "libcriu is not installed under $PREFIX"
+  built=$(cat "$(crun_stamp)" 2>/dev/null || true)
+  if crun_has_criu && [ "$built" = "$libcriu" ]; then
+    log "skip: $(crun --version | head -n1) has +CRIU, built against libcriu $libcriu"
+    return
+  fi
+  if crun_has_criu; then
+    log "rebuilding crun: it was built against libcriu ${built:-(unrecorded)}, libcriu $libcriu is installed"
+  else
+    log "building crun with CRIU support against libcriu $libcriu"
+  fi
+  # The newest orig tarball of sid or $CRUN_FALLBACK_SUITE that downloads and builds,
+  # at least $CRUN_FALLBACK_VERSION (the archive may list tarballs it does not serve).
+  local suite version src buildlog done=""
+  while read -r version suite <&3; do
+    version_ge "$version" "$CRUN_FALLBACK_VERSION" || continue
+    src=$(fetch_orig "$suite" crun "$version") || { [ $? -eq 2 ] || exit 1; continue; }
+    buildlog=$BUILD_DIR/crun-$version-build.log
+    log "building crun $version (log: $buildlog)"
+    if build_crun "$src" "$buildlog"; then done=$version; break; fi
+    [ "$version" != "$CRUN_FALLBACK_VERSION" ] || die "crun $version build failed; see $buildlog"
+    log "crun $version did not build (see $buildlog); trying an older one"
+  done 3< <(for suite in "$CRIU_SUITE" "$CRUN_FALLBACK_SUITE"; do
+             orig_tarballs "$suite" crun | awk -v s="$suite" '{ print $1, s }'
+           done | sort -rV -u -k1,1)
+  [ -n "$done" ] || die "no crun >= $CRUN_FALLBACK_VERSION source tarball downloads from $(apt_mirror)"
   hash -r
-  crun_has_criu || die "the freshly built crun does not report +CRIU; see $BUILD_DIR/crun-build.log"
-  log "installed $(crun --version | head -n1) with +CRIU under $PREFIX"
+  crun_has_criu || die "the freshly built crun does not report +CRIU; see $buildlog"
+  mkdir -p "$(dirname "$(crun_stamp)")"
+  printf '%s\n' "$libcriu" >"$(crun_stamp)"
+  log "installed $(crun --version | head -n1) with +CRIU against libcriu $libcriu under $PREFIX"
 }
 
 # ---------------------------------------------------------------------------
@@ -234,7 +395,7 @@ fix_hybrid_cgroups() {
 }
 
 # CRIU's page server (ckpt migrate --lazy) asks for 4 MiB pipes. Without CAP_SYS_RESOURCE
-# the kernel refuses pipes above fs.pipe-max-size (1 MiB by default), and CRIU 4.1.1 then
+# the kernel refuses pipes above fs.pipe-max-size (1 MiB by default), and CRIU (4.1.1 seen) then
 # fails the first page request with EBADF.
 LAZY_PIPE_BYTES=4194304
 raise_pipe_max_size() {
@@ -285,6 +446,7 @@ main() {
   mkdir -p "$BUILD_DIR"
   install_packages
   install_criu
+  install_kept_criu
   install_crun
   fix_hybrid_cgroups
   raise_pipe_max_size

@@ -1,6 +1,7 @@
 // What the installed CRIU is and what it reports the kernel can do.
 import { findExecutable } from "../host/find-executable.ts";
 import { probeCommand } from "../host/probe-command.ts";
+import { probeInetSockets, type InetSocketProbe } from "./inet-probe.ts";
 import { criuErrorLines, parseCriuVersion } from "./version.ts";
 
 // `criu check --feature` names ckpt asks about, and what each one enables.
@@ -16,14 +17,18 @@ export interface CriuFacts {
   check: { ok: boolean; errorLines: string[] } | null;
   // true/false from `criu check --feature F`; null when it could not be asked.
   features: Record<CriuFeature, boolean | null>;
+  // Whether this CRIU dumps a process holding inet sockets on the running kernel; null
+  // when that could not be tried (no CRIU, the probe helper not built).
+  inetSockets: InetSocketProbe | null;
 }
 
 export async function probeCriu(explicitPath?: string): Promise<CriuFacts> {
   const noFeatures = Object.fromEntries(criuFeatures.map((f) => [f, null])) as Record<CriuFeature, boolean | null>;
   const requested = explicitPath ?? null;
   const path = findExecutable(explicitPath ?? "criu");
-  if (path === null) return { requested, path: null, version: null, check: null, features: noFeatures };
-  const [versionResult, checkResult, ...featureResults] = await Promise.all([
+  if (path === null) return { requested, path: null, version: null, check: null, features: noFeatures, inetSockets: null };
+  const [inetSockets, versionResult, checkResult, ...featureResults] = await Promise.all([
+    probeInetSockets(path),
     probeCommand(path, ["--version"]),
     probeCommand(path, ["check"]),
     ...criuFeatures.map((f) => probeCommand(path, ["check", "--feature", f])),
@@ -41,5 +46,6 @@ export async function probeCriu(explicitPath?: string): Promise<CriuFacts> {
       ? { ok: checkResult.exitCode === 0, errorLines: criuErrorLines(`${checkResult.stdout}\n${checkResult.stderr}`) }
       : null,
     features,
+    inetSockets,
   };
 }

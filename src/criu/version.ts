@@ -1,10 +1,13 @@
 // CRIU versions ckpt depends on, and reading them from `criu --version`.
 
-// Older CRIU fails every command on kernels >= 6.13 (the separate [vvar_vclock] vDSO
-// mapping) and lacks the time-namespace handling ckpt relies on.
-export const CRIU_MIN_VERSION = "4.1.1";
+// CRIU before 4.1 fails every command on kernels >= 6.13 (the separate [vvar_vclock]
+// vDSO mapping) and lacks the time-namespace handling ckpt relies on. CRIU 4.1.x fails to
+// dump any inet socket on kernels >= 6.16, which allow SO_PASSCRED/SO_PASSSEC only on
+// unix and netlink sockets ("Can't get 1:16 opt: Operation not supported"); 4.2 asks
+// for them on those sockets only.
+export const CRIU_MIN_VERSION = "4.2";
 
-// "Version: 4.1.1" (first line of `criu --version`) -> "4.1.1".
+// "Version: 4.2.1" (first line of `criu --version`) -> "4.2.1".
 export function parseCriuVersion(output: string): string | null {
   return /^Version:\s*(\S+)/m.exec(output)?.[1] ?? null;
 }
@@ -16,6 +19,14 @@ export function criuErrorLines(output: string): string[] {
 
 // Error lines CRIU logs on every run on hosts without CAP_SYS_RESOURCE, and carries on.
 const HARMLESS_ERRORS = [/rlimit: Can't setup RLIMIT_NOFILE for self/];
+
+// The Error lines of a failed CRIU run that say why, without the harmless ones and
+// without the log's timestamps: "Error (criu/sockets.c:628): sockets: ...".
+export function criuFailureLines(log: string): string[] {
+  return criuErrorLines(log)
+    .filter((l) => !HARMLESS_ERRORS.some((h) => h.test(l)))
+    .map((l) => l.replace(/^\(\s*[\d.]+\)\s*/, ""));
+}
 
 // The evidence of a failed CRIU run: each Error line that matters with the two lines
 // before it (like `grep -B2 Error`), at most `limit` lines.

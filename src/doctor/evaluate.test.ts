@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { hostFacts } from "../../test/support/fixtures.ts";
+import { fixtureText, hostFacts } from "../../test/support/fixtures.ts";
+import { inetDumpVerdict } from "../criu/inet-probe.ts";
 import { evaluateHost, type DoctorReport } from "./evaluate.ts";
 
 function check(report: DoctorReport, id: string) {
@@ -37,7 +38,13 @@ describe("a host set up by scripts/setup-host.sh (recorded on Debian 12, kernel 
   });
 
   test("names criu's path and version", () => {
-    assert.deepEqual(report.criu, { path: "/usr/local/sbin/criu", version: "4.1.1" });
+    assert.deepEqual(report.criu, { path: "/usr/local/sbin/criu", version: "4.2.1" });
+  });
+
+  test("says its CRIU dumped inet sockets on the running kernel", () => {
+    const c = check(report, "criu.inet-sockets");
+    assert.deepEqual([c.ok, c.severity], [true, "error"]);
+    assert.equal(c.detail, "criu 4.2.1 at /usr/local/sbin/criu dumps TCP and UDP sockets on kernel 6.18.44-fc-v657");
   });
 });
 
@@ -47,11 +54,13 @@ describe("a fresh Debian 12 host before set-up (recorded with the tools hidden)"
   test("is not ok and names every missing piece with setup-host or a package as the fix", () => {
     assert.equal(report.ok, false);
     const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
-    for (const id of ["criu.version", "criu.check", "criu.network-lock", "runtime.runc", "runtime.crun", "runtime.any", "tools.conmon"]) {
+    for (const id of ["criu.version", "criu.check", "criu.network-lock", "criu.inet-sockets", "runtime.runc", "runtime.crun", "runtime.any", "tools.conmon"]) {
       assert.ok(failed.includes(id), `${id} should fail`);
     }
     assert.match(check(report, "criu.version").fix!, /setup-host\.sh/);
     assert.match(check(report, "criu.check").fix!, /setup-host\.sh/);
+    assert.match(check(report, "criu.inet-sockets").detail, /criu not found/);
+    assert.match(check(report, "criu.inet-sockets").fix!, /setup-host\.sh/);
     assert.match(check(report, "criu.network-lock").fix!, /apt-get install iptables/);
     assert.deepEqual(report.runtimes, []);
   });
@@ -64,10 +73,49 @@ describe("single faults on an otherwise ready host", () => {
     facts.criu.check = { ok: false, errorLines: ["Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds"] };
     const report = evaluateHost(facts);
     assert.equal(report.ok, false);
-    assert.match(check(report, "criu.version").detail, /older than 4\.1\.1/);
+    assert.match(check(report, "criu.version").detail, /older than 4\.2/);
     assert.match(check(report, "criu.check").detail, /vDSO/);
     assert.match(check(report, "criu.check").fix!, /setup-host/);
     assert.ok(report.runtimes.every((r) => !r.checkpoint));
+  });
+
+  test("CRIU 4.1.1 on Linux >= 6.16 cannot dump inet sockets: an error quoting CRIU's line, fixed by setup-host or --criu", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu = { ...facts.criu, requested: "/usr/local/lib/ckpt/criu-4.1.1/sbin/criu", path: "/usr/local/lib/ckpt/criu-4.1.1/sbin/criu", version: "4.1.1" };
+    facts.criu.inetSockets = { ...inetDumpVerdict(1, fixtureText("criu/inet-probe/dump-criu-4.1.1-kernel-6.18.log")), cached: false };
+    const report = evaluateHost(facts);
+    const c = check(report, "criu.inet-sockets");
+    assert.deepEqual([c.ok, c.severity], [false, "error"]);
+    assert.equal(c.detail, "criu 4.1.1 at /usr/local/lib/ckpt/criu-4.1.1/sbin/criu cannot dump inet sockets on kernel 6.18.44-fc-v657: Error (criu/sockets.c:628): sockets: Can't get 1:16 opt: Operation not supported");
+    assert.match(c.fix!, /setup-host\.sh as root \(installs CRIU >= 4\.2.*\), or point --criu at CRIU >= 4\.2/);
+    assert.equal(report.ok, false);
+    assert.ok(report.runtimes.every((r) => !r.checkpoint));
+  });
+
+  test("the dump decides, not the version: a CRIU >= 4.2 that fails the inet probe makes the host not ready", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.inetSockets = { ok: false, errorLines: ["Error (criu/sockets.c:640): sockets: Can't get 1:17 opt: Operation not supported"], cached: true };
+    const report = evaluateHost(facts);
+    assert.equal(check(report, "criu.version").ok, true);
+    assert.match(check(report, "criu.inet-sockets").detail, /1:17 opt/);
+    assert.equal(report.ok, false);
+  });
+
+  test("an inet probe that could not run (helper not built) is not ok, and the fix builds the helper", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.inetSockets = null;
+    const report = evaluateHost(facts);
+    const c = check(report, "criu.inet-sockets");
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /could not try dumping inet sockets with criu 4\.2\.1/);
+    assert.match(c.fix!, /scripts\/build\.sh/);
+    assert.equal(report.ok, false);
+  });
+
+  test("an answer from the per-boot cache says so", () => {
+    const facts = hostFacts("debian12-ready");
+    facts.criu.inetSockets = { ok: true, errorLines: [], cached: true };
+    assert.match(check(evaluateHost(facts), "criu.inet-sockets").detail, /probed earlier this boot/);
   });
 
   test("a --criu path that is not an executable is named, with a fix about the flag", () => {

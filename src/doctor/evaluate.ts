@@ -69,7 +69,7 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
     criu.path === null ? notFound : `criu ${criu.version ?? "(unknown version)"} at ${criu.path}${criuVersionOk ? "" : `: older than ${CRIU_MIN_VERSION}`}`,
     criu.path === null && criu.requested !== null
       ? "give --criu the path of an executable criu, or leave --criu out to use the installed one"
-      : `${SETUP} (builds CRIU ${CRIU_MIN_VERSION} from Debian's source tarball)`);
+      : `${SETUP} (builds CRIU >= ${CRIU_MIN_VERSION} from Debian's source tarball)`);
   const criuCheckOk = criu.check?.ok === true;
   add("criu.check", criuCheckOk, "error",
     criu.check === null ? "criu check could not run" : criuCheckOk ? "criu check passes" : `criu check fails: ${criu.check.errorLines[0] ?? "no error line printed"}`,
@@ -78,7 +78,20 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
   add("criu.network-lock", networkLock, "error",
     networkLock ? `iptables-restore at ${facts.tools.iptablesRestore}: CRIU can lock container networks` : "iptables-restore not found: checkpoints of containers with their own network namespace fail",
     "apt-get install iptables");
-  const criuUsable = criu.path !== null && criuVersionOk && criuCheckOk && kernelCR !== false && networkLock;
+  // What matters, tried rather than inferred from versions: CRIU dumping a process that
+  // holds a TCP listener and a UDP socket on the running kernel.
+  const inet = criu.inetSockets;
+  const criuLabel = `criu ${criu.version ?? "(unknown version)"} at ${criu.path}`;
+  add("criu.inet-sockets", inet?.ok === true, "error",
+    inet === null
+      ? criu.path === null ? "criu not found: could not try dumping inet sockets" : `could not try dumping inet sockets with ${criuLabel} (the ckpt-inet-probe helper did not run)`
+      : inet.ok
+        ? `${criuLabel} dumps TCP and UDP sockets on kernel ${kernel.release}${inet.cached ? " (probed earlier this boot)" : ""}`
+        : `${criuLabel} cannot dump inet sockets on kernel ${kernel.release}: ${inet.errorLines[0]}`,
+    criu.path !== null && inet === null
+      ? "run scripts/build.sh (it builds the helper dist/native/ckpt-inet-probe)"
+      : `${SETUP} (installs CRIU >= ${CRIU_MIN_VERSION}, which dumps inet sockets on Linux >= 6.16), or point --criu at CRIU >= ${CRIU_MIN_VERSION}`);
+  const criuUsable = criu.path !== null && criuVersionOk && criuCheckOk && inet?.ok === true && kernelCR !== false && networkLock;
 
   // cgroups.
   const { cgroups } = facts;

@@ -2,13 +2,16 @@
 // private mount namespace (what a fresh machine looks like before scripts/setup-host.sh).
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { release, tmpdir } from "node:os";
+import { join } from "node:path";
 import { execa } from "execa";
 import type { DoctorReport } from "../../src/doctor/evaluate.ts";
 import { gatherHostFacts } from "../../src/host/facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
 import { probeCount } from "../../src/host/probe-command.ts";
 import { ckptBin, runCkpt } from "../harness/cli.ts";
-import { requireRealHost } from "../harness/prerequisites.ts";
+import { integrationRequired, requireRealHost } from "../harness/prerequisites.ts";
 
 test("ckpt doctor --json on a set-up host: ok, both runtimes checkpoint-capable, exit 0", async (t) => {
   if (!(await requireRealHost(t, "runc")) || !(await requireRealHost(t, "crun"))) return;
@@ -21,6 +24,49 @@ test("ckpt doctor --json on a set-up host: ok, both runtimes checkpoint-capable,
   assert.deepEqual(report.runtimes.map((rt) => [rt.name, rt.checkpoint]), [["runc", true], ["crun", true]]);
   for (const check of report.checks) {
     assert.deepEqual(Object.keys(check).sort(), ["detail", "fix", "id", "ok", "severity"]);
+  }
+  const inet = report.checks.find((c) => c.id === "criu.inet-sockets");
+  assert.equal(inet?.ok, true, inet?.detail);
+  assert.match(inet.detail, /dumps TCP and UDP sockets on kernel /);
+});
+
+// The CRIU 4.1.1 that scripts/setup-host.sh keeps beside the default one: on Linux >= 6.16
+// it fails to dump any inet socket.
+const keptCriu = `${process.env["CKPT_PREFIX"] ?? "/usr/local"}/lib/ckpt/criu-4.1.1/sbin/criu`;
+
+test("ckpt doctor --criu CRIU-4.1.1 on Linux >= 6.16: criu.inet-sockets fails as an error quoting CRIU, with a fix, exit 3", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  if (findExecutable(keptCriu) === null) {
+    const message = `no CRIU 4.1.1 kept at ${keptCriu} (run scripts/setup-host.sh as root)`;
+    if (integrationRequired()) throw new Error(message);
+    t.skip(message);
+    return;
+  }
+  const [major, minor] = release().split(".").map(Number) as [number, number];
+  if (major < 6 || (major === 6 && minor < 16)) {
+    t.skip("CRIU 4.1.1 dumps inet sockets on kernels before 6.16");
+    return;
+  }
+  // A copy at a new path, so the per-boot cache has no answer: the probe really dumps.
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-doctor-test-"));
+  try {
+    const criu = join(dir, "criu");
+    await copyFile(keptCriu, criu);
+    const r = await runCkpt(["doctor", "--json", "--criu", criu]);
+    assert.equal(r.exitCode, 3, String(r.stderr));
+    const report = JSON.parse(String(r.stdout)) as DoctorReport;
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.criu, { path: criu, version: "4.1.1" });
+    const inet = report.checks.find((c) => c.id === "criu.inet-sockets");
+    assert.ok(inet);
+    assert.deepEqual([inet.ok, inet.severity], [false, "error"]);
+    assert.match(inet.detail, /cannot dump inet sockets on kernel .*: Error \(criu\/sockets\.c:\d+\): sockets: Can't get 1:16 opt: Operation not supported$/);
+    assert.match(inet.fix ?? "", /setup-host\.sh.*CRIU >= 4\.2.*--criu at CRIU >= 4\.2/);
+    // The same question again is answered from the cache, the same way.
+    const again = JSON.parse(String((await runCkpt(["doctor", "--json", "--criu", criu])).stdout)) as DoctorReport;
+    assert.equal(again.checks.find((c) => c.id === "criu.inet-sockets")?.detail, inet.detail);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -44,6 +90,7 @@ test("ckpt doctor before set-up names each missing piece with its fix and exits 
   const out = String(r.stdout);
   assert.match(out, /cannot checkpoint and restore containers yet/);
   assert.match(out, /FAIL\s+criu\.version\s+criu not found\n\s+fix: run scripts\/setup-host\.sh as root/);
+  assert.match(out, /FAIL\s+criu\.inet-sockets\s+criu not found[^\n]*\n\s+fix: run scripts\/setup-host\.sh as root/);
   assert.match(out, /runc not found\n\s+fix: run scripts\/setup-host\.sh/);
   assert.match(out, /crun not found/);
   assert.match(out, /iptables-restore not found[^\n]*\n\s+fix: apt-get install iptables/);
