@@ -157,7 +157,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   }
   try {
     const timens = await readTimensImage(imageDir);
-    if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU 4.1.1" });
+    if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU >= 4.2" });
     // The host's clocks at the instant CRIU read the container's: the container's clock
     // minus PID 1's offset, and realtime moved by the same amount as monotonic since the
     // reading above.
