@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CkptError } from "../errors.ts";
+import type { OciSpec } from "../oci/spec.ts";
+import type { NetworkConfig } from "./network-config.ts";
+import { hostCommands, hostEndName, macFromId, namespaceCommands, networkProblems, parseNetworkMode, planNetwork, specWithNetwork, upCommands, type HostNetworkFacts } from "./plan-network.ts";
+
+const ID = "c0ffee1234567890abcdef00112233445566778899aabbccddeeff0011223344";
+
+function spec(namespaces: { type: string; path?: string }[] | undefined): OciSpec {
+  return { ociVersion: "1.0.2", process: { args: ["/bin/sh"], cwd: "/" }, root: { path: "rootfs" }, ...(namespaces ? { linux: { namespaces } } : {}) };
+}
+
+const usage = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, (e: unknown) => e instanceof CkptError && e.exitCode === 2 && pattern.test(e.message));
+
+test("the default follows the spec: its own network namespace becomes ckpt's private one, a path is the operator's, none is the host's", () => {
+  assert.deepEqual(planNetwork(spec([{ type: "pid" }, { type: "network" }]), {}, ID), { mode: "private", interfaces: [], routes: [] });
+  assert.deepEqual(planNetwork(spec([{ type: "network", path: "/run/netns/blue" }]), {}, ID), { mode: "ns", path: "/run/netns/blue" });
+  assert.deepEqual(planNetwork(spec([{ type: "pid" }]), {}, ID), { mode: "host" });
+  assert.deepEqual(planNetwork(spec(undefined), {}, ID), { mode: "host" });
+});
+
+test("--network private --ip gives eth0 with a stable MAC and a host end named after the id; --gateway a default route", () => {
+  const config = planNetwork(spec([{ type: "network" }]), { mode: "private", ips: ["192.0.2.50/24", "2001:db8::50/64"], gateway: "192.0.2.1", bridge: "br0" }, ID);
+  assert.deepEqual(config, {
+    mode: "private",
+    interfaces: [{ name: "eth0", mac: "02:c0:ff:ee:12:34", addresses: ["192.0.2.50/24", "2001:db8::50/64"], hostEnd: { name: "ckc0ffee123456", bridge: "br0" }, mtu: null }],
+    routes: [{ destination: "default", via: "192.0.2.1" }],
+  });
+  assert.equal(macFromId(ID), "02:c0:ff:ee:12:34");
+  assert.ok(hostEndName(ID).length <= 15, "an interface name has at most 15 bytes");
+});
+
+test("--network overrides the spec, in podman's spelling", () => {
+  assert.deepEqual(planNetwork(spec([{ type: "network" }]), { mode: "host" }, ID), { mode: "host" });
+  assert.deepEqual(planNetwork(spec([{ type: "network" }]), { mode: parseNetworkMode("ns:/run/netns/red") }, ID), { mode: "ns", path: "/run/netns/red" });
+  assert.deepEqual(planNetwork(spec(undefined), { mode: "none" }, ID), { mode: "private", interfaces: [], routes: [] });
+  usage(() => parseNetworkMode("bridge"), /unknown --network mode "bridge"/);
+  usage(() => parseNetworkMode("ns:relative/path"), /must be absolute/);
+});
+
+test("veth options are refused where they mean nothing, and bad values are named", () => {
+  usage(() => planNetwork(spec(undefined), { mode: "host", ips: ["192.0.2.5/24"] }, ID), /--network host takes none of them/);
+  usage(() => planNetwork(spec(undefined), { mode: "none", bridge: "br0" }, ID), /--network none takes none of them/);
+  usage(() => planNetwork(spec(undefined), { mode: "private", bridge: "br0" }, ID), /needs an address/);
+  usage(() => planNetwork(spec(undefined), { mode: "private", ips: ["192.0.2.5"] }, ID), /not an address with a prefix length/);
+  usage(() => planNetwork(spec(undefined), { mode: "private", ips: ["192.0.2.5/33"] }, ID), /not an address with a prefix length/);
+  usage(() => planNetwork(spec(undefined), { mode: "private", ips: ["192.0.2.5/24"], gateway: "gw" }, ID), /--gateway gw is not an IP address/);
+  usage(() => planNetwork(spec(undefined), { mode: "private", ips: ["192.0.2.5/24"], mac: "01:00:5e:00:00:01" }, ID), /not a unicast MAC/);
+});
+
+test("ckpt's bundle joins the namespace ckpt made, or the operator's, and keeps the other namespaces", () => {
+  const source = spec([{ type: "pid" }, { type: "network" }, { type: "mount" }]);
+  const managed: NetworkConfig = { mode: "private", interfaces: [], routes: [] };
+  assert.deepEqual(specWithNetwork(source, managed, "/var/lib/ckpt/containers/web/netns").linux?.namespaces, [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/var/lib/ckpt/containers/web/netns" }]);
+  assert.deepEqual(specWithNetwork(source, { mode: "ns", path: "/run/netns/blue" }, "/unused").linux?.namespaces, [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/run/netns/blue" }]);
+  assert.deepEqual(specWithNetwork(source, { mode: "host" }, "/unused").linux?.namespaces, [{ type: "pid" }, { type: "mount" }]);
+  // An imported spec naming the source host's path is pointed at this host's.
+  const imported = spec([{ type: "network", path: "/var/lib/ckpt-a/containers/web/netns" }]);
+  assert.deepEqual(specWithNetwork(imported, managed, "/var/lib/ckpt-b/containers/web/netns").linux?.namespaces, [{ type: "network", path: "/var/lib/ckpt-b/containers/web/netns" }]);
+  assert.equal(source.linux?.namespaces?.length, 3, "the input is not changed");
+});
+
+test("the ip commands: loopback up, eth0 with its MAC, addresses (IPv6 without DAD) and routes inside; before a restore the host end stays down until upCommands", () => {
+  const config = planNetwork(spec(undefined), { mode: "private", ips: ["192.0.2.50/24", "2001:db8::50/64"], gateway: "192.0.2.1", bridge: "br0", mtu: 1400 }, ID);
+  assert.ok(config.mode === "private");
+  assert.deepEqual(namespaceCommands(config), [
+    "link set lo up",
+    "link set dev eth0 address 02:c0:ff:ee:12:34 mtu 1400",
+    "addr add 192.0.2.50/24 dev eth0",
+    "addr add 2001:db8::50/64 dev eth0 nodad",
+    "link set dev eth0 up",
+    "route add default via 192.0.2.1",
+  ]);
+  assert.deepEqual(hostCommands(config, "/ns"), ["link add ckc0ffee123456 mtu 1400 type veth peer name eth0 netns /ns", "link set dev ckc0ffee123456 master br0", "link set dev ckc0ffee123456 up"]);
+  assert.deepEqual(hostCommands(config, "/ns", false), ["link add ckc0ffee123456 mtu 1400 type veth peer name eth0 netns /ns", "link set dev ckc0ffee123456 master br0"]);
+  assert.deepEqual(upCommands(config), ["link set dev ckc0ffee123456 up"]);
+  assert.deepEqual(namespaceCommands({ mode: "private", interfaces: [], routes: [] }), ["link set lo up"]);
+});
+
+test("what a host cannot build is named: a missing bridge, an address on the host or another container, a taken interface name, a missing ns: path", () => {
+  const config = planNetwork(spec(undefined), { mode: "private", ips: ["192.0.2.50/24"], bridge: "br0" }, ID);
+  const fine: HostNetworkFacts = { links: [{ name: "br0", bridge: true }, { name: "eth0", bridge: false }], addresses: ["192.0.2.1"], containers: [{ name: "db", addresses: ["192.0.2.60"], hostEnds: ["ckaaaa"] }] };
+  assert.deepEqual(networkProblems(config, fine, () => true), []);
+  assert.deepEqual(networkProblems(config, { ...fine, links: [{ name: "br0", bridge: false }] }, () => true), ["there is no bridge br0 on this host for eth0"]);
+  assert.deepEqual(networkProblems(config, { ...fine, addresses: ["192.0.2.50"] }, () => true), ["the address 192.0.2.50 of eth0 is already on one of this host's interfaces"]);
+  assert.deepEqual(networkProblems(config, { ...fine, containers: [{ name: "web2", addresses: ["192.0.2.50"], hostEnds: [] }] }, () => true), ['the address 192.0.2.50 of eth0 is already used by container "web2"']);
+  assert.deepEqual(networkProblems(config, { ...fine, links: [...fine.links, { name: "ckc0ffee123456", bridge: false }] }, () => true), ["an interface named ckc0ffee123456 already exists on this host"]);
+  assert.deepEqual(networkProblems({ mode: "ns", path: "/run/netns/gone" }, fine, () => false), ["the network namespace /run/netns/gone does not exist on this host (ns: namespaces are the operator's to create)"]);
+  assert.deepEqual(networkProblems({ mode: "host" }, { links: [], addresses: [], containers: [] }, () => false), []);
+});
