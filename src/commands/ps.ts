@@ -3,6 +3,7 @@ import { containerPid, containerStatus, isActive } from "../container/status.ts"
 import { openStore, runtimeFor } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
+import type { NetworkConfig } from "../network/network-config.ts";
 import { renderTable } from "../output/table.ts";
 import { humanAge, humanDuration, rfc3339Nano } from "../output/time.ts";
 import { restartView } from "../restart/policy.ts";
@@ -37,6 +38,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
         createdAtNs,
         bundle: record.sourceBundle,
         restoredFrom: record.restoredFrom,
+        network: record.network ?? null,
         lazyPages,
         restart: restart === null ? null : { ...restart, nextRetryAt: restart.nextRetryAtMs === null ? null : new Date(restart.nextRetryAtMs).toISOString() },
       };
@@ -56,8 +58,17 @@ export async function psCommand(options: PsOptions): Promise<void> {
     return r.status;
   };
   const table = [
-    ["CONTAINER ID", "NAME", "RUNTIME", "STATUS", "RESTARTS", "PID", "CREATED"],
-    ...shown.map((r) => [r.id.slice(0, 12), r.name, r.runtime, statusText(r), r.restart === null ? "-" : `${r.restart.restarts} (${r.restart.policy})`, r.pid === null ? "-" : String(r.pid), humanAge(r.createdAtNs, now)]),
+    ["CONTAINER ID", "NAME", "RUNTIME", "STATUS", "RESTARTS", "PID", "NETWORK", "CREATED"],
+    ...shown.map((r) => [r.id.slice(0, 12), r.name, r.runtime, statusText(r), r.restart === null ? "-" : `${r.restart.restarts} (${r.restart.policy})`, r.pid === null ? "-" : String(r.pid), networkColumn(r.network), humanAge(r.createdAtNs, now)]),
   ];
   process.stdout.write(`${renderTable(table).join("\n")}\n`);
+}
+
+// One word or the addresses: "host", "loopback", "192.0.2.50/24", "ns:/run/netns/blue", "-" (the spec's own).
+function networkColumn(network: NetworkConfig | null): string {
+  if (network === null) return "-";
+  if (network.mode === "host") return "host";
+  if (network.mode === "ns") return `ns:${network.path}`;
+  const addresses = network.interfaces.flatMap((i) => i.addresses);
+  return addresses.length === 0 ? "loopback" : addresses.join(",");
 }

@@ -4,6 +4,7 @@
 // messages over one connection the whole time. Every host is a network namespace the test
 // made, with a bridge br0 on 192.0.2.0/24 (reserved for documentation and tests).
 import assert from "node:assert/strict";
+import { stat } from "node:fs/promises";
 import { before, describe, test, type TestContext } from "node:test";
 import { execa } from "execa";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
@@ -144,6 +145,30 @@ describe("networked containers", () => {
       assert.match(there.stdout, new RegExp(`inet ${CONTAINER_IP.replaceAll(".", "\\.")}/24`));
     });
   }
+
+  test("ns:PATH: the container joins the operator's namespace, and checkpoint and restore leave that namespace as it was", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    // The operator's namespace: its own interface and address, which ckpt must not touch.
+    const operator = await netHost(sandbox, "o", "192.0.2.77/24");
+    const nsPath = `/run/netns/${operator.netns}`;
+    const root = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell(`/usr/bin/tcp-echo serve ${PORT}`) });
+    await root.ok(["--runtime", "runc", "run", "-d", "--name", "joined", "--network", `ns:${nsPath}`, bundle]);
+    const ask = () => execa(...split(operator.on(["sh", "-c", `echo seq=5 | busybox nc -w 1 192.0.2.77 ${PORT}`])), { reject: false });
+    await waitFor("the server in the operator's namespace", async () => ((await ask()).stdout.includes("echo seq=5") ? true : undefined));
+    const inode = (await stat(nsPath)).ino;
+    const pidBefore = (await root.json<{ name: string; pid: number }[]>(["ps"])).find((e) => e.name === "joined")!.pid;
+    assert.equal((await stat(`/proc/${pidBefore}/ns/net`)).ino, inode, "PID 1 is in the operator's namespace");
+
+    await root.ok(["checkpoint", "joined"]);
+    const kept = await snapshotNetwork(nsPath);
+    assert.ok(kept.links.some((l) => l.name === "br0" && l.addresses.includes("192.0.2.77/24")), "the checkpoint left the operator's namespace configured");
+    await root.ok(["restore", "joined"]);
+    const pidAfter = (await root.json<{ name: string; pid: number }[]>(["ps"])).find((e) => e.name === "joined")!.pid;
+    assert.equal((await stat(`/proc/${pidAfter}/ns/net`)).ino, inode, "restored into the same namespace");
+    assert.equal((await ask()).stdout.trim(), "echo seq=5");
+  });
 
   test("a migration the target cannot take (no bridge, an address in use) is refused before anything is frozen: the container and its connection run on", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
