@@ -70,3 +70,11 @@ test("ids images re-encode byte for byte (repair may rewrite them without losing
     }
   }
 });
+
+test("CRIU 4.2.1's pagemap counts pages in its 64-bit field (nr_pages is 0): a sleeping busybox wrote 17 pages", async () => {
+  const { readDumpContents } = await import("./dump-contents.ts");
+  const dump = await readDumpContents(fileURLToPath(new URL("../../test/fixtures/criu/criu421-sleep/", import.meta.url)), { details: true });
+  const sleep = dump.tasks.find((t) => t.command === "sleep");
+  // pages-1.img of that dump held 69632 bytes: 17 pages of 4 KiB.
+  assert.equal(sleep?.memory?.pagesWritten, 17);
+});

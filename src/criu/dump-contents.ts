@@ -177,7 +177,7 @@ async function memoryOf(dir: string, pid: number): Promise<MemorySummary | null>
   if (pagemapBytes !== null) {
     // The first entry is the head (which pages image); the rest are runs of pages.
     const runs = decodeEntries(pagemapBytes, `pagemap-${pid}.img`, PAGEMAP_MAGIC, "criu.PagemapEntry").slice(1);
-    for (const run of runs) if (run["in_parent"] !== true) summary.pagesWritten += run["nr_pages"] as number;
+    for (const run of runs) if (run["in_parent"] !== true) summary.pagesWritten += pagesInRun(run);
   }
   return summary;
 }
@@ -204,4 +204,11 @@ export async function recordedRootMode(dir: string): Promise<number | null> {
     if (reg && (reg["name"] === "/" || reg["name"] === ".") && typeof reg["mode"] === "number" && reg["mode"] !== 0) return reg["mode"];
   }
   return null;
+}
+
+// The pages of one pagemap run: CRIU >= 4.2 writes the 64-bit count (pages) and leaves
+// nr_pages 0; older CRIUs have only nr_pages.
+export function pagesInRun(run: Decoded): number {
+  const pages = Number(run["pages"] ?? 0);
+  return pages > 0 ? pages : Number(run["nr_pages"] ?? 0);
 }

@@ -36,3 +36,19 @@ test("damaged frames are refused with the reason", () => {
   assert.throws(() => splitImage(wrong, "x"), /unknown magic/);
   assert.throws(() => decodeDumpStats(good), /magic 0x43114433 is not/);
 });
+
+test("a netns image of a namespace given by path carries only its external key; a directory without one needs none", async () => {
+  const { mkdtemp, copyFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { readExternalNetnsKeys } = await import("./images.ts");
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-unit-netns-"));
+  try {
+    assert.deepEqual(await readExternalNetnsKeys(dir), []);
+    // Written by CRIU 4.2.1 for runc 1.1.5, a container in ckpt's private network namespace.
+    await copyFile(new URL("../../test/fixtures/criu/external-netns/netns-10.img", import.meta.url), join(dir, "netns-10.img"));
+    assert.deepEqual(await readExternalNetnsKeys(dir), ["extRootNetNS"]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

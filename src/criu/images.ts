@@ -16,6 +16,7 @@ export const MM_MAGIC = 0x57492820;
 export const PAGEMAP_MAGIC = 0x56084025;
 export const FDINFO_MAGIC = 0x56213732;
 export const FILES_MAGIC = 0x56303138;
+export const NETNS_MAGIC = 0x55933752;
 
 let root: protobuf.Root | undefined;
 function schema(): protobuf.Root {
@@ -144,4 +145,12 @@ export async function readTimensImage(imageDir: string): Promise<TimensImage | n
 export async function readDumpStats(imageDir: string): Promise<DumpStats | null> {
   const bytes = await readFile(`${imageDir}/stats-dump`).catch(() => null);
   return bytes === null ? null : decodeDumpStats(bytes);
+}
+
+// The keys of the network namespaces CRIU left to the restore (netns-N.img with ext_key):
+// a checkpoint made in a namespace given by path cannot be restored without one.
+export async function readExternalNetnsKeys(imageDir: string): Promise<string[]> {
+  const names = (await readdir(imageDir)).filter((n) => /^netns-\d+\.img$/.test(n));
+  const keys = await Promise.all(names.map(async (n) => decodeSingle(await readFile(`${imageDir}/${n}`), n, NETNS_MAGIC, "criu.NetnsEntry")["ext_key"]));
+  return keys.filter((k): k is string => typeof k === "string" && k !== "");
 }

@@ -68,6 +68,14 @@ export function specWithNetwork(spec: OciSpec, config: NetworkConfig, managedPat
   return out;
 }
 
+// The network for restoring a dump whose namespace CRIU left external, when nothing
+// recorded how it was built: the spec's path where it exists here, else a private
+// namespace with loopback only.
+export function networkForExternalDump(spec: OciSpec, exists: (path: string) => boolean): NetworkConfig {
+  const path = (spec.linux?.namespaces ?? []).find((ns) => ns.type === NET)?.path;
+  return path !== undefined && exists(path) ? { mode: "ns", path } : { mode: "private", interfaces: [], routes: [] };
+}
+
 // `ip -batch` lines that configure a fresh namespace as `config` says, run inside it. The
 // veth itself is created from the host's side (hostCommands).
 export function namespaceCommands(config: Extract<NetworkConfig, { mode: "private" }>): string[] {

@@ -6,7 +6,8 @@ import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
 import { NetworkConfigSchema } from "../network/network-config.ts";
 import { networkForId, raiseNetwork, rebuildNetwork, refuseUnhostableNetwork, releaseContainerNetwork } from "../network/container-network.ts";
-import { specWithNetwork } from "../network/plan-network.ts";
+import { networkForExternalDump, specWithNetwork } from "../network/plan-network.ts";
+import { readExternalNetnsKeys } from "../criu/images.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import type { Manifest } from "../checkpoint/manifest.ts";
@@ -174,6 +175,10 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
       await createPlaceholders(checkpoint, planned.placeholders);
     }
+    // A dump made in a namespace given by path (ckpt's, or the operator's) needs one handed
+    // in; without ckpt's record of it (a bare image directory with --bundle), ckpt builds
+    // a loopback-only one, or joins the spec's path when it exists here.
+    if (record.network === undefined && (await readExternalNetnsKeys(imageDir)).length > 0) record = { ...record, network: networkForExternalDump(dumpedSpec, existsSync) };
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
 

@@ -51,10 +51,11 @@ async function twoHosts(t: Parameters<typeof Sandbox.create>[0]) {
   return { sandbox, source, target, onA, toTarget: `nsenter --net=/run/netns/${netnsB} ${ckptBin} --root ${target.root}` };
 }
 
-// A target that reads the whole archive, then fails as a full disk would.
+// A target that says it can take the container (ckpt's __check-restore), reads the whole
+// archive, then fails as a full disk would.
 async function failingTarget(sandbox: Sandbox): Promise<string> {
   const path = sandbox.path("full-host");
-  await writeFile(path, "#!/bin/sh\ncat > /dev/null\necho 'no space left on the target' >&2\nexit 7\n");
+  await writeFile(path, "#!/bin/sh\nif [ \"$1\" = __check-restore ]; then cat > /dev/null; echo '{\"problems\":[]}'; exit 0; fi\ncat > /dev/null\necho 'no space left on the target' >&2\nexit 7\n");
   await chmod(path, 0o755);
   return path;
 }
