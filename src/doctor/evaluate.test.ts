@@ -54,7 +54,7 @@ describe("a fresh Debian 12 host before set-up (recorded with the tools hidden)"
   test("is not ok and names every missing piece with setup-host or a package as the fix", () => {
     assert.equal(report.ok, false);
     const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
-    for (const id of ["criu.version", "criu.check", "criu.network-lock", "criu.inet-sockets", "runtime.runc", "runtime.crun", "runtime.any", "tools.conmon"]) {
+    for (const id of ["criu.version", "criu.check", "criu.network-lock", "criu.inet-sockets", "runtime.runc", "runtime.crun", "runtime.any", "tools.conmon", "tools.network"]) {
       assert.ok(failed.includes(id), `${id} should fail`);
     }
     assert.match(check(report, "criu.version").fix!, /setup-host\.sh/);

@@ -153,6 +153,10 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
   add("tools.conmon", facts.tools.conmon !== null, "warning",
     facts.tools.conmon ? `conmon at ${facts.tools.conmon}: containers can be monitored across checkpoints` : "conmon not found: `ckpt run` needs it to hold container stdio across checkpoints",
     "apt-get install conmon");
+  const networkTools = (["ip", "unshare", "nsenter"] as const).filter((t) => (facts.tools[t] ?? null) === null);
+  add("tools.network", networkTools.length === 0, "warning",
+    networkTools.length === 0 ? "ip, unshare and nsenter found: ckpt can build private network namespaces that survive restores" : `${networkTools.join(", ")} not found: containers on private networks (the default when the spec asks for a network namespace) cannot run or be restored`,
+    "apt-get install iproute2 util-linux");
 
   return {
     ok: usable.length > 0,

@@ -18,6 +18,11 @@ export interface HostFacts {
     iptablesRestore: string | null;
     // The monitor `ckpt run` starts for each container.
     conmon: string | null;
+    // What builds private networks (network/): iproute2's ip, util-linux's unshare and
+    // nsenter. Absent from facts recorded before ckpt managed networks.
+    ip?: string | null;
+    unshare?: string | null;
+    nsenter?: string | null;
   };
 }
 
@@ -33,6 +38,6 @@ export async function gatherHostFacts(options: GatherOptions = {}): Promise<Host
     runtimes,
     cgroups: readCgroupFacts(),
     process: readProcessLimitFacts(),
-    tools: { iptablesRestore: findExecutable("iptables-restore"), conmon: findExecutable("conmon") },
+    tools: { iptablesRestore: findExecutable("iptables-restore"), conmon: findExecutable("conmon"), ip: findExecutable("ip"), unshare: findExecutable("unshare"), nsenter: findExecutable("nsenter") },
   };
 }
