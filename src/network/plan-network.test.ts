@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { CkptError } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";
 import type { NetworkConfig } from "./network-config.ts";
-import { hostCommands, hostEndName, macFromId, namespaceCommands, networkProblems, parseNetworkMode, planNetwork, specWithNetwork, upCommands, type HostNetworkFacts } from "./plan-network.ts";
+import { hostCommands, hostEndName, importedNetworkProblem, macFromId, namespaceCommands, networkForExternalDump, networkProblems, parseNetworkMode, planNetwork, specWithNetwork, upCommands, type HostNetworkFacts } from "./plan-network.ts";
 
 const ID = "c0ffee1234567890abcdef00112233445566778899aabbccddeeff0011223344";
 
@@ -88,4 +88,24 @@ test("what a host cannot build is named: a missing bridge, an address on the hos
   assert.deepEqual(networkProblems(config, { ...fine, links: [...fine.links, { name: "ckc0ffee123456", bridge: false }] }, () => true), ["an interface named ckc0ffee123456 already exists on this host"]);
   assert.deepEqual(networkProblems({ mode: "ns", path: "/run/netns/gone" }, fine, () => false), ["the network namespace /run/netns/gone does not exist on this host (ns: namespaces are the operator's to create)"]);
   assert.deepEqual(networkProblems({ mode: "host" }, { links: [], addresses: [], containers: [] }, () => false), []);
+});
+
+test("a dump left external without ckpt's record: the local bundle's existing path is joined, an imported spec's never", () => {
+  const withPath = spec([{ type: "network", path: "/run/netns/blue" }]);
+  assert.deepEqual(networkForExternalDump(withPath, () => true, true), { mode: "ns", path: "/run/netns/blue" });
+  assert.deepEqual(networkForExternalDump(withPath, () => false, true), { mode: "private", interfaces: [], routes: [] });
+  assert.deepEqual(networkForExternalDump(spec([{ type: "network", path: "/proc/1/ns/net" }]), () => true, false), { mode: "private", interfaces: [], routes: [] });
+  assert.deepEqual(networkForExternalDump(spec([{ type: "network" }]), () => true, true), { mode: "private", interfaces: [], routes: [] });
+});
+
+test("attack: an imported checkpoint naming the host's namespace (/proc/1/ns/net), a bind mount elsewhere, or a link out of /run/netns is refused; a named namespace is taken", () => {
+  const real = (map: Record<string, string | null>) => (p: string) => (p in map ? map[p]! : p);
+  assert.equal(importedNetworkProblem({ mode: "ns", path: "/run/netns/blue" }, real({})), null);
+  assert.match(importedNetworkProblem({ mode: "ns", path: "/proc/1/ns/net" }, real({})) ?? "", /may join only a named namespace/);
+  assert.match(importedNetworkProblem({ mode: "ns", path: "/var/lib/other/netns" }, real({})) ?? "", /may join only a named namespace/);
+  assert.match(importedNetworkProblem({ mode: "ns", path: "/run/netns/evil" }, real({ "/run/netns/evil": "/proc/1/ns/net" })) ?? "", /may join only a named namespace/);
+  assert.match(importedNetworkProblem({ mode: "ns", path: "/run/netns/sub/dir" }, real({})) ?? "", /may join only a named namespace/);
+  assert.match(importedNetworkProblem({ mode: "ns", path: "/run/netns/gone" }, real({ "/run/netns/gone": null })) ?? "", /does not exist here/);
+  assert.equal(importedNetworkProblem({ mode: "private", interfaces: [], routes: [] }, real({})), null);
+  assert.equal(importedNetworkProblem({ mode: "host" }, real({})), null);
 });

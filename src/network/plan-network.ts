@@ -69,11 +69,28 @@ export function specWithNetwork(spec: OciSpec, config: NetworkConfig, managedPat
 }
 
 // The network for restoring a dump whose namespace CRIU left external, when nothing
-// recorded how it was built: the spec's path where it exists here, else a private
-// namespace with loopback only.
-export function networkForExternalDump(spec: OciSpec, exists: (path: string) => boolean): NetworkConfig {
+// recorded how it was built: the spec's path where it exists here and the spec is the
+// operator's own (a local --bundle), else a private namespace with loopback only. A path
+// in an imported spec is never joined: it could name any namespace of this host.
+export function networkForExternalDump(spec: OciSpec, exists: (path: string) => boolean, trustSpecPaths: boolean): NetworkConfig {
   const path = (spec.linux?.namespaces ?? []).find((ns) => ns.type === NET)?.path;
-  return path !== undefined && exists(path) ? { mode: "ns", path } : { mode: "private", interfaces: [], routes: [] };
+  return trustSpecPaths && path !== undefined && exists(path) ? { mode: "ns", path } : { mode: "private", interfaces: [], routes: [] };
+}
+
+// Where an imported checkpoint may ask to join an operator's namespace: the named
+// namespaces of `ip netns` only. /proc/PID/ns/net, or a bind mount anywhere else, could
+// be the host's own namespace or another container's.
+export const IMPORTABLE_NETNS_DIRS = ["/run/netns/", "/var/run/netns/"];
+
+// Why an imported checkpoint's recorded network is not taken as it is; null when it is.
+// `resolved` is the path with its links followed (null when it does not exist).
+export function importedNetworkProblem(config: NetworkConfig, resolved: (path: string) => string | null): string | null {
+  if (config.mode !== "ns") return null;
+  const real = resolved(config.path);
+  const named = (p: string) => IMPORTABLE_NETNS_DIRS.some((d) => p.startsWith(d) && !p.slice(d.length).includes("/") && p.length > d.length);
+  if (real === null) return `it joins the network namespace ${config.path}, which does not exist here`;
+  if (!named(config.path) || !named(real)) return `it asks to join the network namespace ${config.path}; an imported checkpoint may join only a named namespace (${IMPORTABLE_NETNS_DIRS[0]}NAME, made with ip netns add)`;
+  return null;
 }
 
 // `ip -batch` lines that configure a fresh namespace as `config` says, run inside it. The

@@ -1,12 +1,12 @@
 // `ckpt restore`: find the checkpoint, plan the clocks, apply the plan for CRIU, restore
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
 import { NetworkConfigSchema } from "../network/network-config.ts";
 import { networkForId, raiseNetwork, rebuildNetwork, refuseUnhostableNetwork, releaseContainerNetwork } from "../network/container-network.ts";
-import { networkForExternalDump, specWithNetwork } from "../network/plan-network.ts";
+import { importedNetworkProblem, networkForExternalDump, specWithNetwork } from "../network/plan-network.ts";
 import { readExternalNetnsKeys } from "../criu/images.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
@@ -156,6 +156,11 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   // must not share a runtime id (nor, on one machine, its cgroups).
   if (lazyFrom !== undefined) record = { ...record, id: newContainerId() };
   record = { ...record, network: networkForId(dumpedNetwork ?? record.network, record.id) };
+  const untrusted = request.imported !== undefined && record.network !== undefined ? importedNetworkProblem(record.network, realPathOrNull) : null;
+  if (untrusted !== null) {
+    if (existing === null) await store.remove(name);
+    throw new CkptError(ExitCode.refused, `refusing to restore ${label}: ${untrusted}`, { hint: "create that namespace here with ip netns add (and configure it), or restore on a host that has it" });
+  }
   if (record.network === undefined) delete record.network;
   await refuseUnhostableNetwork(store, record).catch(async (error: unknown) => {
     if (existing === null) await store.remove(name);
@@ -178,7 +183,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // A dump made in a namespace given by path (ckpt's, or the operator's) needs one handed
     // in; without ckpt's record of it (a bare image directory with --bundle), ckpt builds
     // a loopback-only one, or joins the spec's path when it exists here.
-    if (record.network === undefined && (await readExternalNetnsKeys(imageDir)).length > 0) record = { ...record, network: networkForExternalDump(dumpedSpec, existsSync) };
+    if (record.network === undefined && (await readExternalNetnsKeys(imageDir)).length > 0) record = { ...record, network: networkForExternalDump(dumpedSpec, existsSync, request.imported === undefined) };
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
 
@@ -305,4 +310,12 @@ export function refuseSplitTimeNamespaces(dump: DumpContents, label: string): vo
     ],
     hint: `repair a copy so that every task is in PID 1's namespace: ckpt repair --unify-timens ${label} -o ${label.replace(/\/+$/, "")}.repaired`,
   });
+}
+
+function realPathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
 }
