@@ -33,6 +33,11 @@ export interface RuntimeAdapter {
   // Whether `checkpoint` takes --lazy-pages, --page-server and --status-fd (post-copy
   // migration) and `restore` takes --lazy-pages.
   readonly lazyPages: boolean;
+  // Whether this version has CRIU read the file the org.criu.config annotation names,
+  // after the options the runtime sends CRIU itself (so it overrides them), and the file
+  // it reads when no annotation is set: the first of `defaults` that exists. null when it
+  // reads none (ckpt's options then reach CRIU as flags only).
+  criuConfig(version: string): { defaults: string[] } | null;
   // For a runtime whose exec does not join the container's time namespace: makes it
   // usable from inside that namespace (entered with nsenter --time) and returns the state
   // root to pass it. Absent when the runtime has no way.
