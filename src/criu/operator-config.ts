@@ -10,14 +10,12 @@
 import { existsSync } from "node:fs";
 import { copyFile, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CRIU_CONFIG_ANNOTATION, type OciSpec } from "../oci/spec.ts";
+import { BUNDLE_CRIU_CONFIG_ANNOTATION, CRIU_CONFIG_ANNOTATION, type OciSpec } from "../oci/spec.ts";
+import type { RuntimeAdapter } from "../runtimes/runtime.ts";
+import type { StoreLayout } from "../store/layout.ts";
 import { booleanSetting, describeOption, parseCriuConfig, renderCriuConfig, type CriuConfigOption, type CriuConfigProblem } from "./criu-config.ts";
 import { describeOverride, mergeCriuConfig, type CriuPhase, type OperatorCriuConfig, type OwnCriuOption } from "./criu-config-merge.ts";
 import { criuOptionName, dumpOptionNames, type DumpOptionName, type DumpOptions } from "./dump-options.ts";
-
-// In ckpt's copy of a spec: the bundle's own org.criu.config value ("" when the bundle
-// turned the runtime's default file off), for the record; ckpt reads the copy, never it.
-export const BUNDLE_CRIU_CONFIG_ANNOTATION = "io.ckpt.bundle-criu-config";
 
 export interface CapturedBundleConfig {
   // The bundle's org.criu.config value, or undefined when it has none.
@@ -85,6 +83,20 @@ export interface CriuConfigRequest {
   own: OwnCriuOption[];
 }
 
+// What to merge into container NAME's file: ckpt's spec of it says whether the bundle
+// had a file of its own (its copy is beside the container) or turned the default off.
+export function containerCriuConfig(layout: StoreLayout, name: string, spec: OciSpec, runtime: { adapter: RuntimeAdapter; version: string }, phase: CriuPhase, own: OwnCriuOption[]): CriuConfigRequest {
+  return {
+    path: layout.criuConfig(name),
+    phase,
+    runtime: runtime.adapter.name,
+    runtimeConfig: runtime.adapter.criuConfig(runtime.version),
+    bundleAnnotation: spec.annotations?.[BUNDLE_CRIU_CONFIG_ANNOTATION],
+    bundleCopy: layout.bundleCriuConfig(name),
+    own,
+  };
+}
+
 // Merges and writes the file ckpt names in org.criu.config, for a dump or a restore.
 export async function writeCriuConfig(request: CriuConfigRequest): Promise<WrittenCriuConfig> {
   const runtimeDefault = request.runtimeConfig?.defaults.find((p) => existsSync(p)) ?? null;
@@ -135,6 +147,14 @@ export function ownCriuOptions(options: DumpOptions, why: (option: DumpOptionNam
   else if (options.tcpEstablished) own.push({ name: "tcp-established", value: null, why: why("tcpEstablished"), excludes: ["tcp-close"] });
   if (joinTimeNamespace !== null) own.push({ name: "join-ns", value: `time:${joinTimeNamespace}`, why: "ckpt puts the restored PID 1 on the clocks it planned (--time-mode)" });
   return own;
+}
+
+// Pure: a checkpoint another tool made may name a CRIU configuration file of the host it
+// came from; ckpt reads no such path, and says so.
+export function foreignCriuConfigWarning(spec: OciSpec, kind: "ckpt" | "podman" | "criu-images"): string | null {
+  const named = spec.annotations?.[CRIU_CONFIG_ANNOTATION];
+  if (kind === "ckpt" || named === undefined || named === "") return null;
+  return `the checkpoint's spec names the CRIU configuration file ${named} (org.criu.config), a file of the host it was made on: ckpt does not read files a checkpoint names, so its options are not in effect here`;
 }
 
 // Copies the bundle's configuration between a container and a checkpoint, when there is one.

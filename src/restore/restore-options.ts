@@ -8,7 +8,7 @@
 // --tcp-established it cannot restore the connections; a --tcp-close dump can only be
 // restored with --tcp-close. The checkpoint's options apply unless a flag says otherwise,
 // and a flag that would lose what the checkpoint holds is refused.
-import { criuOptionName, dumpOptionNames, type DumpOptionName, type DumpOptions } from "../criu/dump-options.ts";
+import { criuOptionName, dumpOptionNames, RUNTIME_DUMP_OPTION_FLAGS, type DumpOptionName, type DumpOptions } from "../criu/dump-options.ts";
 
 // What the checkpoint was made with, and how ckpt knows it (for messages).
 export interface RecordedDumpOptions {
@@ -104,10 +104,10 @@ export function planRestoreOptions(recorded: RecordedDumpOptions, requested: Req
   return { kind: "ok", options, applied, warnings };
 }
 
-// The options `options` sets that the runtime can be given neither as a flag nor through
-// a CRIU configuration file it reads.
-export function unpassableOptions(options: DumpOptions, runtime: { flags: ReadonlySet<DumpOptionName>; readsCriuConfig: boolean }): DumpOptionName[] {
-  return dumpOptionNames.filter((n) => options[n] && !runtime.flags.has(n) && !runtime.readsCriuConfig);
+// The options `options` sets that reach CRIU neither as a flag of the runtime nor through
+// a CRIU configuration file it has CRIU read.
+export function unpassableOptions(options: DumpOptions, readsCriuConfig: boolean): DumpOptionName[] {
+  return dumpOptionNames.filter((n) => options[n] && !RUNTIME_DUMP_OPTION_FLAGS.has(n) && !readsCriuConfig);
 }
 
 // The options a checkpoint command was given, as they are dumped: --tcp-close and
