@@ -156,7 +156,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     // The target takes over the container's address; the frozen source must not answer.
     if (dumped.exitCode === 0) await lowerNetwork(record);
   } else {
-    dumped = await runtime.checkpoint(args, watch);
+    dumped = await runtime.checkpoint(args, watch, criuConfig.env);
   }
   watchdog?.stop();
   if (watchdog?.stalledFor != null) {

@@ -66,6 +66,12 @@ describe("mergeCriuConfig", () => {
     assert.equal(m.overrides[0]!.option.value, "time:/x");
   });
 
+  test("what the runtime sends CRIU after a file read first is out of the operator's reach: dropped, and said so", () => {
+    const m = mergeCriuConfig([file("f", "/f", "ext-unix-sk\nghost-limit 1M\n")], [], "dump", { runtime: "crun", names: ["ext-unix-sk"] });
+    assert.deepEqual(lines(m), ["ghost-limit 1M"]);
+    assert.equal(describeOverride(m.overrides[0]!), "crun's own setting overrides `ext-unix-sk` from f (/f:1): crun sends CRIU its own ext-unix-sk after this file is read");
+  });
+
   test("no files and no options: an empty configuration", () => {
     assert.deepEqual(mergeCriuConfig([], [], "dump"), { options: [], overrides: [], setAside: [] });
   });

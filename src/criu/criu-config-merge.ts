@@ -27,7 +27,7 @@ export type CriuPhase = "dump" | "restore";
 export interface CriuConfigOverride {
   option: CriuConfigOption;
   label: string;
-  // ckpt's own setting that replaces it, in words.
+  // What replaces it, in words: "ckpt's own setting", "ckpt's `file-locks`".
   by: string;
   why: string;
 }
@@ -69,7 +69,9 @@ const RESTORE_ONLY: Readonly<Record<string, string>> = {
   "join-ns": "join-ns makes CRIU's dump fail (errno 56): it is given to restores only",
 };
 
-export function mergeCriuConfig(files: readonly OperatorCriuConfig[], own: readonly OwnCriuOption[], phase: CriuPhase): MergedCriuConfig {
+// `runtimeSets`: options the runtime sends CRIU itself after a file read first (crun 1.21
+// through CRIU_CONFIG_FILE), which the operator's file therefore cannot change.
+export function mergeCriuConfig(files: readonly OperatorCriuConfig[], own: readonly OwnCriuOption[], phase: CriuPhase, runtimeSets?: { runtime: string; names: readonly string[] }): MergedCriuConfig {
   const ownByKey = new Map<string, OwnCriuOption>();
   for (const o of own) {
     ownByKey.set(optionKey(o), o);
@@ -87,6 +89,10 @@ export function mergeCriuConfig(files: readonly OperatorCriuConfig[], own: reado
         overrides.push({ option, label: file.label, by: "ckpt's own setting", why: reserved });
         continue;
       }
+      if (runtimeSets?.names.includes(base)) {
+        overrides.push({ option, label: file.label, by: `${runtimeSets.runtime}'s own setting`, why: `${runtimeSets.runtime} sends CRIU its own ${base} after this file is read` });
+        continue;
+      }
       if (phase === "dump" && RESTORE_ONLY[base] !== undefined) {
         setAside.push({ option, label: file.label, why: RESTORE_ONLY[base] });
         continue;
@@ -95,7 +101,7 @@ export function mergeCriuConfig(files: readonly OperatorCriuConfig[], own: reado
       if (mine !== undefined) {
         // The same setting as ckpt's: it is written once, as ckpt's.
         const same = mine.name === option.name && mine.value === option.value;
-        if (!same) overrides.push({ option, label: file.label, by: describeOption(mine), why: mine.why });
+        if (!same) overrides.push({ option, label: file.label, by: `ckpt's \`${describeOption(mine)}\``, why: mine.why });
         continue;
       }
       kept.push(option);
@@ -108,5 +114,5 @@ export function mergeCriuConfig(files: readonly OperatorCriuConfig[], own: reado
 // The warning for one override, as commands print it.
 export function describeOverride(o: CriuConfigOverride): string {
   const where = o.option.origin === null ? o.label : `${o.label} (${o.option.origin.file}:${o.option.origin.line})`;
-  return `${o.by === "ckpt's own setting" ? "ckpt's own setting" : `ckpt's \`${o.by}\``} overrides \`${describeOption(o.option)}\` from ${where}: ${o.why}`;
+  return `${o.by} overrides \`${describeOption(o.option)}\` from ${where}: ${o.why}`;
 }

@@ -98,7 +98,7 @@ describe("captureBundleCriuConfig and writeCriuConfig (files in a temporary dire
     path: join(dir, "criu.conf"),
     phase: "dump",
     runtime: "runc",
-    runtimeConfig: { defaults: [join(dir, "absent.conf"), join(dir, "default.conf")] },
+    runtimeConfig: { via: "annotation", defaults: [join(dir, "absent.conf"), join(dir, "default.conf")], runtimeSets: [] },
     bundleAnnotation: "bundle.conf",
     bundleCopy: join(dir, "bundle-copy.conf"),
     own: [],
@@ -113,6 +113,7 @@ describe("captureBundleCriuConfig and writeCriuConfig (files in a temporary dire
     assert.deepEqual(written.effective, { tcpEstablished: false, fileLocks: true, tcpClose: true });
     assert.deepEqual(written.report.files.map((f) => f.path), [join(dir, "default.conf"), join(dir, "bundle-copy.conf")]);
     assert.equal(written.report.readByRuntime, true);
+    assert.deepEqual(written.env, {}, "named by the annotation, not the environment");
     assert.deepEqual(written.warnings, written.report.overrides);
     assert.equal(written.warnings.length, 2);
     assert.match(written.warnings[0]!, /ckpt's `file-locks` overrides `no-file-locks` from runc's default CRIU config/);
@@ -120,11 +121,22 @@ describe("captureBundleCriuConfig and writeCriuConfig (files in a temporary dire
     assert.match(written.report.setAside[0] ?? "", /join-ns net:\/x/);
   });
 
-  test("a runtime that has CRIU read no file: ckpt's own options only, and a warning that the operator's are not in effect", async () => {
+  test("a runtime that lets CRIU read no file: ckpt's own options only, and a warning that the operator's are not in effect", async () => {
     const written = await writeCriuConfig(request({ runtime: "crun", runtimeConfig: null, own: ownCriuOptions({ ...NO_DUMP_OPTIONS, tcpEstablished: true }, () => "x") }));
     assert.equal(await readFile(join(dir, "criu.conf"), "utf8"), "tcp-established\n");
     assert.deepEqual(written.effective, { tcpEstablished: true, fileLocks: false, tcpClose: false });
     assert.equal(written.report.readByRuntime, false);
-    assert.match(written.warnings.at(-1) ?? "", /^crun at this version has CRIU read no configuration file: the options in .*bundle-copy.conf are not in effect/);
+    assert.deepEqual(written.env, {});
+    assert.match(written.warnings.at(-1) ?? "", /^crun at this version lets CRIU read no configuration file: the options in .*bundle-copy.conf are not in effect/);
+  });
+
+  test("a runtime whose CRIU reads the file through CRIU_CONFIG_FILE (crun 1.21): the environment names it, and what the runtime sets itself is said to be out of effect", async () => {
+    await writeFile(join(dir, "bundle-copy.conf"), "file-locks\nshell-job\ntcp-close\n");
+    const written = await writeCriuConfig(request({ runtime: "crun", runtimeConfig: { via: "environment", defaults: [], runtimeSets: ["shell-job"] } }));
+    assert.deepEqual(written.env, { CRIU_CONFIG_FILE: join(dir, "criu.conf") });
+    assert.equal(await readFile(join(dir, "criu.conf"), "utf8"), "file-locks\ntcp-close\n");
+    assert.deepEqual(written.effective, { tcpEstablished: false, fileLocks: true, tcpClose: true }, "file-locks goes to crun as a flag too");
+    assert.equal(written.report.via, "environment");
+    assert.match(written.warnings[0] ?? "", /^crun's own setting overrides `shell-job` from the bundle's CRIU config .*: crun sends CRIU its own shell-job after this file is read/);
   });
 });

@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { copyFile, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { BUNDLE_CRIU_CONFIG_ANNOTATION, CRIU_CONFIG_ANNOTATION, type OciSpec } from "../oci/spec.ts";
-import type { RuntimeAdapter } from "../runtimes/runtime.ts";
+import { CRIU_CONFIG_FILE_ENV, type RuntimeAdapter, type RuntimeCriuConfig } from "../runtimes/runtime.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { booleanSetting, describeOption, parseCriuConfig, renderCriuConfig, type CriuConfigOption, type CriuConfigProblem } from "./criu-config.ts";
 import { describeOverride, mergeCriuConfig, type CriuPhase, type OperatorCriuConfig, type OwnCriuOption } from "./criu-config-merge.ts";
@@ -54,8 +54,10 @@ export interface CriuConfigReport {
   // The file ckpt names in org.criu.config.
   path: string;
   phase: CriuPhase;
-  // Whether the runtime has CRIU read it (runc; crun from 1.26).
+  // Whether CRIU reads it, and how: named by org.criu.config, after the runtime's own
+  // options (runc; crun from 1.26), or by CRIU_CONFIG_FILE, before them (crun 1.21).
   readByRuntime: boolean;
+  via: RuntimeCriuConfig["via"] | null;
   // The operator's files merged into it.
   files: { label: string; path: string }[];
   options: string[];
@@ -70,6 +72,8 @@ export interface WrittenCriuConfig {
   effective: DumpOptions;
   // What the command should print.
   warnings: string[];
+  // The environment the runtime must run with for CRIU to read the file ("environment").
+  env: Record<string, string>;
 }
 
 export interface CriuConfigRequest {
@@ -77,7 +81,7 @@ export interface CriuConfigRequest {
   phase: CriuPhase;
   runtime: string;
   // The runtime's configuration behaviour at its version (RuntimeAdapter.criuConfig).
-  runtimeConfig: { defaults: string[] } | null;
+  runtimeConfig: RuntimeCriuConfig | null;
   bundleAnnotation: string | undefined;
   bundleCopy: string;
   own: OwnCriuOption[];
@@ -110,18 +114,20 @@ export async function writeCriuConfig(request: CriuConfigRequest): Promise<Writt
     operator.push({ ...f, options: parsed.options });
     problems.push(...parsed.problems);
   }
-  const readByRuntime = request.runtimeConfig !== null;
-  const merged = mergeCriuConfig(readByRuntime ? operator : [], request.own, request.phase);
+  const via = request.runtimeConfig?.via ?? null;
+  const readByRuntime = via !== null;
+  const merged = mergeCriuConfig(readByRuntime ? operator : [], request.own, request.phase, { runtime: request.runtime, names: request.runtimeConfig?.runtimeSets ?? [] });
   await writeFile(request.path, renderCriuConfig(merged.options), { mode: 0o600 });
   const warnings = [...merged.overrides.map(describeOverride), ...problems.map(describeProblem)];
   if (!readByRuntime && operator.some((f) => f.options.length > 0)) {
-    warnings.push(`${request.runtime} at this version has CRIU read no configuration file: the options in ${operator.map((f) => f.path).join(" and ")} are not in effect`);
+    warnings.push(`${request.runtime} at this version lets CRIU read no configuration file: the options in ${operator.map((f) => f.path).join(" and ")} are not in effect`);
   }
   return {
     report: {
       path: request.path,
       phase: request.phase,
       readByRuntime,
+      via,
       files: readByRuntime ? files : [],
       options: merged.options.map(describeOption),
       overrides: merged.overrides.map(describeOverride),
@@ -130,6 +136,7 @@ export async function writeCriuConfig(request: CriuConfigRequest): Promise<Writt
     },
     effective: effectiveDumpOptions(readByRuntime ? merged.options : request.own),
     warnings,
+    env: via === "environment" ? { [CRIU_CONFIG_FILE_ENV]: request.path } : {},
   };
 }
 

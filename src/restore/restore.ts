@@ -243,6 +243,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     const pid = await startMonitor(
       createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs({ ...optionsPlan.options, lazyPages: lazyFrom !== undefined }) } }),
       `${runtimeName} restore`,
+      criuConfig.env,
     )
       .catch(async (error: unknown) => {
         const stalledFor = watchdog?.stalledFor;

@@ -22,7 +22,7 @@ export const runc: RuntimeAdapter = {
   // runc's docs/checkpoint-restore.md: the annotation's file, or /etc/criu/runc.conf
   // without one (an empty annotation: none).
   criuConfig() {
-    return { defaults: [RUNC_DEFAULT_CRIU_CONFIG] };
+    return { via: "annotation", defaults: [RUNC_DEFAULT_CRIU_CONFIG], runtimeSets: [] };
   },
   parseVersion(output) {
     // "runc version 1.1.5+ds1"; runc calls CRIU as a binary, so it is always able to try.
