@@ -89,18 +89,6 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     });
   }
 
-  // CRIU fails on the first connected TCP socket unless told to keep or drop them: name
-  // them all instead, before anything is frozen.
-  if (!request.tcpEstablished && request.tcpClose !== true) {
-    const connections = await readTcpConnections(pid1, tasks);
-    if (connections.length > 0) {
-      throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": it has ${connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`, {
-        evidence: connections.map(describeConnection),
-        hint: "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
-      });
-    }
-  }
-
   const spec = await readOciSpec(join(store.layout.bundleDir(record.name), "config.json"));
   const [bootId, pid1Inode, hostInode, offsetsText, runtimeVersion, criuVersion] = await Promise.all([
     readBootId(),
@@ -123,6 +111,19 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
       hint: "checkpoint it without that option, or run the container on runc",
     });
   }
+  // CRIU fails on the first connected TCP socket unless told to keep or drop them: name
+  // them all instead, before anything is frozen.
+  // (The operator's CRIU configuration may have told it: what is in effect decides.)
+  if (!effective.tcpEstablished && !effective.tcpClose) {
+    const connections = await readTcpConnections(pid1, tasks);
+    if (connections.length > 0) {
+      throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": it has ${connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`, {
+        evidence: connections.map(describeConnection),
+        hint: "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
+      });
+    }
+  }
+
   const pid1Offsets = offsetsText === null ? { monotonicNs: 0n, boottimeNs: 0n } : parseTimensOffsets(offsetsText);
   const clocksBefore = await readHostClocks();
 
