@@ -164,8 +164,9 @@ environment, which wins over the file.
     .option("-t, --time <duration>", "with --all: grace between SIGTERM and SIGKILL when a container is stopped (default 10s; CKPT_STOP_TIMEOUT)")
     .option("--progress-timeout <duration>", "end a dump whose log and images stopped growing for this long; the container is thawed (with --all: stopped instead) (default 60s; CKPT_PROGRESS_TIMEOUT)")
     .option("-R, --leave-running", "keep the container running after the checkpoint")
-    .option("--tcp-established", "checkpoint established TCP connections")
-    .option("--file-locks", "checkpoint file locks")
+    .option("--tcp-established", "checkpoint established TCP connections (restores give them back open)")
+    .option("--tcp-close", "do not checkpoint established TCP connections: restores give them back closed")
+    .option("--file-locks", "checkpoint file locks (restores take them again)")
     .option("--keep", "keep CRIU's work files; with --export, also keep the checkpoint in the store")
     .option("--allow-process-loss", "checkpoint even when processes outside PID 1's tree would be left out")
     .option("-e, --export <file>", "write the checkpoint as an archive (podman's layout) to FILE, or - for standard output")
@@ -221,8 +222,11 @@ Examples:
     .option("--backoff-reset <duration>", "with --all: running this long without failing starts the back-off over (default 10m; CKPT_BACKOFF_RESET)")
     .option("--max-attempts <n>", "with --all: attempts per container before it is reported failed", "5")
     .addOption(new Option("--time-mode <mode>", "how the container's clocks relate to the host's after restore (default auto; CKPT_TIME_MODE)").choices([...timeModes]))
-    .option("--tcp-established", "restore established TCP connections")
-    .option("--file-locks", "restore file locks")
+    .option("--tcp-established", "restore established TCP connections (default: as the checkpoint was made)")
+    .option("--no-tcp-established", "do not restore established TCP connections (refused when the checkpoint holds some; see --tcp-close)")
+    .option("--tcp-close", "restore established TCP connections closed (default: as the checkpoint was made)")
+    .option("--file-locks", "restore file locks (default: as the checkpoint was made)")
+    .option("--no-file-locks", "do not restore file locks (refused when the checkpoint holds some)")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -233,6 +237,11 @@ Time modes:
   host      run on the host's clocks; refused when a clock would go backwards
   auto      host for a container without a time namespace of its own restored on the
             same boot, continue otherwise
+
+Dump options: a checkpoint made with --file-locks, --tcp-established or --tcp-close is
+restored with the same (its manifest and images say which); a flag that would lose what
+it holds (--no-file-locks on a checkpoint holding locks) is refused. --tcp-close restores
+the connections of a --tcp-established checkpoint closed.
 
 Example:
   ckpt restore web --time-mode suspend
@@ -259,6 +268,7 @@ Example:
     .option("--progress-timeout <duration>", "with --lazy: end a page transfer that stopped moving for this long (default 60s; CKPT_PROGRESS_TIMEOUT)")
     .option("--pre-dump", "pre-copy: copy memory while the container runs (needs dirty-memory tracking)")
     .option("--tcp-established", "migrate established TCP connections")
+    .option("--tcp-close", "do not migrate established TCP connections: they are closed on the target")
     .option("--file-locks", "migrate file locks")
     .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
     .addOption(new Option("-c, --compress <how>", "the stream's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))

@@ -24,7 +24,7 @@ export interface EntryLimits {
 
 export const DEFAULT_ENTRY_LIMITS: EntryLimits = {
   metadataBytes: 16 * 1024 * 1024,
-  metadataFiles: new Set(["manifest.json", "manifest.pb", "spec.dump", "config.dump", "stats-dump", "network.status", "deleted.files"]),
+  metadataFiles: new Set(["manifest.json", "manifest.pb", "spec.dump", "config.dump", "stats-dump", "network.status", "deleted.files", "bundle-criu.conf"]),
 };
 
 export type EntryVerdict =

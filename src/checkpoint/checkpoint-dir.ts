@@ -12,6 +12,7 @@
 //   network.status     the engine's network state (podman)
 //   devshm-checkpoint.tar  podman's /dev/shm contents
 //   manifest.json, manifest.pb  ckpt's manifest (ckpt checkpoints only)
+//   bundle-criu.conf   the bundle's own CRIU configuration (ckpt, when the bundle had one)
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -25,6 +26,7 @@ export const CheckpointFiles = {
   deletedFiles: "deleted.files",
   networkStatus: "network.status",
   devShm: "devshm-checkpoint.tar",
+  bundleCriuConfig: "bundle-criu.conf",
 } as const;
 
 // Checkpoints ckpt wrote before it took podman's layout keep their images in images/.

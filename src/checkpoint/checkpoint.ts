@@ -24,6 +24,10 @@ import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 import { lowerNetwork, releaseContainerNetwork } from "../network/container-network.ts";
 import { describeConnection, readTcpConnections } from "../proc/tcp-connections.ts";
+import { containerCriuConfig, copyBundleCriuConfig, ownCriuOptions, writeCriuConfig, type WrittenCriuConfig } from "../criu/operator-config.ts";
+import { criuOptionName } from "../criu/dump-options.ts";
+import { readDumpedOptionsEvidence } from "../criu/dumped-options.ts";
+import { checkDumpRequest, unpassableOptions } from "../restore/restore-options.ts";
 
 export interface CheckpointRequest {
   leaveRunning: boolean;
@@ -31,7 +35,8 @@ export interface CheckpointRequest {
   fileLocks: boolean;
   keep: boolean;
   allowProcessLoss: boolean;
-  // Drop established TCP connections instead of dumping them (podman's --tcp-close).
+  // Drop established TCP connections instead of dumping them (podman's --tcp-close): the
+  // restore brings them back closed.
   tcpClose?: boolean;
   // Where the checkpoint directory goes; the store's checkpoints of the container by default.
   parentDir?: string;
@@ -56,6 +61,8 @@ export interface CheckpointResult {
   durationNs: bigint;
   // For a lazy dump: the runtime and CRIU, serving the pages.
   pageServer?: LazyCheckpoint;
+  // The CRIU configuration the dump ran with, and what the command should say about it.
+  criuConfig: WrittenCriuConfig;
 }
 
 export async function checkpointContainer(ctx: ContainerContext, request: CheckpointRequest): Promise<CheckpointResult> {
@@ -82,18 +89,6 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     });
   }
 
-  // CRIU fails on the first connected TCP socket unless told to keep or drop them: name
-  // them all instead, before anything is frozen.
-  if (!request.tcpEstablished && request.tcpClose !== true) {
-    const connections = await readTcpConnections(pid1, tasks);
-    if (connections.length > 0) {
-      throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": it has ${connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`, {
-        evidence: connections.map(describeConnection),
-        hint: "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
-      });
-    }
-  }
-
   const spec = await readOciSpec(join(store.layout.bundleDir(record.name), "config.json"));
   const [bootId, pid1Inode, hostInode, offsetsText, runtimeVersion, criuVersion] = await Promise.all([
     readBootId(),
@@ -103,6 +98,32 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     runtime.version(),
     criuVersionString(),
   ]);
+  // The dump's CRIU options: the flags, merged with the operator's CRIU configuration
+  // into the file the runtime names (what is in effect is recorded in the manifest).
+  const requested = { tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks, tcpClose: request.tcpClose === true };
+  const contradiction = checkDumpRequest(requested);
+  if (contradiction !== null) throw new CkptError(ExitCode.usage, contradiction);
+  const criuConfig = await writeCriuConfig(containerCriuConfig(store.layout, record.name, spec, { adapter: runtime.adapter, version: runtimeVersion }, "dump", ownCriuOptions(requested, (o) => `checkpoint --${criuOptionName[o]}`)));
+  const effective = criuConfig.effective;
+  const unpassable = unpassableOptions(effective, criuConfig.report.readByRuntime);
+  if (unpassable.length > 0) {
+    throw new CkptError(ExitCode.usage, `${record.runtime} ${runtimeVersion} cannot give CRIU ${unpassable.map((o) => `--${criuOptionName[o]}`).join(", ")}: it has no such flag and has CRIU read no configuration file`, {
+      hint: "checkpoint it without that option, or run the container on runc",
+    });
+  }
+  // CRIU fails on the first connected TCP socket unless told to keep or drop them: name
+  // them all instead, before anything is frozen.
+  // (The operator's CRIU configuration may have told it: what is in effect decides.)
+  if (!effective.tcpEstablished && !effective.tcpClose) {
+    const connections = await readTcpConnections(pid1, tasks);
+    if (connections.length > 0) {
+      throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": it has ${connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`, {
+        evidence: connections.map(describeConnection),
+        hint: "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
+      });
+    }
+  }
+
   const pid1Offsets = offsetsText === null ? { monotonicNs: 0n, boottimeNs: 0n } : parseTimensOffsets(offsetsText);
   const clocksBefore = await readHostClocks();
 
@@ -125,7 +146,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   const watch = (pid: number) => {
     if (request.progressTimeoutMs !== undefined) watchdog = watchCriu(pid, [join(workDir, "dump.log"), imageDir], request.progressTimeoutMs);
   };
-  const args = { id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks };
+  const args = { id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: effective.tcpEstablished, fileLocks: effective.fileLocks };
   let pageServer: LazyCheckpoint | undefined;
   let dumped: { exitCode: number; stderr: string };
   if (request.lazyPages) {
@@ -136,7 +157,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     // The target takes over the container's address; the frozen source must not answer.
     if (dumped.exitCode === 0) await lowerNetwork(record);
   } else {
-    dumped = await runtime.checkpoint(args, watch);
+    dumped = await runtime.checkpoint(args, watch, criuConfig.env);
   }
   watchdog?.stop();
   if (watchdog?.stalledFor != null) {
@@ -171,6 +192,9 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     // CRIU writes its statistics to the work directory.
     const stats = (await readDumpStats(workDir)) ?? (await readDumpStats(imageDir)) ?? { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 };
     const lost = new Set(verdict.willBeLost.map((t) => t.pid));
+    // What the images hold counts too (a default CRIU configuration ckpt does not merge,
+    // such as /etc/criu/default.conf, may have added an option).
+    const dumped = await readDumpedOptionsEvidence(imageDir);
     const manifest: Manifest = {
       formatVersion: 1,
       container: { name: record.name, id: record.id, sourceBundle: record.sourceBundle ?? "", rootfs: record.rootfs },
@@ -192,7 +216,12 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
         host,
       },
       criuStats: stats,
-      options: { leaveRunning: request.leaveRunning, tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks },
+      options: {
+        leaveRunning: request.leaveRunning,
+        tcpEstablished: effective.tcpEstablished || dumped.establishedTcp > 0,
+        fileLocks: effective.fileLocks || dumped.fileLocks > 0,
+        tcpClose: effective.tcpClose || dumped.tcpClose,
+      },
       tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
       imagesBytes: await directoryBytes(imageDir),
       files: [],
@@ -201,6 +230,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     };
     await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, CheckpointFiles.spec));
     await writeFileAtomic(join(partialDir, CheckpointFiles.config), `${JSON.stringify(record, null, 2)}\n`);
+    await copyBundleCriuConfig(store.layout.bundleCriuConfig(record.name), join(partialDir, CheckpointFiles.bundleCriuConfig));
     await writeManifest(partialDir, manifest);
     if (pageServer === undefined) {
       await rename(join(workDir, "dump.log"), join(partialDir, CheckpointFiles.dumpLog)).catch(() => {});
@@ -210,7 +240,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     await rename(partialDir, finalDir);
 
     if (!request.leaveRunning && pageServer === undefined) await store.save({ ...record, checkpointedTo: finalDir });
-    return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started, ...(pageServer ? { pageServer } : {}) };
+    return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started, criuConfig, ...(pageServer ? { pageServer } : {}) };
   } catch (error) {
     await pageServer?.stop();
     throw new CkptError(ExitCode.badCheckpoint, `CRIU dumped "${record.name}" but ckpt could not record the checkpoint: ${(error as Error).message}`, {

@@ -45,7 +45,8 @@ export const ManifestSchema = z.object({
     pagesScanned: uint,
     pagesWritten: uint,
   }),
-  options: z.object({ leaveRunning: z.boolean(), tcpEstablished: z.boolean(), fileLocks: z.boolean() }),
+  // The dump's CRIU options that its restore needs again (tcpClose: absent before ckpt had it).
+  options: z.object({ leaveRunning: z.boolean(), tcpEstablished: z.boolean(), fileLocks: z.boolean(), tcpClose: z.boolean().default(false) }),
   tasks: z.array(z.object({ pid: uint, ppid: uint, command: z.string(), timeNamespaceInode: uint })),
   imagesBytes: uint,
   files: z.array(z.object({ path: z.string(), size: uint, sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),

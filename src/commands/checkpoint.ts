@@ -11,6 +11,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
 import { loadConfig } from "../config/load.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
+import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
@@ -19,6 +20,7 @@ interface CheckpointOptions extends GlobalOptions {
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+  tcpClose?: boolean;
   keep?: boolean;
   allowProcessLoss?: boolean;
   progressTimeout?: string;
@@ -32,6 +34,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     leaveRunning: options.leaveRunning === true,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
+    tcpClose: options.tcpClose === true,
     keep: options.keep === true,
     allowProcessLoss: options.allowProcessLoss === true,
   };
@@ -49,6 +52,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     }).finally(() => progress.done());
     // With --export -, standard output carries the archive: the report goes to stderr.
     const write = (text: string) => (result.destination === "-" ? process.stderr : process.stdout).write(text);
+    for (const w of result.checkpoint.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
     if (options.json) write(`${toJsonText([exportJson(result)])}\n`);
     else {
       render(result.checkpoint, options, write, result);
@@ -60,6 +64,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
     const result = await checkpointContainer(await openContainer(options, name), request);
     results.push(result);
+    for (const w of result.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
     if (!options.json) render(result, options, (t) => process.stdout.write(t));
   }
   if (options.json) printJson(results.map(toJson));
@@ -74,6 +79,11 @@ export function toJson(r: CheckpointResult) {
     durationNs: r.durationNs,
     imagesBytes: r.manifest.imagesBytes,
     leftRunning: r.manifest.options.leaveRunning,
+    // The dump's CRIU options as they were in effect (flags and the operator's CRIU
+    // configuration); its restores give CRIU the same.
+    options: { tcpEstablished: r.manifest.options.tcpEstablished, fileLocks: r.manifest.options.fileLocks, tcpClose: r.manifest.options.tcpClose },
+    criuConfig: r.criuConfig.report,
+    warnings: r.criuConfig.warnings,
     timeNamespace: {
       pid1Inode: t.pid1Inode,
       pid1InHostNamespace: t.pid1InHostNamespace,
@@ -111,6 +121,8 @@ function render(r: CheckpointResult, options: GlobalOptions, write: (text: strin
     `  time namespace: ${t.pid1InHostNamespace ? "the host's" : `its own (${t.pid1Inode}), offsets monotonic ${formatDurationNs(BigInt(t.pid1Offsets.monotonicNs))}, boottime ${formatDurationNs(BigInt(t.pid1Offsets.boottimeNs))}`}; all ${m.tasks.length} task(s) in it`,
     `  clocks at dump: monotonic ${formatDurationNs(BigInt(t.dumpedMonotonicNs))}, boottime ${formatDurationNs(BigInt(t.dumpedBoottimeNs))}`,
   ];
+  const dumpOptions = dumpOptionNames.filter((n) => m.options[n]).map((n) => criuOptionName[n]);
+  if (dumpOptions.length > 0) lines.push(`  CRIU options:   ${dumpOptions.join(", ")} (its restores use them too)`);
   for (const lost of r.lostTasks) lines.push(c.yellow(`  not in the checkpoint (--allow-process-loss): PID ${lost.pid} ${lost.command}`));
   const back = exported === undefined ? `ckpt restore ${r.name}` : `ckpt restore --import ${exported.destination === "-" ? "-" : exported.destination}`;
   lines.push(m.options.leaveRunning ? "  the container keeps running" : `  the container is stopped; bring it back with: ${back}`);

@@ -16,6 +16,7 @@ interface MigrateOptions extends GlobalOptions {
   preDump?: boolean;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+  tcpClose?: boolean;
   allowProcessLoss?: boolean;
   pageServer?: string;
   progressTimeout?: string;
@@ -51,6 +52,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     target: options.to,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
+    tcpClose: options.tcpClose === true,
     allowProcessLoss: options.allowProcessLoss === true,
     compression,
     ignoreRootfs: options.ignoreRootfs === true,

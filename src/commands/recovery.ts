@@ -22,11 +22,14 @@ interface AllOptions extends GlobalOptions {
   backoffReset?: string;
   maxAttempts?: string;
   timeMode?: TimeMode;
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
+  tcpClose?: boolean;
 }
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
   const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time, progressTimeout: options.progressTimeout });
-  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, onEvent: containerEvent(options) });
+  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
   // running or lost is not.

@@ -20,6 +20,7 @@ import { runtimeFor } from "../container/context.ts";
 import { criuEvidence } from "../criu/version.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
+import { dumpOptionNames } from "../criu/dump-options.ts";
 
 interface RestoreOptions extends GlobalOptions {
   name?: string;
@@ -30,6 +31,7 @@ interface RestoreOptions extends GlobalOptions {
   timeMode?: TimeMode;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
+  tcpClose?: boolean;
   pageServer?: string;
   waitForPages?: boolean;
   progressTimeout?: string;
@@ -43,8 +45,8 @@ export async function restoreCommand(source: string | undefined, options: Restor
     timeMode: options.timeMode ?? (config.timeMode.value as TimeMode),
     // A restore whose log and reads stopped moving this long is ended, and cleaned up.
     progressTimeoutMs: config.progressTimeout.value as number,
-    tcpEstablished: options.tcpEstablished === true,
-    fileLocks: options.fileLocks === true,
+    // Given flags only (--X true, --no-X false): the checkpoint's options apply otherwise.
+    options: Object.fromEntries(dumpOptionNames.filter((n) => options[n] !== undefined).map((n) => [n, options[n]])),
     bundle: options.bundle,
     lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),
   };
@@ -66,7 +68,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     if (options.rootfs !== undefined) throw new CkptError(ExitCode.usage, "--rootfs goes with --import");
     result = await restoreContainer(openStore(options), { ...common, source });
   }
-  for (const w of result.plan.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+  for (const w of restoreWarnings(result)) process.stderr.write(`ckpt: warning: ${w}\n`);
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
   if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, phasesNs: imported.phasesNs }) });
   else render(result, options, imported);
@@ -93,6 +95,11 @@ async function waitForPages(store: ContainerStore, r: RestoreResult): Promise<vo
   });
 }
 
+// What the clock plan, the dump options and the CRIU configuration have to say.
+export function restoreWarnings(r: RestoreResult): string[] {
+  return [...r.plan.warnings, ...r.options.warnings, ...r.criuConfig.warnings];
+}
+
 export function toJson(r: RestoreResult) {
   return {
     name: r.record.name,
@@ -106,7 +113,10 @@ export function toJson(r: RestoreResult) {
     timeNamespace: { inode: r.timeNamespace.inode, host: r.timeNamespace.host, offsetsNs: r.timeNamespace.offsets },
     downtimeNs: r.downtimeNs,
     durationNs: r.durationNs,
-    warnings: r.plan.warnings,
+    // The dump options given to CRIU, each from the checkpoint or a flag.
+    options: r.options.applied.map((a) => ({ name: a.name, from: a.from, detail: a.detail })),
+    criuConfig: r.criuConfig.report,
+    warnings: restoreWarnings(r),
     lazyPages: r.lazyPages === null ? null : { from: r.lazyPages.from, daemonPid: r.lazyPages.daemonPid, logPath: r.lazyPages.logPath },
   };
 }
@@ -120,6 +130,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
     `  time namespace: ${ns.host ? "the host's" : `its own (${ns.inode})`}${ns.offsets && !ns.host ? `, offsets monotonic ${formatDurationNs(ns.offsets.monotonicNs)}, boottime ${formatDurationNs(ns.offsets.boottimeNs)}` : ""}`,
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,
+    `  CRIU options:   ${r.options.applied.length === 0 ? "none beyond the runtime's" : r.options.applied.map((a) => `${a.name} (from the ${a.from === "flag" ? "command line" : "checkpoint"})`).join(", ")}`,
     ...(r.lazyPages === null ? [] : [`  memory:         arriving on demand from ${r.lazyPages.from} (CRIU lazy-pages daemon, PID ${r.lazyPages.daemonPid}, log ${r.lazyPages.logPath})`]),
     c.dim(`  run commands on its clock with: ckpt exec ${r.record.name} -- CMD`),
   ];

@@ -51,7 +51,7 @@ export async function runCommand(bundle: string, command: string[], options: Run
   for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   const { record } = result;
   if (options.json) {
-    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace, network: record.network ?? null, restart: { policy: formatRestartPolicy(record.restart), ...record.restart.backoff } });
+    printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace, network: record.network ?? null, criuConfig: result.criuConfig, warnings: result.warnings, restart: { policy: formatRestartPolicy(record.restart), ...record.restart.backoff } });
   } else if (options.detach) {
     process.stdout.write(`${record.id}\n`);
   }

@@ -1,6 +1,6 @@
 // Plans the config.json ckpt gives the runtime, from the user's bundle. Pure.
 import { isAbsolute, resolve } from "node:path";
-import { CRIU_CONFIG_ANNOTATION, declaresTimeNamespace, type OciSpec } from "../oci/spec.ts";
+import { BUNDLE_CRIU_CONFIG_ANNOTATION, CRIU_CONFIG_ANNOTATION, declaresTimeNamespace, type OciSpec } from "../oci/spec.ts";
 
 export interface ContainerSpecRequest {
   // The user's bundle directory: a relative root.path is resolved against it.
@@ -30,9 +30,10 @@ export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest
     warnings.push("process.terminal is true in the bundle: ckpt runs the container on pipes, so that it can be checkpointed");
     spec.process.terminal = false;
   }
-  // runc and crun read extra CRIU options from this file; ckpt fills it only while a
-  // restore needs it (an option such as join-ns present at dump time fails the dump).
-  spec.annotations = { ...spec.annotations, [CRIU_CONFIG_ANNOTATION]: request.criuConfigPath };
+  // runc and crun read extra CRIU options from this file; ckpt writes it for each dump
+  // and restore, merging the bundle's own file (its name kept for the record) into it.
+  const bundleCriuConfig = spec.annotations?.[CRIU_CONFIG_ANNOTATION];
+  spec.annotations = { ...spec.annotations, [CRIU_CONFIG_ANNOTATION]: request.criuConfigPath, ...(bundleCriuConfig === undefined ? {} : { [BUNDLE_CRIU_CONFIG_ANNOTATION]: bundleCriuConfig }) };
   let ownTimeNamespace = declaresTimeNamespace(spec);
   if (!ownTimeNamespace && request.timeNamespaceAvailable && !(spec.linux?.namespaces ?? []).some((ns) => ns.type === "time")) {
     spec.linux = { ...spec.linux, namespaces: [...(spec.linux?.namespaces ?? []), { type: "time" }] };

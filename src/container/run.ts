@@ -12,6 +12,7 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { generatedName, newContainerId, validateContainerName } from "../store/names.ts";
 import { planContainerSpec } from "./container-spec.ts";
+import { captureBundleCriuConfig, containerCriuConfig, writeCriuConfig, type CriuConfigReport } from "../criu/operator-config.ts";
 import { runtimeFor } from "./context.ts";
 import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { exitHandlerArgv } from "../restart/exit-command.ts";
@@ -35,6 +36,7 @@ export interface RunResult {
   pid: number;
   ownTimeNamespace: boolean;
   warnings: string[];
+  criuConfig: CriuConfigReport;
 }
 
 export async function runContainer(store: ContainerStore, request: RunRequest): Promise<RunResult> {
@@ -74,11 +76,15 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
   try {
     await refuseUnhostableNetwork(store, record);
     await prepareContainerDir(store, name, planned.spec);
+    // The bundle's own CRIU configuration is read now, from the operator's bundle, and
+    // kept beside the container: it travels with each checkpoint.
+    const captured = await captureBundleCriuConfig(source, sourceBundle, layout.bundleCriuConfig(name));
+    const criuConfig = await writeCriuConfig(containerCriuConfig(layout, name, planned.spec, { adapter: runtime.adapter, version }, "dump", []));
     await store.save(record);
     // Before the monitor starts: a container that exits at once finds its restart state.
     if (record.restart.policy !== "no") await writeRestartState(layout, name, freshRestartState(Date.now()));
     const pid = await startFromBundle(store, record, runtime);
-    return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: planned.warnings };
+    return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: [...planned.warnings, ...captured.warnings, ...criuConfig.warnings], criuConfig: criuConfig.report };
   } catch (error) {
     await runtime.delete(id, true).catch(() => {});
     await releaseNetwork(network, layout.networkNamespace(name)).catch(() => {});

@@ -17,6 +17,7 @@ export const PAGEMAP_MAGIC = 0x56084025;
 export const FDINFO_MAGIC = 0x56213732;
 export const FILES_MAGIC = 0x56303138;
 export const NETNS_MAGIC = 0x55933752;
+export const FILE_LOCKS_MAGIC = 0x54323616;
 
 let root: protobuf.Root | undefined;
 function schema(): protobuf.Root {

@@ -53,7 +53,7 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
     await sleep(1000);
 
     t0 = t();
-    const restore = await restoreContainer(store, { source: name, newName: undefined, runtime: undefined, timeMode: "continue", tcpEstablished: false, fileLocks: false });
+    const restore = await restoreContainer(store, { source: name, newName: undefined, runtime: undefined, timeMode: "continue", options: {} });
     const restoreNs = t() - t0;
     progress(`restored it (PID ${restore.pid}); exec'ing into it`);
 

@@ -19,6 +19,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { restoreContainer } from "../restore/restore.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
 import type { Compression } from "../archive/compression.ts";
+import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 import { removeContainer } from "../container/remove.ts";
 import { refuseUnfitTarget } from "./target-check.ts";
 import { raiseNetwork } from "../network/container-network.ts";
@@ -27,6 +28,7 @@ export interface MigrateRequest {
   target: string;
   tcpEstablished: boolean;
   fileLocks: boolean;
+  tcpClose?: boolean;
   allowProcessLoss: boolean;
   // How the stream is compressed; and whether the target has the root filesystem already.
   compression: Compression;
@@ -58,7 +60,10 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   await execa("mkfifo", ["-m", "600", fifo]);
   // The shell opens the FIFO for the target; it blocks until ckpt opens the other end.
   // Post-copy: the target stays until its last page has arrived, and says whether it did.
-  const restoreArgs = `restore --import - --json${request.lazy ? " --wait-for-pages" : ""}${request.tcpEstablished ? " --tcp-established" : ""}${request.fileLocks ? " --file-locks" : ""}`;
+  // The target takes the dump's options from the archive's manifest; the flags say the
+  // same to a target whose ckpt predates that.
+  const dumpFlags = dumpOptionNames.filter((n) => request[n] === true).map((n) => ` --${criuOptionName[n]}`).join("");
+  const restoreArgs = `restore --import - --json${dumpFlags}${request.lazy ? " --wait-for-pages" : ""}`;
   const target = spawn("sh", ["-c", `exec ${request.target} ${restoreArgs} < "$CKPT_FIFO"`], { env: { ...process.env, CKPT_FIFO: fifo }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -105,6 +110,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
         leaveRunning: request.lazy !== undefined,
         tcpEstablished: request.tcpEstablished,
         fileLocks: request.fileLocks,
+        tcpClose: request.tcpClose === true,
         keep: false,
         allowProcessLoss: request.allowProcessLoss,
         ...(request.lazy ? { lazyPages: { pageServer: formatPageServer(request.lazy) } } : {}),
@@ -179,7 +185,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     }
     if (exported?.staged) {
       // The export succeeded but the target did not: bring the source back from its images.
-      await restoreContainer(ctx.store, { source: exported.staged.dir, newName: undefined, runtime: ctx.record.runtime, timeMode: "auto", tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks }).catch((restoreError: unknown) => {
+      await restoreContainer(ctx.store, { source: exported.staged.dir, newName: undefined, runtime: ctx.record.runtime, timeMode: "auto", options: {} }).catch((restoreError: unknown) => {
         throw new CkptError(ExitCode.criuFailed, `migration failed and "${ctx.record.name}" could not be restored here either`, { evidence: [String(error), String(restoreError)], hint: `its images are kept in ${exported?.staged?.dir}` });
       });
       await exported.staged.release();

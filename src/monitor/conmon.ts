@@ -19,11 +19,12 @@ export function conmonPath(): string {
 }
 
 // Runs a daemonizing conmon (create or restore) and returns the container's PID once
-// conmon reports it. A failure carries the runtime's own message.
-export async function startMonitor(argv: string[], what: string): Promise<number> {
+// conmon reports it. A failure carries the runtime's own message. `env` is added to the
+// environment conmon runs the runtime with.
+export async function startMonitor(argv: string[], what: string, env: Record<string, string> = {}): Promise<number> {
   // Plain spawn, not execa: execa lets go of extra stdio pipes when the process exits,
   // and conmon's parent exits at once while its daemonized child answers on fd 3.
-  const child = spawn(conmonPath(), argv, { stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" } });
+  const child = spawn(conmonPath(), argv, { stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, ...env, _OCI_SYNCPIPE: "3" } });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
   const exited = once(child, "exit");

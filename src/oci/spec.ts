@@ -26,6 +26,10 @@ export type OciSpec = z.infer<typeof OciSpecSchema>;
 
 // The annotation runc and crun read to find an extra CRIU configuration file.
 export const CRIU_CONFIG_ANNOTATION = "org.criu.config";
+// In ckpt's copy of a spec: the bundle's own org.criu.config value ("" when the bundle
+// turned the runtime's default file off), for the record. ckpt reads the copy of that
+// file it made at `run` (src/criu/operator-config.ts), never the path.
+export const BUNDLE_CRIU_CONFIG_ANNOTATION = "io.ckpt.bundle-criu-config";
 
 export async function readOciSpec(path: string): Promise<OciSpec> {
   let text: string;

@@ -12,12 +12,15 @@ import { CkptError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { JournalFile, newJournal, writeJournal, type Journal } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
+import { NO_DUMP_OPTIONS, type DumpOptions } from "../criu/dump-options.ts";
 
 export interface CheckpointAllOptions {
   parallel: number;
   stop: boolean;
   graceSeconds: number;
   progressTimeoutMs: number;
+  // The dump options given to every container (checkpoint --all --file-locks ...).
+  dumpOptions?: DumpOptions;
   onEvent?: (event: { name: string; state: string; detail: string }) => void;
 }
 
@@ -38,7 +41,7 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
   await mapLimit(initial.entries.map((e) => e.name), options.parallel, async (name) => {
     const ctx = await openContainer(globals, name);
     try {
-      const result = await checkpointContainer(ctx, { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false, progressTimeoutMs: options.progressTimeoutMs });
+      const result = await checkpointContainer(ctx, { leaveRunning: false, ...(options.dumpOptions ?? NO_DUMP_OPTIONS), keep: false, allowProcessLoss: false, progressTimeoutMs: options.progressTimeoutMs });
       await record(name, { state: "checkpointed", checkpoint: result.dir, attempts: 1 });
       options.onEvent?.({ name, state: "checkpointed", detail: result.dir });
     } catch (error) {

@@ -42,7 +42,7 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
     let attempts = entry.state === "failed" ? entry.attempts : 0;
     try {
       await retryWithBackoff(
-        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, tcpEstablished: false, fileLocks: false, progressTimeoutMs: options.progressTimeoutMs }),
+        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs }),
         options.policy,
         {
           maxAttempts: options.maxAttempts,
@@ -85,7 +85,7 @@ async function recoverPending(globals: GlobalOptions, name: string, timeMode: Ti
   const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
-    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, tcpEstablished: false, fileLocks: false, bundle: ctx.store.layout.bundleDir(name) });
+    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name) });
     return { state: "restored", reason: "checkpoint --all was interrupted after CRIU dumped it; restored from that dump", checkpoint: dumped };
   } catch (error) {
     return { state: "lost", reason: `checkpoint --all was interrupted after CRIU dumped it, and restoring that dump failed: ${error instanceof Error ? error.message : String(error)}; the images are kept in ${dumped}` };

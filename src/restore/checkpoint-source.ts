@@ -85,7 +85,8 @@ export function foreignManifest(spec: OciSpec, dump: DumpContents, config: Recor
       host: { realtimeNs: String(dumpedAtNs), monotonicNs: "0", boottimeNs: String(dump.dumpUptimeNs ?? 0n) },
     },
     criuStats: { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 },
-    options: { leaveRunning: false, tcpEstablished: false, fileLocks: false },
+    // What the images hold is read at restore (restore-options.ts).
+    options: { leaveRunning: false, tcpEstablished: false, fileLocks: false, tcpClose: false },
     tasks: dump.tasks.map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: 0 })),
     imagesBytes: 0,
     files: [],

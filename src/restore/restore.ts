@@ -33,6 +33,10 @@ import { specAfterRestore, specForRestore } from "../container/container-spec.ts
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
 import { restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
+import { planRestoreOptions, recordedDumpOptions, unpassableOptions, type RequestedRestoreOptions, type RestoreOptionsPlan } from "./restore-options.ts";
+import { readDumpedOptionsEvidence } from "../criu/dumped-options.ts";
+import { criuOptionName, type DumpOptionName } from "../criu/dump-options.ts";
+import { containerCriuConfig, copyBundleCriuConfig, foreignCriuConfigWarning, ownCriuOptions, writeCriuConfig, type WrittenCriuConfig } from "../criu/operator-config.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
@@ -46,8 +50,9 @@ export interface RestoreRequest {
   newName: string | undefined;
   runtime: RuntimeName | undefined;
   timeMode: TimeMode;
-  tcpEstablished: boolean;
-  fileLocks: boolean;
+  // The dump options the command line asked for; the checkpoint's own apply unless a
+  // flag says otherwise (restore-options.ts).
+  options: RequestedRestoreOptions;
   // The bundle whose config.json is the spec, for a bare directory of CRIU images.
   bundle?: string | undefined;
   // Set when the checkpoint was unpacked from an archive: the container gets its own copy
@@ -68,6 +73,10 @@ export interface RestoreResult {
   timeNamespace: { inode: number; host: boolean; offsets: { monotonicNs: bigint; boottimeNs: bigint } | null };
   downtimeNs: bigint;
   durationNs: bigint;
+  // The dump options given to CRIU and where each came from, and the CRIU configuration
+  // file the restore ran with.
+  options: Extract<RestoreOptionsPlan, { kind: "ok" }>;
+  criuConfig: WrittenCriuConfig;
   // A post-copy restore: the daemon fetching the memory, which outlives this command.
   lazyPages: { from: string; daemonPid: number; logPath: string; daemon: LazyPagesDaemon } | null;
 }
@@ -108,6 +117,16 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   const lazyFrom = request.lazyPagesFrom ?? (manifest.lazyPagesFrom === "" ? undefined : parsePageServer(manifest.lazyPagesFrom));
   if (lazyFrom !== undefined && !runtime.adapter.lazyPages) {
     throw new CkptError(ExitCode.usage, `${label} holds no memory (a lazy dump) and ${runtimeName} cannot restore lazily`, { hint: "restore it with --runtime runc, or migrate without --lazy" });
+  }
+
+  // The checkpoint's dump options, unless a flag says otherwise: decided before anything
+  // is created, like the clocks.
+  const optionsPlan = planRestoreOptions(recordedDumpOptions(manifest.options, await readDumpedOptionsEvidence(imageDir)), request.options);
+  if (optionsPlan.kind === "refused") throw new CkptError(ExitCode.refused, `refusing to restore ${label}: ${optionsPlan.reason}`, { hint: optionsPlan.hint });
+  const runtimeVersion = await runtime.version();
+  const unpassable = unpassableOptions(optionsPlan.options, runtime.adapter.criuConfig(runtimeVersion) !== null);
+  if (unpassable.length > 0) {
+    throw new CkptError(ExitCode.refused, `${label} needs ${unpassable.map((o) => `--${criuOptionName[o]}`).join(", ")}, and ${runtimeName} ${runtimeVersion} cannot give CRIU that: it has no such flag and has CRIU read no configuration file`, { hint: "restore it with --runtime runc" });
   }
 
   // Plan the clocks before anything is created.
@@ -198,8 +217,15 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       joinPath = holder.path;
     }
     const viaSpec = runtime.adapter.restoreJoinsTimeNamespaceVia === "spec-namespace-path";
-    await prepareContainerDir(store, name, specForRestore(dumpedSpec, layout.criuConfig(name), viaSpec ? joinPath : null));
-    if (joinPath !== null && !viaSpec) await writeFile(layout.criuConfig(name), `join-ns time:${joinPath}\n`);
+    const restoreSpec = specForRestore(dumpedSpec, layout.criuConfig(name), viaSpec ? joinPath : null);
+    await prepareContainerDir(store, name, restoreSpec);
+    // The operator's CRIU configuration: the bundle's, which travels in ckpt's checkpoints
+    // (never a file a checkpoint's spec names), and this host's default; with ckpt's options.
+    await copyBundleCriuConfig(join(checkpoint, CheckpointFiles.bundleCriuConfig), layout.bundleCriuConfig(name));
+    const why = (o: DumpOptionName) => optionsPlan.applied.find((a) => a.option === o)?.detail ?? "ckpt's restore plan";
+    const criuConfig = await writeCriuConfig(containerCriuConfig(layout, name, restoreSpec, { adapter: runtime.adapter, version: runtimeVersion }, "restore", ownCriuOptions(optionsPlan.options, why, viaSpec ? null : joinPath)));
+    const foreign = foreignCriuConfigWarning(dumpedSpec, source.kind);
+    if (foreign !== null) criuConfig.warnings.push(foreign);
     await store.save(record);
 
     let restoreImages = imageDir;
@@ -220,8 +246,9 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
-      createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs({ ...request, lazyPages: lazyFrom !== undefined }) } }),
+      createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs({ ...optionsPlan.options, lazyPages: lazyFrom !== undefined }) } }),
       `${runtimeName} restore`,
+      criuConfig.env,
     )
       .catch(async (error: unknown) => {
         const stalledFor = watchdog?.stalledFor;
@@ -244,6 +271,8 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       checkpoint,
       manifest,
       plan,
+      options: optionsPlan,
+      criuConfig,
       timeNamespace: { inode, host: inode === hostInode, offsets: offsetsText === null ? null : parseTimensOffsets(offsetsText) },
       downtimeNs: after.realtimeNs - BigInt(manifest.checkpointedAtNs),
       durationNs: process.hrtime.bigint() - started,

@@ -86,8 +86,10 @@ export class RuntimeCli {
 
   // Runs the checkpoint; resolves with the runtime's exit code and stderr, never throws.
   // `onStart` learns the runtime's PID (CRIU runs as its child), for a watchdog.
-  async checkpoint(args: Omit<CheckpointArgs, "stateRoot">, onStart?: (pid: number) => void): Promise<{ exitCode: number; stderr: string }> {
-    const subprocess = execa(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot }), { reject: false, stdin: "ignore" });
+  // `env` is added to the runtime's environment (CRIU_CONFIG_FILE, for a runtime whose CRIU
+  // finds ckpt's configuration that way).
+  async checkpoint(args: Omit<CheckpointArgs, "stateRoot">, onStart?: (pid: number) => void, env: Record<string, string> = {}): Promise<{ exitCode: number; stderr: string }> {
+    const subprocess = execa(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot }), { reject: false, stdin: "ignore", env });
     if (subprocess.pid !== undefined) onStart?.(subprocess.pid);
     const r = await subprocess;
     return { exitCode: r.exitCode ?? 1, stderr: String(r.stderr) };

@@ -33,11 +33,29 @@ export interface RuntimeAdapter {
   // Whether `checkpoint` takes --lazy-pages, --page-server and --status-fd (post-copy
   // migration) and `restore` takes --lazy-pages.
   readonly lazyPages: boolean;
+  // How this version lets CRIU read a configuration file of ckpt's; null when it has no way
+  // (ckpt's options then reach CRIU as flags only).
+  criuConfig(version: string): RuntimeCriuConfig | null;
   // For a runtime whose exec does not join the container's time namespace: makes it
   // usable from inside that namespace (entered with nsenter --time) and returns the state
   // root to pass it. Absent when the runtime has no way.
   prepareExecInTimeNamespace?(request: ExecInTimeNamespaceRequest): Promise<string>;
 }
+
+export interface RuntimeCriuConfig {
+  // "annotation": the runtime has CRIU read the file org.criu.config names after the
+  // options it sends CRIU itself, so the file overrides them. "environment": CRIU reads the
+  // file CRIU_CONFIG_FILE names before the runtime's options, which win over it.
+  via: "annotation" | "environment";
+  // The file the runtime names without an annotation: the first of these that exists.
+  defaults: string[];
+  // With "environment": the options the runtime always sends CRIU itself (a file read
+  // before them cannot change them), besides the dump options ckpt passes as flags.
+  runtimeSets: string[];
+}
+
+// The environment variable that names a CRIU configuration file CRIU reads at start.
+export const CRIU_CONFIG_FILE_ENV = "CRIU_CONFIG_FILE";
 
 export interface ExecInTimeNamespaceRequest {
   stateRoot: string;

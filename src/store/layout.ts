@@ -6,6 +6,7 @@
 //   ROOT/containers/NAME/container.log     stdout/stderr, written by the monitor
 //   ROOT/containers/NAME/netns             its private network namespace (bound here, network/)
 //   ROOT/containers/NAME/criu.conf         CRIU options for the next dump or restore
+//   ROOT/containers/NAME/bundle-criu.conf  the bundle's own org.criu.config file, copied at run
 //   ROOT/containers/NAME/restart.json      run --restart: restarts, the next retry (restart/)
 //   ROOT/containers/NAME/restart-hold      ckpt ended the container on purpose: no restart
 //   ROOT/containers/NAME/restart.log       what the exit handler and the restarter did
@@ -44,6 +45,10 @@ export class StoreLayout {
   }
   criuConfig(name: string): string {
     return join(this.containerDir(name), "criu.conf");
+  }
+  // The bundle's own CRIU configuration (its org.criu.config file), as `run` found it.
+  bundleCriuConfig(name: string): string {
+    return join(this.containerDir(name), "bundle-criu.conf");
   }
   restartState(name: string): string {
     return join(this.containerDir(name), "restart.json");

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { testResourcePrefix } from "./owner.ts";
 
-export const programNames = ["clock-reporter", "memory-holder", "tcp-echo"] as const;
+export const programNames = ["clock-reporter", "file-lock", "memory-holder", "tcp-echo"] as const;
 export type ProgramName = (typeof programNames)[number];
 
 let built: Promise<Record<ProgramName, string>> | undefined;
