@@ -5,6 +5,8 @@ import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
 
 const NamespaceSchema = z.looseObject({ type: z.string(), path: z.string().optional() });
+const MountSchema = z.looseObject({ destination: z.string(), type: z.string().optional(), source: z.string().optional(), options: z.array(z.string()).optional() });
+export type OciMount = z.infer<typeof MountSchema>;
 
 export const OciSpecSchema = z.looseObject({
   ociVersion: z.string(),
@@ -14,6 +16,7 @@ export const OciSpecSchema = z.looseObject({
     cwd: z.string(),
   }),
   root: z.looseObject({ path: z.string(), readonly: z.boolean().optional() }),
+  mounts: z.array(MountSchema).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   linux: z
     .looseObject({
