@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CkptError, ExitCode, exitCodeMeaning, ExitError } from "./errors.ts";
+import { errorJson, errorLines } from "./output/error-text.ts";
 import { timeModes } from "./clock/restore-plan.ts";
 import { compressions } from "./archive/compression.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
@@ -372,11 +373,9 @@ function handleError(error: unknown, globals: GlobalOptions): number {
   if (error instanceof ExitError) return error.exitCode;
   if (error instanceof CkptError) {
     if (globals.json || process.argv.includes("--json")) {
-      process.stderr.write(`${JSON.stringify({ error: { message: error.message, exitCode: error.exitCode, hint: error.hint ?? null, evidence: error.evidence } })}\n`);
+      process.stderr.write(`${JSON.stringify({ error: errorJson(error) })}\n`);
     } else {
-      const lines = [`ckpt: error: ${error.message}`, ...error.evidence.map((l) => `  ${l}`)];
-      if (error.hint) lines.push(`hint: ${error.hint}`);
-      process.stderr.write(`${lines.join("\n")}\n`);
+      process.stderr.write(`${errorLines(error).join("\n")}\n`);
     }
     return error.exitCode;
   }

@@ -1,33 +1,81 @@
-// `ckpt rm [-f] NAME...`: removes containers; their checkpoints stay in the store.
-import { liveState, openContainer } from "../container/context.ts";
+// `ckpt rm [-f] NAME...`: removes containers; their checkpoints stay in the store. Every
+// name is tried: one that fails (or is missing) does not keep the others running.
+import { openStore, runtimeFor, liveState } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
-import { CkptError, ExitCode } from "../errors.ts";
+import { CkptError, ExitCode, ExitError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
+import { errorJson, errorLines } from "../output/error-text.ts";
 import { printJson } from "../output/json.ts";
 import { removeContainer } from "../container/remove.ts";
+import type { ContainerStore } from "../store/container-store.ts";
 
 interface RmOptions extends GlobalOptions {
   force?: boolean;
 }
 
+export type Removal = { name: string; outcome: "removed" | "missing" } | { name: string; outcome: "failed"; error: CkptError };
+
+// The exit code of an rm of several names: 0 when each was removed or, with -f, was not
+// there (as podman's rm -f); else the code of the first name that failed, in the order
+// given (4 for a missing one without -f, 9 for a running one without -f).
+export function rmExitCode(removals: readonly Removal[]): ExitCode {
+  const failed = removals.find((r) => r.outcome === "failed");
+  return failed === undefined ? ExitCode.ok : failed.error.exitCode;
+}
+
 export async function rmCommand(names: string[], options: RmOptions): Promise<void> {
-  const removed: string[] = [];
+  const store = openStore(options);
+  const force = options.force === true;
+  const removals: Removal[] = [];
+  let unexpected: unknown;
   for (const name of names) {
-    const ctx = await openContainer(options, name);
-    const live = await liveState(ctx);
-    if (isActive(live.status)) {
-      if (!options.force) {
-        throw new CkptError(ExitCode.conflict, `container "${name}" is ${live.status}`, { hint: `stop it first (ckpt stop ${name}) or remove it anyway with ckpt rm -f ${name}` });
+    let removal: Removal;
+    try {
+      removal = { name, outcome: (await removeOne(store, name, force)) ? "removed" : "missing" };
+    } catch (error) {
+      if (!(error instanceof CkptError)) {
+        unexpected ??= error;
+        continue;
       }
-      await stopContainer(ctx, 0, "removed");
+      removal = { name, outcome: "failed", error };
     }
-    // A restart that is pending is called off before the container's directory goes.
-    await holdRestarts(ctx.store.layout, ctx.record, "removed");
-    await removeContainer(ctx.store, ctx.record, ctx.runtime);
-    removed.push(name);
-    if (!options.json) process.stdout.write(`${name}\n`);
+    removals.push(removal);
+    if (options.json) continue;
+    if (removal.outcome === "failed") process.stderr.write(`${errorLines(removal.error).join("\n")}\n`);
+    else if (removal.outcome === "removed") process.stdout.write(`${name}\n`);
+    else process.stderr.write(`ckpt: no container named "${name}"; nothing to remove\n`);
   }
-  if (options.json) printJson({ removed });
+  if (options.json) {
+    printJson({
+      removed: removals.filter((r) => r.outcome === "removed").map((r) => r.name),
+      missing: removals.filter((r) => r.outcome === "missing").map((r) => r.name),
+      failed: removals.flatMap((r) => (r.outcome === "failed" ? [{ name: r.name, ...errorJson(r.error) }] : [])),
+    });
+  }
+  if (unexpected !== undefined) throw unexpected;
+  const code = rmExitCode(removals);
+  if (code !== ExitCode.ok) throw new ExitError(code);
+}
+
+// Removes one container; false when there is none of that name and `force` forgives it.
+async function removeOne(store: ContainerStore, name: string, force: boolean): Promise<boolean> {
+  const record = await store.find(name);
+  if (record === null) {
+    if (force) return false;
+    throw new CkptError(ExitCode.notFound, `no container named "${name}"`, { hint: "list containers with: ckpt ps -a (rm -f ignores missing names)" });
+  }
+  const ctx = { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
+  const live = await liveState(ctx);
+  if (isActive(live.status)) {
+    if (!force) {
+      throw new CkptError(ExitCode.conflict, `container "${name}" is ${live.status}`, { hint: `stop it first (ckpt stop ${name}) or remove it anyway with ckpt rm -f ${name}` });
+    }
+    await stopContainer(ctx, 0, "removed");
+  }
+  // A restart that is pending is called off before the container's directory goes.
+  await holdRestarts(store.layout, record, "removed");
+  await removeContainer(store, record, ctx.runtime);
+  return true;
 }
