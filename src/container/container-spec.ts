@@ -1,6 +1,8 @@
 // Plans the config.json ckpt gives the runtime, from the user's bundle. Pure.
 import { isAbsolute, resolve } from "node:path";
 import { BUNDLE_CRIU_CONFIG_ANNOTATION, CRIU_CONFIG_ANNOTATION, declaresTimeNamespace, type OciSpec } from "../oci/spec.ts";
+import { resolveBindDestinations } from "./bind-mounts.ts";
+import type { ReadLinkInRoot } from "./path-in-root.ts";
 
 export interface ContainerSpecRequest {
   // The user's bundle directory: a relative root.path is resolved against it.
@@ -10,6 +12,10 @@ export interface ContainerSpecRequest {
   criuConfigPath: string;
   // The runtime and kernel can give the container a time namespace of its own.
   timeNamespaceAvailable: boolean;
+  // Joins the runtime cannot make beside a new time namespace (its adapter's words).
+  timeNamespaceBreaksJoining?: { runtime: string; types: readonly string[] };
+  // The lookup of symbolic links in the root filesystem, to resolve bind-mount destinations.
+  linksIn?: (rootfs: string) => ReadLinkInRoot;
 }
 
 export interface PlannedSpec {
@@ -36,10 +42,24 @@ export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest
   spec.annotations = { ...spec.annotations, [CRIU_CONFIG_ANNOTATION]: request.criuConfigPath, ...(bundleCriuConfig === undefined ? {} : { [BUNDLE_CRIU_CONFIG_ANNOTATION]: bundleCriuConfig }) };
   let ownTimeNamespace = declaresTimeNamespace(spec);
   if (!ownTimeNamespace && request.timeNamespaceAvailable && !(spec.linux?.namespaces ?? []).some((ns) => ns.type === "time")) {
-    spec.linux = { ...spec.linux, namespaces: [...(spec.linux?.namespaces ?? []), { type: "time" }] };
-    ownTimeNamespace = true;
+    const broken = timeNamespaceBreaksJoin(spec, request.timeNamespaceBreaksJoining);
+    if (broken === null) {
+      spec.linux = { ...spec.linux, namespaces: [...(spec.linux?.namespaces ?? []), { type: "time" }] };
+      ownTimeNamespace = true;
+    } else {
+      warnings.push(broken);
+    }
   }
-  return { spec, rootfs, ownTimeNamespace, warnings };
+  const withMounts = request.linksIn === undefined ? spec : resolveBindDestinations(spec, request.linksIn(rootfs)).spec;
+  return { spec: withMounts, rootfs, ownTimeNamespace, warnings };
+}
+
+// Why the container gets no time namespace of its own, when a join the spec asks for
+// would break beside one; null when nothing would.
+function timeNamespaceBreaksJoin(spec: OciSpec, breaks: ContainerSpecRequest["timeNamespaceBreaksJoining"]): string | null {
+  const joined = (spec.linux?.namespaces ?? []).find((ns) => ns.path !== undefined && (breaks?.types ?? []).includes(ns.type));
+  if (joined === undefined || breaks === undefined) return null;
+  return `the spec joins the ${joined.type} namespace at ${joined.path}, which ${breaks.runtime} cannot do in a container with a time namespace of its own: ckpt gives this container none: it reads the host's clocks`;
 }
 
 // The spec a restore hands the runtime: PID 1 joins `joinTimeNamespace` when given (for

@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../store/atomic-write.ts";
 import { generatedName, newContainerId, validateContainerName } from "../store/names.ts";
 import { planContainerSpec } from "./container-spec.ts";
 import { captureBundleCriuConfig, containerCriuConfig, writeCriuConfig, type CriuConfigReport } from "../criu/operator-config.ts";
+import { linkReaderIn } from "./path-in-root.ts";
 import { runtimeFor } from "./context.ts";
 import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { exitHandlerArgv } from "../restart/exit-command.ts";
@@ -53,6 +54,8 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     command: request.command,
     criuConfigPath: layout.criuConfig(name),
     timeNamespaceAvailable: existsSync("/proc/self/ns/time") && createsTimeNamespace(runtime.adapter, version),
+    timeNamespaceBreaksJoining: { runtime: runtime.adapter.name, types: runtime.adapter.timeNamespaceBreaksJoining },
+    linksIn: linkReaderIn,
   });
   if (!existsSync(planned.rootfs)) {
     throw new CkptError(ExitCode.notFound, `the bundle's root filesystem ${planned.rootfs} does not exist`, { hint: "root.path in config.json names it, relative to the bundle" });

@@ -22,6 +22,9 @@ export const crun: RuntimeAdapter = {
   execJoinsTimeNamespaceSince: CRUN_EXEC_JOINS_TIMENS_SINCE,
   createsTimeNamespaceSince: CRUN_CREATES_TIMENS_SINCE,
   restoreJoinsTimeNamespaceVia: "spec-namespace-path",
+  // crun 1.21's create fails with "unshare: Invalid argument" when the spec joins a pid
+  // namespace and asks for a new time namespace; joining net, ipc or uts works.
+  timeNamespaceBreaksJoining: ["pid"],
   // crun 1.21 has no --lazy-pages or --page-server flags.
   lazyPages: false,
   criuConfig(version) {

@@ -17,6 +17,7 @@ export const runc: RuntimeAdapter = {
   execJoinsTimeNamespaceSince: RUNC_EXEC_JOINS_TIMENS_SINCE,
   createsTimeNamespaceSince: RUNC_CREATES_TIMENS_SINCE,
   restoreJoinsTimeNamespaceVia: "criu-config",
+  timeNamespaceBreaksJoining: [],
   // runc checkpoint --lazy-pages --page-server ADDR:PORT --status-fd FD; restore --lazy-pages.
   lazyPages: true,
   // runc's docs/checkpoint-restore.md: the annotation's file, or /etc/criu/runc.conf

@@ -24,6 +24,9 @@ export interface RuntimeAdapter {
   // The first version that creates a container with a time namespace of its own when the
   // spec lists one (`linux.namespaces: [{type: "time"}]`).
   readonly createsTimeNamespaceSince: string;
+  // Namespace types the runtime cannot join (a `path` in the spec) in a container that also
+  // gets a time namespace of its own; ckpt then gives the container none.
+  readonly timeNamespaceBreaksJoining: readonly string[];
   // Host conditions under which this runtime cannot run containers at all (empty: none).
   hostBlockers(cgroups: CgroupFacts): string[];
   // How a restore is told to put PID 1 into an existing time namespace: through CRIU's
