@@ -8,6 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix } from "node:path";
 import { isBindMount } from "../container/bind-mounts.ts";
 import { linkReaderIn, resolveInRoot } from "../container/path-in-root.ts";
+import { CkptError, ExitCode } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";
 
 export interface Mountpoint {
@@ -64,9 +65,15 @@ export async function createMountpoints(mountpoints: readonly Mountpoint[]): Pro
     if (!existsSync(point.base)) continue;
     const target = join(point.base, resolveInRoot(point.pathInBase, linkReaderIn(point.base)));
     if (existsSync(target)) continue;
-    await mkdir(dirname(target), { recursive: true });
-    if (point.kind === "directory") await mkdir(target);
-    else await writeFile(target, "", { flag: "wx", mode: 0o644 });
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      if (point.kind === "directory") await mkdir(target);
+      else await writeFile(target, "", { flag: "wx", mode: 0o644 });
+    } catch (error) {
+      throw new CkptError(ExitCode.refused, `cannot create the mountpoint of ${point.destination} at ${target}: ${(error as Error).message}`, {
+        hint: "CRIU restores the mount onto it; make that path a directory (or, for a file mount, a file) and restore again",
+      });
+    }
     created.push(target);
   }
   return created;

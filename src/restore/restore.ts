@@ -17,6 +17,7 @@ import { checkpointKind, openCheckpointSource } from "./checkpoint-source.ts";
 import { recordLazyPages, startLazyPagesDaemon, type LazyPagesDaemon } from "./lazy-pages-daemon.ts";
 import { formatPageServer, parsePageServer, type PageServerAddress } from "../migrate/page-server.ts";
 import { createPlaceholders, planImportedSpec, prepareImportedRootfs } from "./imported-rootfs.ts";
+import { createMountpoints, isDirectoryOrMissing, planMountpoints } from "./mountpoints.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { planRestoreClock, type RestoreClockPlan, type TimeMode } from "../clock/restore-plan.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
@@ -205,6 +206,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (record.network === undefined && (await readExternalNetnsKeys(imageDir)).length > 0) record = { ...record, network: networkForExternalDump(dumpedSpec, existsSync, request.imported === undefined) };
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
+    await createMountpoints(planMountpoints(dumpedSpec, isDirectoryOrMissing));
 
     // Apply the clock plan: join the host's namespace, or one made with the planned
     // offsets (exact to the nanosecond, whenever CRIU gets to it), or let CRIU make one
