@@ -15,6 +15,7 @@ export const ExitCode = {
   conflict: 9,
   transferFailed: 10,
   interrupted: 130,
+  outputClosed: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -32,6 +33,7 @@ export const exitCodeMeaning: Record<ExitCode, string> = {
   9: "conflict: the name is taken or the container is in the wrong state",
   10: "transfer failed: the archive could not be written or read (closed pipe, full disk); the container keeps running",
   130: "interrupted by a signal",
+  141: "output closed early (for example piped into head): ckpt ended quietly, as a program killed by SIGPIPE would",
 };
 
 export interface CkptErrorOptions {

@@ -5,13 +5,14 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { CkptError, ExitCode } from "../errors.ts";
 import { execMonitorArgv, parseSyncMessages } from "../monitor/conmon-argv.ts";
 import { conmonPath, tidyRuntimeLine } from "../monitor/conmon.ts";
 import type { OciSpec } from "../oci/spec.ts";
-import { readTimeNamespace } from "../proc/process.ts";
+import { onOutputClosed, outputClosed } from "../output/broken-pipe.ts";
+import { descendants, killAll, readTimeNamespace } from "../proc/process.ts";
 import { execJoinsTimeNamespace } from "../runtimes/runtime.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { liveState, type ContainerContext } from "./context.ts";
@@ -55,6 +56,7 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
   const execId = randomBytes(6).toString("hex");
   const scratch = join(store.layout.execDir(record.name), execId);
   await mkdir(scratch, { recursive: true, mode: 0o700 });
+  let releaseOnClose = () => {};
   try {
     const processSpecPath = join(scratch, "process.json");
     const args = request.detach ? detachedArgs(request.command) : request.command;
@@ -93,6 +95,12 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
     child.stderr!.setEncoding("utf8").on("data", (c: string) => (monitorErrors += c));
     const sync = collect(child.stdio[3] as Readable);
     const exited = once(child, "exit");
+    // Nobody reads the output any more (`| head` has exited): the process goes, as a
+    // writer into a closed pipe would, and nothing of it stays behind.
+    releaseOnClose = onOutputClosed(async () => {
+      await endExecProcess(join(scratch, "pid"), child, exited);
+      await rm(scratch, { recursive: true, force: true });
+    });
     // The process's output, relayed from conmon's log as it arrives.
     const carry = {};
     let offset = 0;
@@ -104,7 +112,7 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
       writeLogLines(read.lines, output);
     };
     while (running) {
-      await relay();
+      if (!outputClosed()) await relay();
       await new Promise((r) => setTimeout(r, 15));
     }
     await exited;
@@ -116,8 +124,18 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
     }
     return { exitCode: messages[1]?.data ?? 1, pid: started.data, timeNamespace: { pid1: pid1Namespace, joinedBy } };
   } finally {
+    releaseOnClose();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+// Ends an exec'd process (its PID from conmon's pid file) and everything it started, then
+// waits for its monitor to report the exit. Before the process exists, the monitor goes.
+async function endExecProcess(pidFile: string, monitor: ChildProcess, monitorExited: Promise<unknown>): Promise<void> {
+  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  if (Number.isInteger(pid) && pid > 0) killAll([...(await descendants(pid)).reverse(), pid]);
+  else monitor.kill("SIGKILL");
+  await Promise.race([monitorExited.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
 }
 
 function collect(stream: Readable): Promise<string> {
