@@ -59,3 +59,16 @@ async function runcDefaultSpec(): Promise<Record<string, unknown>> {
   })();
   return defaultSpec;
 }
+
+// Rewrites the bundle's config.json through `edit`.
+export async function editBundleSpec(bundle: string, edit: (spec: SpecForTests) => void): Promise<void> {
+  const path = join(bundle, "config.json");
+  const spec = JSON.parse(await readFile(path, "utf8")) as SpecForTests;
+  edit(spec);
+  await writeFile(path, JSON.stringify(spec, null, 2));
+}
+
+export interface SpecForTests {
+  mounts: { destination: string; type?: string; source?: string; options?: string[] }[];
+  linux: { namespaces: { type: string; path?: string }[] };
+}
