@@ -5,7 +5,6 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CkptError, ExitCode, exitCodeMeaning, ExitError } from "./errors.ts";
 import { errorJson, errorLines } from "./output/error-text.ts";
-import { endQuietlyOnBrokenPipe } from "./output/broken-pipe.ts";
 import { timeModes } from "./clock/restore-plan.ts";
 import { compressions } from "./archive/compression.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
@@ -357,7 +356,6 @@ Examples:
 
 // Runs ckpt with `argv` and returns the exit code.
 export async function main(argv: readonly string[]): Promise<number> {
-  endQuietlyOnBrokenPipe([process.stdout, process.stderr]);
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

@@ -3,6 +3,7 @@ import { openContainer } from "../container/context.ts";
 import { execInContainer } from "../container/exec.ts";
 import { CkptError, ExitCode, ExitError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
+import { endQuietlyOnBrokenPipe } from "../output/broken-pipe.ts";
 import { printJson } from "../output/json.ts";
 
 interface ExecOptions extends GlobalOptions {
@@ -14,6 +15,7 @@ export async function execCommand(name: string, command: string[], options: Exec
   const ctx = await openContainer(options, name);
   // With --json the process's own output goes to stderr, so stdout stays one JSON document.
   const output = { stdout: options.json ? process.stderr : process.stdout, stderr: process.stderr };
+  endQuietlyOnBrokenPipe([process.stdout, process.stderr]);
   const result = await execInContainer(ctx, { command, detach: options.detach === true }, output);
   if (options.json) printJson(result);
   else if (options.verbose) process.stderr.write(`ckpt: exec'd PID ${result.pid} in time namespace ${result.timeNamespace.pid1} (joined by ${result.timeNamespace.joinedBy})\n`);

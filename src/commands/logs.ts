@@ -5,6 +5,7 @@ import { isActive } from "../container/status.ts";
 import { ExitCode, ExitError } from "../errors.ts";
 import { readExitCode } from "../monitor/conmon.ts";
 import type { GlobalOptions } from "../global-options.ts";
+import { endQuietlyOnBrokenPipe } from "../output/broken-pipe.ts";
 
 interface LogsOptions extends GlobalOptions {
   follow?: boolean;
@@ -19,6 +20,7 @@ export async function logsCommand(name: string, options: LogsOptions): Promise<v
 // checkpointed) or the user interrupts.
 export async function followLogs(options: LogsOptions, name: string, how: { follow: boolean; exitWithContainer: boolean }): Promise<void> {
   const ctx = await openContainer(options, name);
+  endQuietlyOnBrokenPipe([process.stdout, process.stderr]);
   const path = ctx.store.layout.containerLog(name);
   const carry = {};
   let offset = 0;

@@ -21,9 +21,15 @@ export function outputClosed(): boolean {
   return ending;
 }
 
-// Installed once, by the top-level handler, on stdout and stderr.
+const watched = new WeakSet<NodeJS.WritableStream>();
+
+// Installed by the commands that stream output as it comes (exec, logs), on the streams
+// they write; not for every command: merely creating process.stdout makes the pipe
+// non-blocking, which `checkpoint --export -` keeps away from its compressor.
 export function endQuietlyOnBrokenPipe(streams: readonly NodeJS.WritableStream[], exit: (code: number) => void = (code) => process.exit(code)): void {
   for (const stream of streams) {
+    if (watched.has(stream)) continue;
+    watched.add(stream);
     stream.on("error", (error: NodeJS.ErrnoException) => {
       // Writes after the first failure fail too (EPIPE again, or a destroyed stream).
       if (ending) return;
