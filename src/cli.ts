@@ -13,6 +13,17 @@ import { CHECK_RESTORE_COMMAND } from "./migrate/target-check.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
+// The network flags of `run` and `restore` (src/commands/network-flags.ts).
+function addNetworkOptions(command: Command, modeDefault: string): void {
+  command
+    .option("--network <mode>", `none (own namespace, loopback only), private (loopback plus --ip on a veth), host, or ns:PATH (join a namespace you manage); ${modeDefault}`)
+    .option("--ip <addr/prefix>", "with --network private: an address of the container's eth0, e.g. 192.0.2.50/24 (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--gateway <addr>", "with --ip: the container's default route (an address of eth0's subnet)")
+    .option("--bridge <name>", "with --ip: put the host's end of the veth on this bridge")
+    .option("--mac-address <mac>", "with --ip: eth0's MAC address (default: derived from the container id, kept across restores)")
+    .option("--mtu <bytes>", "with --ip: the veth's MTU (68 to 65535)", (v: string) => (/^\d+$/.test(v) ? Number(v) : Number.NaN));
+}
+
 function buildProgram(): Command {
   const program = new Command("ckpt")
     .description("Checkpoint and restore Linux containers with CRIU through runc and crun, on one clock.")
@@ -75,7 +86,7 @@ environment, which wins over the file.
       await doctorCommand(cmd.optsWithGlobals());
     });
 
-  program
+  const runCommand = program
     .command("run")
     .description("create and start a container from an OCI bundle under a monitor that keeps it checkpointable")
     .argument("<bundle>", "OCI bundle directory (config.json and its root filesystem)")
@@ -86,17 +97,13 @@ environment, which wins over the file.
     .option("--restart <policy>", "start it again when it exits: no, on-failure[:N] (non-zero exit; at most N restarts in a row) or always; never after ckpt stop, rm or checkpoint", "no")
     .option("--backoff-initial <duration>", "with --restart: delay before the first restart (default 10s; CKPT_BACKOFF_INITIAL)")
     .option("--backoff-max <duration>", "with --restart: longest delay; it doubles after each failure up to this (default 5m; CKPT_BACKOFF_MAX)")
-    .option("--backoff-reset <duration>", "with --restart: running this long without failing starts the delays over (default 10m; CKPT_BACKOFF_RESET)")
-    .option("--network <mode>", "none (own namespace, loopback only), private (loopback plus --ip on a veth), host, or ns:PATH (join a namespace you manage); default: private when the spec asks for a network namespace, else host")
-    .option("--ip <addr/prefix>", "with --network private: an address of the container's eth0, e.g. 192.0.2.50/24 (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("--gateway <addr>", "with --ip: the container's default route")
-    .option("--bridge <name>", "with --ip: put the host's end of the veth on this bridge")
-    .option("--mac-address <mac>", "with --ip: eth0's MAC address (default: derived from the container id, kept across restores)")
-    .option("--mtu <bytes>", "with --ip: the veth's MTU", (v: string) => Number(v))
+    .option("--backoff-reset <duration>", "with --restart: running this long without failing starts the delays over (default 10m; CKPT_BACKOFF_RESET)");
+  addNetworkOptions(runCommand, "default: private when the spec asks for a network namespace, else host");
+  runCommand
     .addHelpText("after", "\nExamples:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n  ckpt run -d --name worker --restart on-failure:5 ./bundle\n  ckpt run -d --name api --network private --ip 192.0.2.50/24 --gateway 192.0.2.1 --bridge br0 ./bundle\n\nNetworking: a private namespace is ckpt's; it is built again, identical, before every\nrestore, here or on a migration's target, so listeners and connections keep their addresses.\n")
     .action(async (bundle: string, command: string[], _opts, cmd: Command) => {
-      const { runCommand } = await import("./commands/run.ts");
-      await runCommand(bundle, command, cmd.optsWithGlobals());
+      const { runCommand: run } = await import("./commands/run.ts");
+      await run(bundle, command, cmd.optsWithGlobals());
     });
 
   program
@@ -204,7 +211,7 @@ Examples:
       await checkpointsCommand(cmd.optsWithGlobals());
     });
 
-  program
+  const restoreCommand = program
     .command("restore")
     .description("restore a container from its latest checkpoint, a checkpoint directory, or an archive")
     .argument("[name-or-dir]", "container name, or checkpoint directory (ckpt's, podman's, or bare CRIU images with --bundle)")
@@ -228,7 +235,9 @@ Examples:
     .option("--tcp-close", "restore established TCP connections closed (default: as the checkpoint was made)")
     .option("--file-locks", "restore file locks (default: as the checkpoint was made)")
     .option("--no-file-locks", "do not restore file locks (refused when the checkpoint holds some)")
-    .option("--json", "print the result as JSON")
+    .option("--json", "print the result as JSON");
+  addNetworkOptions(restoreCommand, "default: the network the checkpoint was made in, built again here (an imported host-network checkpoint needs --network host)");
+  restoreCommand
     .addHelpText(
       "after",
       `

@@ -21,6 +21,6 @@ export async function checkRestoreCommand(options: GlobalOptions): Promise<void>
     const status = containerStatus(existing, await runtimeFor(store, existing.runtime, existing.runtimePath).state(existing.id));
     if (isActive(status)) problems.push(`a container named "${name}" is ${status} here`);
   }
-  problems.push(...(await networkProblemsHere(store, name, network)));
+  problems.push(...(await networkProblemsHere(store, name, network)).map((p) => `${p.message} (${p.fix})`));
   printJson({ problems });
 }

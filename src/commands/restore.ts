@@ -1,4 +1,5 @@
 // `ckpt restore [-n NEW] [--runtime R] [--time-mode auto|host|continue|suspend] NAME|DIR`
+import { networkRequest, type NetworkFlags } from "./network-flags.ts";
 import { removeContainer } from "../container/remove.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
@@ -22,7 +23,7 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { dumpOptionNames } from "../criu/dump-options.ts";
 
-interface RestoreOptions extends GlobalOptions {
+interface RestoreOptions extends GlobalOptions, NetworkFlags {
   name?: string;
   import?: string;
   verify: boolean;
@@ -48,6 +49,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     // Given flags only (--X true, --no-X false): the checkpoint's options apply otherwise.
     options: Object.fromEntries(dumpOptionNames.filter((n) => options[n] !== undefined).map((n) => [n, options[n]])),
     bundle: options.bundle,
+    network: networkRequest(options),
     lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),
   };
   let result: RestoreResult;

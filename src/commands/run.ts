@@ -8,21 +8,15 @@ import type { RuntimeName } from "../runtimes/runtime.ts";
 import { followLogs } from "./logs.ts";
 import { loadConfig } from "../config/load.ts";
 import { formatRestartPolicy, parseRestartPolicy } from "../restart/policy.ts";
-import { parseNetworkMode } from "../network/plan-network.ts";
+import { networkRequest, type NetworkFlags } from "./network-flags.ts";
 
-interface RunOptions extends GlobalOptions {
+interface RunOptions extends GlobalOptions, NetworkFlags {
   name?: string;
   detach?: boolean;
   restart: string;
   backoffInitial?: string;
   backoffMax?: string;
   backoffReset?: string;
-  network?: string;
-  ip?: string[];
-  gateway?: string;
-  bridge?: string;
-  macAddress?: string;
-  mtu?: number;
 }
 
 export async function runCommand(bundle: string, command: string[], options: RunOptions): Promise<void> {
@@ -39,14 +33,7 @@ export async function runCommand(bundle: string, command: string[], options: Run
     runtime: (options.runtime ?? "runc") as RuntimeName,
     command: command.length > 0 ? command : undefined,
     restart,
-    network: {
-      mode: options.network === undefined ? undefined : parseNetworkMode(options.network),
-      ips: options.ip,
-      gateway: options.gateway,
-      bridge: options.bridge,
-      mac: options.macAddress,
-      mtu: options.mtu,
-    },
+    network: networkRequest(options),
   });
   for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   const { record } = result;

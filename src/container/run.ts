@@ -29,7 +29,7 @@ export interface RunRequest {
   runtime: RuntimeName;
   command: string[] | undefined;
   restart?: RestartPolicy;
-  network?: NetworkRequest;
+  network?: NetworkRequest | undefined;
 }
 
 export interface RunResult {

@@ -3,6 +3,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { liveState, type ContainerContext } from "./context.ts";
 import { isActive } from "./status.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
+import { releaseContainerNetwork } from "../network/container-network.ts";
 
 export interface StopResult {
   name: string;
@@ -12,6 +13,14 @@ export interface StopResult {
 }
 
 export async function stopContainer(ctx: ContainerContext, graceSeconds: number, why = "stopped"): Promise<StopResult> {
+  const result = await endContainer(ctx, graceSeconds, why);
+  // A stopped container's address must not answer (its peers would be reset); a start or
+  // a restore builds its network again.
+  await releaseContainerNetwork(ctx.store, ctx.record);
+  return result;
+}
+
+async function endContainer(ctx: ContainerContext, graceSeconds: number, why: string): Promise<StopResult> {
   const name = ctx.record.name;
   // A restart policy does not bring back what ckpt stops, nor one that is waiting to restart.
   await holdRestarts(ctx.store.layout, ctx.record, why);

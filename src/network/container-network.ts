@@ -6,10 +6,10 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { readHostNetworkFacts } from "./host-network.ts";
 import type { NetworkConfig } from "./network-config.ts";
 import { createNetwork, isNamespaceBound, namespacePathExists, lowerLinks, raiseLinks, releaseNetwork } from "./network-namespace.ts";
-import { hostEndName, networkProblems } from "./plan-network.ts";
+import { hostEndName, networkProblems, type NetworkProblem } from "./plan-network.ts";
 
 // Why `network` cannot be built for container `name` on this host; empty when it can.
-export async function networkProblemsHere(store: ContainerStore, name: string, network: NetworkConfig | undefined): Promise<string[]> {
+export async function networkProblemsHere(store: ContainerStore, name: string, network: NetworkConfig | undefined): Promise<NetworkProblem[]> {
   if (network === undefined || network.mode === "host") return [];
   return networkProblems(network, await readHostNetworkFacts(store, name), namespacePathExists);
 }
@@ -17,9 +17,11 @@ export async function networkProblemsHere(store: ContainerStore, name: string, n
 export async function refuseUnhostableNetwork(store: ContainerStore, record: ContainerRecord): Promise<void> {
   const problems = await networkProblemsHere(store, record.name, record.network);
   if (problems.length > 0) {
-    throw new CkptError(ExitCode.conflict, `the network of "${record.name}" cannot be built on this host`, {
-      evidence: problems,
-      hint: "create the missing bridge or namespace, or free the address (ckpt ps -a shows which container holds it), then try again",
+    // Something missing is the host's to fix (3); something taken is a conflict (9).
+    const code = problems.some((p) => p.kind === "in-use") ? ExitCode.conflict : ExitCode.hostNotReady;
+    throw new CkptError(code, `the network of "${record.name}" cannot be built on this host`, {
+      evidence: problems.map((p) => p.message),
+      hint: [...new Set(problems.map((p) => p.fix))].join("; "),
     });
   }
 }

@@ -12,10 +12,15 @@ export async function readHostNetworkFacts(store: ContainerStore, exceptName?: s
     store.list(),
   ]);
   return {
-    links: (JSON.parse(String(links.stdout)) as { ifname: string; linkinfo?: { info_kind?: string } }[]).map((l) => ({ name: l.ifname, bridge: l.linkinfo?.info_kind === "bridge" })),
+    links: (JSON.parse(String(links.stdout)) as { ifname: string; address?: string; linkinfo?: { info_kind?: string } }[]).map((l) => ({ name: l.ifname, bridge: l.linkinfo?.info_kind === "bridge", ...(l.address ? { mac: l.address.toLowerCase() } : {}) })),
     addresses: (JSON.parse(String(addresses.stdout)) as { addr_info?: { local: string }[] }[]).flatMap((l) => (l.addr_info ?? []).map((a) => a.local)),
     containers: records
       .filter((r) => r.name !== exceptName)
-      .map((r) => ({ name: r.name, addresses: privateAddresses(r.network), hostEnds: r.network?.mode === "private" ? r.network.interfaces.map((i) => i.hostEnd.name) : [] })),
+      .map((r) => ({
+        name: r.name,
+        addresses: privateAddresses(r.network),
+        hostEnds: r.network?.mode === "private" ? r.network.interfaces.map((i) => i.hostEnd.name) : [],
+        macs: r.network?.mode === "private" ? r.network.interfaces.map((i) => i.mac) : [],
+      })),
   };
 }

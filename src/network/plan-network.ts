@@ -1,9 +1,9 @@
 // Decides a container's network from the bundle's spec and the operator's flags, and what
 // ckpt's bundle then says about it. Pure: the apply side is network-namespace.ts.
-import { isIP } from "node:net";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";
 import type { NetworkConfig, NetworkModeFlag, Route, Veth } from "./network-config.ts";
+import { canonicalAddress, formatAddress, formatCidr, inSubnet, parseAddress, parseCidr, unusableAddress, type ParsedCidr } from "./addresses.ts";
 
 export interface NetworkRequest {
   mode?: NetworkModeFlag | undefined;
@@ -47,16 +47,23 @@ export function planNetwork(spec: OciSpec, request: NetworkRequest, containerId:
     return { mode: "private", interfaces: [], routes: [] };
   }
   if (wantsVeth && ips.length === 0) throw new CkptError(ExitCode.usage, "a veth interface needs an address: give --ip ADDR/PREFIX", { hint: "for example --network private --ip 192.0.2.50/24 --bridge br0" });
-  for (const ip of ips) checkCidr(ip);
-  if (request.gateway !== undefined && isIP(request.gateway) === 0) throw new CkptError(ExitCode.usage, `--gateway ${request.gateway} is not an IP address`);
+  const addresses = ips.map(checkCidr);
+  const gateway = request.gateway === undefined ? undefined : checkGateway(request.gateway, addresses);
   const mac = request.mac?.toLowerCase() ?? macFromId(containerId);
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
-    throw new CkptError(ExitCode.usage, `--mac-address ${request.mac} is not a unicast MAC address`, { hint: "six pairs of hex digits, the first even, e.g. 02:42:c0:00:02:32" });
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1 || mac === "00:00:00:00:00:00") {
+    throw new CkptError(ExitCode.usage, `--mac-address ${request.mac} is not a unicast MAC address`, { hint: "six pairs of hex digits, the first even and not all zero, e.g. 02:42:c0:00:02:32" });
   }
-  const interfaces: Veth[] = ips.length === 0 ? [] : [{ name: "eth0", mac, addresses: ips, hostEnd: { name: hostEndName(containerId), bridge: request.bridge ?? null }, mtu: request.mtu ?? null }];
-  const routes: Route[] = request.gateway === undefined ? [] : [{ destination: "default", via: request.gateway }];
+  if (request.mtu !== undefined && !(Number.isInteger(request.mtu) && request.mtu >= 68 && request.mtu <= 65535)) {
+    throw new CkptError(ExitCode.usage, `--mtu ${String(request.mtu)} is not an MTU`, { hint: "a whole number of bytes from 68 to 65535; 1500 on most Ethernet networks" });
+  }
+  const interfaces: Veth[] = ips.length === 0 ? [] : [{ name: "eth0", mac, addresses: addresses.map(formatCidr), hostEnd: { name: hostEndName(containerId), bridge: request.bridge ?? null }, mtu: request.mtu ?? null }];
+  const routes: Route[] = gateway === undefined ? [] : [{ destination: "default", via: gateway }];
   return { mode: "private", interfaces, routes };
 }
+
+// A spec that asks for a network namespace of its own: planNetwork's default is then
+// "private" (a restore's --network flags, which have no bundle to default from).
+export const PRIVATE_NETWORK_SPEC: OciSpec = { ociVersion: "1.0.2", process: { args: ["/"], cwd: "/" }, root: { path: "/" }, linux: { namespaces: [{ type: "network" }] } };
 
 // The spec ckpt gives the runtime: a private network joins the namespace ckpt made at
 // `managedPath`; ns:PATH joins the operator's; host has no network namespace entry.
@@ -88,8 +95,8 @@ export function importedNetworkProblem(config: NetworkConfig, resolved: (path: s
   if (config.mode !== "ns") return null;
   const real = resolved(config.path);
   const named = (p: string) => IMPORTABLE_NETNS_DIRS.some((d) => p.startsWith(d) && !p.slice(d.length).includes("/") && p.length > d.length);
+  if (!named(config.path) || (real !== null && !named(real))) return `it asks to join the network namespace ${config.path}; an imported checkpoint may join only a named namespace (${IMPORTABLE_NETNS_DIRS[0]}NAME, made with ip netns add)`;
   if (real === null) return `it joins the network namespace ${config.path}, which does not exist here`;
-  if (!named(config.path) || !named(real)) return `it asks to join the network namespace ${config.path}; an imported checkpoint may join only a named namespace (${IMPORTABLE_NETNS_DIRS[0]}NAME, made with ip netns add)`;
   return null;
 }
 
@@ -115,10 +122,17 @@ export function namespaceCommands(config: Extract<NetworkConfig, { mode: "privat
 // came before CRIU had put the socket back would be answered with a reset.
 export function hostCommands(config: Extract<NetworkConfig, { mode: "private" }>, nsPath: string, hostEndsUp = true): string[] {
   return config.interfaces.flatMap((i) => [
-    `link add ${i.hostEnd.name}${i.mtu === null ? "" : ` mtu ${i.mtu}`} type veth peer name ${i.name} netns ${nsPath}`,
+    `link add ${i.hostEnd.name}${i.mtu === null ? "" : ` mtu ${i.mtu}`} type veth peer name ${i.name} netns ${batchQuoted(nsPath)}`,
     ...(i.hostEnd.bridge === null ? [] : [`link set dev ${i.hostEnd.name} master ${i.hostEnd.bridge}`]),
     ...(hostEndsUp ? [`link set dev ${i.hostEnd.name} up`] : []),
   ]);
+}
+
+// A path as one word of an `ip -batch` line (ip splits at blanks outside quotes). A path
+// that cannot be quoted is refused rather than split.
+export function batchQuoted(path: string): string {
+  if (/["\\\n\r]/.test(path)) throw new CkptError(ExitCode.usage, `ckpt's state directory ${JSON.stringify(path)} holds a quote, backslash or line break, which ip cannot be given`, { hint: "use a --root without them" });
+  return `"${path}"`;
 }
 
 // What opens a namespace made with its host ends down, once the sockets are back.
@@ -128,47 +142,78 @@ export function upCommands(config: Extract<NetworkConfig, { mode: "private" }>):
 
 // What this host already has, for the check below.
 export interface HostNetworkFacts {
-  // Interfaces in ckpt's namespace, with whether each is a bridge.
-  links: { name: string; bridge: boolean }[];
+  // Interfaces in ckpt's namespace, with whether each is a bridge, and its MAC.
+  links: { name: string; bridge: boolean; mac?: string }[];
   // Addresses of ckpt's namespace, without prefix.
   addresses: string[];
-  // Other containers of this host, by name, with their private addresses (no prefix).
-  containers: { name: string; addresses: string[]; hostEnds: string[] }[];
+  // Other containers of this host, by name, with their private addresses (no prefix),
+  // the host ends of their veths and their MACs.
+  containers: { name: string; addresses: string[]; hostEnds: string[]; macs?: string[] }[];
 }
 
-// Why `config` cannot be built on this host (empty when it can): a missing bridge, an
-// address or interface name another container or the host already uses.
-export function networkProblems(config: NetworkConfig, host: HostNetworkFacts, nsPathExists: (path: string) => boolean): string[] {
+// One reason a network cannot be built here: something missing (the host is not ready
+// for it) or something another holds (a conflict), with how to fix it.
+export interface NetworkProblem {
+  kind: "missing" | "in-use";
+  message: string;
+  fix: string;
+}
+
+// Why `config` cannot be built on this host (empty when it can): a missing bridge or
+// namespace, an address, MAC or interface name another container or the host already uses.
+export function networkProblems(config: NetworkConfig, host: HostNetworkFacts, nsPathExists: (path: string) => boolean): NetworkProblem[] {
   if (config.mode === "host") return [];
-  if (config.mode === "ns") return nsPathExists(config.path) ? [] : [`the network namespace ${config.path} does not exist on this host (ns: namespaces are the operator's to create)`];
-  const problems: string[] = [];
+  if (config.mode === "ns") {
+    return nsPathExists(config.path) ? [] : [{ kind: "missing", message: `the network namespace ${config.path} does not exist on this host`, fix: "ns: namespaces are the operator's: create and configure it (ip netns add NAME)" }];
+  }
+  const problems: NetworkProblem[] = [];
+  const hostAddresses = new Set(host.addresses.map(canonicalAddress));
   for (const i of config.interfaces) {
     const bridge = i.hostEnd.bridge;
-    if (bridge !== null && !host.links.some((l) => l.name === bridge && l.bridge)) problems.push(`there is no bridge ${bridge} on this host for ${i.name}`);
-    for (const cidr of i.addresses) {
-      const address = cidr.split("/")[0]!;
-      if (host.addresses.includes(address)) problems.push(`the address ${address} of ${i.name} is already on one of this host's interfaces`);
-      for (const other of host.containers) if (other.addresses.includes(address)) problems.push(`the address ${address} of ${i.name} is already used by container "${other.name}"`);
+    if (bridge !== null && !host.links.some((l) => l.name === bridge && l.bridge)) {
+      problems.push({ kind: "missing", message: `there is no bridge ${bridge} on this host for ${i.name}`, fix: `create it (ip link add ${bridge} type bridge; ip link set ${bridge} up) or choose another with --bridge` });
     }
+    for (const cidr of i.addresses) {
+      const address = canonicalAddress(cidr.split("/")[0]!);
+      if (hostAddresses.has(address)) problems.push({ kind: "in-use", message: `the address ${address} of ${i.name} is already on one of this host's interfaces`, fix: "give the container another address" });
+      for (const other of host.containers) {
+        if (other.addresses.map(canonicalAddress).includes(address)) problems.push({ kind: "in-use", message: `the address ${address} of ${i.name} is already used by container "${other.name}"`, fix: `remove that container (ckpt rm -f ${other.name}) or give this one another address` });
+      }
+    }
+    const macOwner = host.containers.find((c) => (c.macs ?? []).includes(i.mac));
+    if (macOwner !== undefined) problems.push({ kind: "in-use", message: `the MAC address ${i.mac} of ${i.name} is already used by container "${macOwner.name}"`, fix: "give this one another --mac-address (or none: ckpt derives one from the container id)" });
+    const macLink = host.links.find((l) => l.mac === i.mac);
+    if (macLink !== undefined) problems.push({ kind: "in-use", message: `the MAC address ${i.mac} of ${i.name} is already this host's ${macLink.name}'s`, fix: "give this one another --mac-address" });
     const owner = host.containers.find((c) => c.hostEnds.includes(i.hostEnd.name));
-    if (owner !== undefined) problems.push(`the interface ${i.hostEnd.name} already belongs to container "${owner.name}"`);
-    else if (host.links.some((l) => l.name === i.hostEnd.name)) problems.push(`an interface named ${i.hostEnd.name} already exists on this host`);
+    if (owner !== undefined) problems.push({ kind: "in-use", message: `the interface ${i.hostEnd.name} already belongs to container "${owner.name}"`, fix: `remove that container (ckpt rm -f ${owner.name})` });
+    else if (host.links.some((l) => l.name === i.hostEnd.name)) problems.push({ kind: "in-use", message: `an interface named ${i.hostEnd.name} already exists on this host`, fix: `remove it if nothing uses it (ip link del ${i.hostEnd.name})` });
   }
   return problems;
 }
 
 // Addresses without prefix a config gives the container (for networkProblems).
 export function privateAddresses(config: NetworkConfig | undefined): string[] {
-  return config?.mode === "private" ? config.interfaces.flatMap((i) => i.addresses.map((a) => a.split("/")[0]!)) : [];
+  return config?.mode === "private" ? config.interfaces.flatMap((i) => i.addresses.map((a) => canonicalAddress(a.split("/")[0]!))) : [];
 }
 
-function checkCidr(cidr: string): void {
-  const [address, prefix, ...rest] = cidr.split("/");
-  const family = isIP(address ?? "");
-  const bits = Number(prefix);
-  if (rest.length > 0 || family === 0 || prefix === undefined || !/^\d+$/.test(prefix) || bits > (family === 4 ? 32 : 128)) {
-    throw new CkptError(ExitCode.usage, `--ip ${cidr} is not an address with a prefix length`, { hint: "for example --ip 192.0.2.50/24 or --ip 2001:db8::50/64" });
+function checkCidr(cidr: string): ParsedCidr {
+  const parsed = parseCidr(cidr);
+  if (parsed === null) throw new CkptError(ExitCode.usage, `--ip ${cidr} is not an address with a prefix length`, { hint: "for example --ip 192.0.2.50/24 or --ip 2001:db8::50/64" });
+  const why = unusableAddress(parsed);
+  if (why !== null) throw new CkptError(ExitCode.usage, `--ip ${cidr} cannot be a container's address: ${why}`, { hint: "give a unicast address of the container's subnet, e.g. 192.0.2.50/24" });
+  return parsed;
+}
+
+// The gateway must be on one of eth0's subnets (else the kernel has no route to it) and
+// not eth0's own address.
+function checkGateway(text: string, addresses: ParsedCidr[]): string {
+  const gw = parseAddress(text);
+  if (gw === null) throw new CkptError(ExitCode.usage, `--gateway ${text} is not an IP address`, { hint: "for example --gateway 192.0.2.1" });
+  if (!addresses.some((a) => inSubnet(gw, a))) {
+    throw new CkptError(ExitCode.usage, `--gateway ${text} is not on eth0's subnet${addresses.length === 1 ? "" : "s"} (${addresses.map(formatCidr).join(", ")}), so the container could not reach it`, { hint: "give an address of the bridge's subnet, usually the host's own on the bridge" });
   }
+  if (addresses.some((a) => a.family === gw.family && a.value === gw.value)) throw new CkptError(ExitCode.usage, `--gateway ${text} is the container's own address`);
+  return formatAddress(gw);
 }
 
 // A locally administered unicast MAC from the container id: stable, so that a restored

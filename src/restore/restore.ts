@@ -6,7 +6,7 @@ import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
 import { NetworkConfigSchema } from "../network/network-config.ts";
 import { networkForId, raiseNetwork, rebuildNetwork, refuseUnhostableNetwork, releaseContainerNetwork } from "../network/container-network.ts";
-import { importedNetworkProblem, networkForExternalDump, specWithNetwork } from "../network/plan-network.ts";
+import { importedNetworkProblem, networkForExternalDump, planNetwork, PRIVATE_NETWORK_SPEC, specWithNetwork, type NetworkRequest } from "../network/plan-network.ts";
 import { readExternalNetnsKeys } from "../criu/images.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
@@ -40,6 +40,7 @@ import { criuOptionName, type DumpOptionName } from "../criu/dump-options.ts";
 import { containerCriuConfig, copyBundleCriuConfig, foreignCriuConfigWarning, ownCriuOptions, writeCriuConfig, type WrittenCriuConfig } from "../criu/operator-config.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
+import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
 import { containerStatus, isActive } from "../container/status.ts";
 import { beginRun, holdRestarts } from "../restart/restart-state.ts";
@@ -63,6 +64,8 @@ export interface RestoreRequest {
   progressTimeoutMs?: number | undefined;
   // Where a lazy checkpoint's memory is served (its manifest's page server by default).
   lazyPagesFrom?: PageServerAddress | undefined;
+  // The operator's network for the restored container, instead of the one it was dumped in.
+  network?: NetworkRequest | undefined;
 }
 
 export interface RestoreResult {
@@ -150,13 +153,20 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       throw new CkptError(ExitCode.conflict, `container "${name}" is ${status}`, { hint: `restore under another name with --name, or stop it first: ckpt stop ${name}` });
     }
     await existingRuntime.delete(existing.id, true);
+    // A container that was stopped or crashed (not checkpointed) still holds its network:
+    // it is this container's own, built again below.
+    await releaseContainerNetwork(store, existing);
     record = { ...existing, runtime: runtimeName, runtimePath: runtime.path, restoredFrom: label };
   } else {
+    // The checkpoint's id is kept only when it is an id and nothing here uses it: the
+    // runtime would refuse a taken one, and the failed restore's cleanup would then delete
+    // the container that has it (an archive can carry any id).
+    const id = request.newName === undefined && (await idIsFree(store, runtime, manifest.container.id)) ? manifest.container.id : newContainerId();
     await store.claim(name);
     record = {
       formatVersion: 1,
       name,
-      id: request.newName === undefined ? manifest.container.id : newContainerId(),
+      id,
       runtime: runtimeName,
       runtimePath: runtime.path,
       sourceBundle: manifest.container.sourceBundle || null,
@@ -175,7 +185,15 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   // Post-copy: the source container lives on until its last page has moved, so the two
   // must not share a runtime id (nor, on one machine, its cgroups).
   if (lazyFrom !== undefined) record = { ...record, id: newContainerId() };
-  record = { ...record, network: networkForId(dumpedNetwork ?? record.network, record.id) };
+  // The operator's flags replace the recorded network (a copy under a new name needs its
+  // own address). An imported checkpoint that shared its host's network namespace would
+  // share this host's: only when the operator says so.
+  const override = request.network === undefined ? undefined : planNetwork(PRIVATE_NETWORK_SPEC, { ...request.network, mode: request.network.mode ?? "private" }, record.id);
+  if (override === undefined && request.imported !== undefined && dumpedNetwork?.mode === "host") {
+    if (existing === null) await store.remove(name);
+    throw new CkptError(ExitCode.refused, `refusing to restore ${label} into this host's network namespace: the container shared the network namespace of the host it was dumped on`, { hint: "say so with --network host, or give it a namespace of its own with --network private (its sockets must then not be bound to the old host's addresses)" });
+  }
+  record = { ...record, network: networkForId(override ?? dumpedNetwork ?? record.network, record.id) };
   const untrusted = request.imported !== undefined && record.network !== undefined ? importedNetworkProblem(record.network, realPathOrNull) : null;
   if (untrusted !== null) {
     if (existing === null) await store.remove(name);
@@ -349,4 +367,12 @@ function realPathOrNull(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+// Whether `id` is a container id (64 hex digits) that neither the runtime nor another
+// record of this store uses.
+async function idIsFree(store: ContainerStore, runtime: RuntimeCli, id: string): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/.test(id)) return false;
+  if ((await runtime.state(id)) !== null) return false;
+  return !(await store.list()).some((r) => r.id === id);
 }
