@@ -259,7 +259,7 @@ async function failedDump(ctx: ContainerContext, dirs: { partialDir: string; fin
   await rename(partialDir, failedDir).catch(() => {});
   const inside = workDir.startsWith(`${partialDir}/`);
   let logPath = inside ? join(failedDir, "work", "dump.log") : join(workDir, "dump.log");
-  if (keepLogIn !== undefined && log !== "") {
+  if (keepLogIn !== undefined) {
     // The staging directory goes when the command ends; the log the hint names must not.
     const kept = join(keepLogIn, basename(failedDir), CheckpointFiles.dumpLog);
     await mkdir(dirname(kept), { recursive: true, mode: 0o700 });

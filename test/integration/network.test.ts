@@ -146,6 +146,25 @@ describe("networked containers", () => {
     });
   }
 
+  test("migrate --lazy: the listener answers at its address on the target while its memory arrives from the source's page server; the source's veth is gone", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const a = await netHost(sandbox, "a", "192.0.2.11/24");
+    const b = await netHost(sandbox, "b", "192.0.2.12/24");
+    await linkHosts(a, b);
+    const rootA = new CkptRoot(sandbox, "host-a");
+    const rootB = new CkptRoot(sandbox, "host-b");
+    await echoServer(t, "runc", sandbox, a, rootA);
+    const toB = b.on([await ckptPath(), "--root", rootB.root]).join(" ");
+    await must(a, rootA.root, ["migrate", "echo", "--lazy", "--page-server", "192.0.2.11", "--to", toB]);
+    assert.equal(await psEntry(a, rootA.root, "echo"), undefined, "the source is gone");
+    const hostEnds = (await execa(...split(a.on(["ip", "-br", "link"])))).stdout.split("\n").filter((l) => l.startsWith("ck"));
+    assert.deepEqual(hostEnds, [], "the source's veth went with it");
+    assert.equal((await psEntry(b, rootB.root, "echo"))?.status, "running");
+    const answer = await execa(...split(a.on(["sh", "-c", `echo seq=3 | busybox nc -w 1 ${CONTAINER_IP} ${PORT}`])));
+    assert.equal(answer.stdout.trim(), "echo seq=3", "served from host B at the same address");
+  });
+
   test("ns:PATH: the container joins the operator's namespace, and checkpoint and restore leave that namespace as it was", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
     const sandbox = await Sandbox.create(t);
