@@ -21,16 +21,21 @@ describe("archive entry safety", () => {
     assert.equal(attack(checkArchiveEntry({ path: "..", type: "Directory", size: 0 })), "parent-traversal");
   });
 
-  test("link-escape: symbolic links that resolve outside, absolute or relative, are refused; inside ones pass", () => {
-    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "/etc/shadow" })), "link-escape");
-    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "../../etc" })), "link-escape");
-    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "../spec.dump" })), "ok");
+  test("link-in-checkpoint: a checkpoint archive holds no link at all, not even one pointing inside (a chain of such links climbs out: a/b -> .., a/b/c -> .., a/b/c/x)", () => {
+    for (const linkpath of ["/etc/shadow", "../../etc", "../spec.dump", ".."]) {
+      assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath })), "link-in-checkpoint", linkpath);
+    }
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/y", type: "Link", size: 0, linkpath: "checkpoint/x" })), "link-in-checkpoint");
   });
 
-  test("link-escape: a hard link to a path outside the archive is refused", () => {
-    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "Link", size: 0, linkpath: "../etc/passwd" })), "link-escape");
-    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "Link", size: 0, linkpath: "/etc/passwd" })), "link-escape");
-    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/y", type: "Link", size: 0, linkpath: "checkpoint/x" })), "ok");
+  test("link-escape where links are allowed (a tar of files inside the checkpoint): links that resolve outside, absolute or relative, are refused; inside ones pass", () => {
+    const links = { linksAllowed: true };
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "/etc/shadow" }, DEFAULT_ENTRY_LIMITS, links)), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "../../etc" }, DEFAULT_ENTRY_LIMITS, links)), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "SymbolicLink", size: 0, linkpath: "../spec.dump" }, DEFAULT_ENTRY_LIMITS, links)), "ok");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "Link", size: 0, linkpath: "../etc/passwd" }, DEFAULT_ENTRY_LIMITS, links)), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/x", type: "Link", size: 0, linkpath: "/etc/passwd" }, DEFAULT_ENTRY_LIMITS, links)), "link-escape");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/y", type: "Link", size: 0, linkpath: "checkpoint/x" }, DEFAULT_ENTRY_LIMITS, links)), "ok");
   });
 
   test("special-file: device nodes and FIFOs are refused", () => {
@@ -47,7 +52,7 @@ describe("archive entry safety", () => {
 });
 
 test("link-escape inside a root filesystem: absolute symbolic links point into that root and pass; relative ones that climb out do not", () => {
-  const rooted = { rootedLinks: true };
+  const rooted = { rootedLinks: true, linksAllowed: true };
   assert.equal(checkArchiveEntry({ path: "bin/sh", type: "SymbolicLink", size: 0, linkpath: "/bin/busybox" }, DEFAULT_ENTRY_LIMITS, rooted).ok, true);
   const climb = checkArchiveEntry({ path: "etc/passwd", type: "SymbolicLink", size: 0, linkpath: "../../../etc/shadow" }, DEFAULT_ENTRY_LIMITS, rooted);
   assert.equal(climb.ok ? "ok" : climb.attack, "link-escape");

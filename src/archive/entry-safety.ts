@@ -5,6 +5,14 @@
 // Refused: absolute paths, `..` components, links whose target resolves outside the
 // destination, device nodes, FIFOs and other special files, and metadata files larger
 // than the limit (a manifest or spec of gigabytes is an attack, not a checkpoint).
+//
+// A checkpoint archive itself holds only directories and regular files (CRIU's images,
+// the dumps, the manifest; a root filesystem travels as the inner rootfs-diff.tar): a
+// link there is refused whatever it points at. Links that each look harmless can still
+// chain out of the destination once a later entry is written through them (a/b -> ..,
+// then a/b/c -> .., then a/b/c/x), so no link is ever extracted beside the images.
+// Inside a root filesystem (`linksAllowed`) links are the container's own, extracted as
+// they are by an extractor that never writes through one.
 import { posix } from "node:path";
 
 export interface ArchiveEntryHeader {
@@ -29,7 +37,7 @@ export const DEFAULT_ENTRY_LIMITS: EntryLimits = {
 
 export type EntryVerdict =
   | { ok: true }
-  | { ok: false; attack: "absolute-path" | "parent-traversal" | "link-escape" | "special-file" | "oversized-metadata"; reason: string };
+  | { ok: false; attack: "absolute-path" | "parent-traversal" | "link-escape" | "link-in-checkpoint" | "special-file" | "oversized-metadata"; reason: string };
 
 const REGULAR = new Set(["File", "OldFile", "ContiguousFile"]);
 
@@ -37,6 +45,8 @@ export interface EntryContext {
   // Inside a root filesystem an absolute symbolic link points into that same root (the
   // container resolves it there), so only relative links can climb out.
   rootedLinks?: boolean;
+  // Links may be extracted at all (a root filesystem's); a checkpoint archive has none.
+  linksAllowed?: boolean;
 }
 
 export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS, context: EntryContext = {}): EntryVerdict {
@@ -49,6 +59,9 @@ export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits
   }
   if (entry.type === "SymbolicLink" || entry.type === "Link") {
     const target = entry.linkpath ?? "";
+    if (context.linksAllowed !== true) {
+      return { ok: false, attack: "link-in-checkpoint", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${target}; a checkpoint archive holds only files and directories (links can chain out of the destination)` };
+    }
     // A symbolic link resolves from its own directory; a hard link names a path in the archive.
     const resolved = entry.type === "SymbolicLink" ? posix.normalize(posix.join(posix.dirname(path), target)) : posix.normalize(target);
     const absoluteOk = context.rootedLinks === true && entry.type === "SymbolicLink";

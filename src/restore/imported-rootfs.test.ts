@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { OciSpec } from "../oci/spec.ts";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeRawTar } from "../../test/harness/archives.ts";
+import { writeRawTar, type RawEntry } from "../../test/harness/archives.ts";
 import { CkptError } from "../errors.ts";
-import { extractJudged, planImportedSpec } from "./imported-rootfs.ts";
+import { extractJudged, planImportedSpec, removeDeletedFiles } from "./imported-rootfs.ts";
 
 // The shape of podman 4.3.1's spec.dump for a container run with --network none.
 const userdata = "/var/lib/containers/storage/overlay-containers/0123abcd/userdata";
@@ -69,7 +69,7 @@ for (const [attack, entry] of [
     await writeRawTar(shm, [{ path: "good", type: "File", content: Buffer.from("fine") }, entry]);
     const target = join(dir, "shm");
     await mkdir(target);
-    await assert.rejects(extractJudged(shm, target, {}, "the archive's /dev/shm"), (e: unknown) => e instanceof CkptError && e.exitCode === 5 && /refusing the archive's \/dev\/shm/.test(e.message));
+    await assert.rejects(extractJudged(shm, target, { linksAllowed: true }, "the archive's /dev/shm"), (e: unknown) => e instanceof CkptError && e.exitCode === 5 && /refusing the archive's \/dev\/shm/.test(e.message));
     assert.deepEqual(await readdir(target), [], "not even the good entry before it");
     assert.equal(existsSync("/tmp/ckpt-unit-owned"), false);
   });
@@ -82,6 +82,50 @@ test("a clean inner tar is extracted", async (t) => {
   await writeRawTar(shm, [{ path: "sub", type: "Directory" }, { path: "sub/seg", type: "File", content: Buffer.from("shared") }]);
   const target = join(dir, "shm");
   await mkdir(target);
-  await extractJudged(shm, target, {}, "the archive's /dev/shm");
+  await extractJudged(shm, target, { linksAllowed: true }, "the archive's /dev/shm");
   assert.equal(await readFile(join(target, "sub/seg"), "utf8"), "shared");
+});
+
+// A root filesystem's links are the container's: each passes on its own, so a chain of
+// them must be stopped by the extractor never writing through a link.
+for (const links of [2, 3, 5, 8]) {
+  test(`attack: a rootfs-diff.tar with a link chain of ${links} links, each pointing inside on its own, writes nothing outside and is refused (exit 5)`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "ckpt-unit-chain-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const tarFile = join(dir, "rootfs-diff.tar");
+    const entries: RawEntry[] = [{ path: "a", type: "Directory" }];
+    let at = "a";
+    for (let i = 1; i <= links; i++) {
+      at = `${at}/l${i}`;
+      entries.push({ path: at, type: "SymbolicLink", linkpath: ".." });
+    }
+    entries.push({ path: `${at}/ckpt-unit-chain-marker`, type: "File", content: Buffer.from("owned") });
+    await writeRawTar(tarFile, entries);
+    const rootfs = join(dir, "deep", "deeper", "rootfs");
+    await mkdir(rootfs, { recursive: true });
+    await assert.rejects(extractJudged(tarFile, rootfs, { rootedLinks: true, linksAllowed: true }, "the archive's root filesystem"), (e: unknown) => e instanceof CkptError && e.exitCode === 5 && /symbolic link/.test(e.message));
+    const landed = [dir, join(dir, "deep"), join(dir, "deep", "deeper"), rootfs, "/tmp", "/"].filter((d) => existsSync(join(d, "ckpt-unit-chain-marker")));
+    assert.deepEqual(landed, [], "the marker was written nowhere");
+  });
+}
+
+test("attack: deleted.files through an absolute link of the base (/var/run -> /run) deletes the container's file, never the host's", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-unit-deleted-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const host = join(dir, "host-run");
+  const rootfs = join(dir, "rootfs");
+  await mkdir(host);
+  await mkdir(join(rootfs, "var"), { recursive: true });
+  await mkdir(join(rootfs, host), { recursive: true });
+  await writeFile(join(host, "x.pid"), "the host's");
+  await writeFile(join(rootfs, host, "x.pid"), "the container's");
+  // The base's link is absolute: on the host it names `host`, in the container rootfs/`host`.
+  await symlink(host, join(rootfs, "var", "run"));
+  await symlink("/etc/passwd", join(rootfs, "passwd-link"));
+  await removeDeletedFiles(rootfs, ["/var/run/x.pid", "/passwd-link"]);
+  assert.equal(await readFile(join(host, "x.pid"), "utf8"), "the host's", "the host's file is untouched");
+  assert.equal(existsSync(join(rootfs, host, "x.pid")), false, "the container's own file is gone");
+  assert.equal(existsSync(join(rootfs, "passwd-link")), false, "a listed link is removed itself");
+  assert.equal(existsSync("/etc/passwd"), true, "not what it pointed at");
+  await assert.rejects(removeDeletedFiles(rootfs, ["../outside"]), (e: unknown) => e instanceof CkptError && e.exitCode === 5);
 });

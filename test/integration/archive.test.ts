@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
@@ -131,6 +131,26 @@ describe("archives", () => {
     assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem")?.status, "running");
   });
 
+  test("absolute and relative symbolic links of a root filesystem round trip through export and import, unchanged, and the container runs", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
+    // What every distro image has: /var/run -> /run, and links by absolute path.
+    await mkdir(join(bundle, "rootfs", "var"), { recursive: true });
+    await mkdir(join(bundle, "rootfs", "run"), { recursive: true });
+    await symlink("/run", join(bundle, "rootfs", "var", "run"));
+    await symlink("/bin/busybox", join(bundle, "rootfs", "usr", "bin", "abs-busybox"));
+    await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "links", bundle]);
+    const archive = sandbox.path("links.tar.zst");
+    await ckpt.ok(["checkpoint", "--export", archive, "links"]);
+    await ckpt.ok(["rm", "-f", "links"]);
+    await ckpt.ok(["restore", "--import", archive]);
+    const r = await ckpt.ok(["exec", "links", "--", "sh", "-c", "readlink /var/run; readlink /usr/bin/abs-busybox; readlink /bin/sh"]);
+    assert.deepEqual(String(r.stdout).trim().split("\n"), ["/run", "/bin/busybox", "busybox"]);
+    assert.equal(existsSync(join(ckpt.root, "containers", "links", "rootfs", "run")), true, "the link's target is the container's own /run");
+  });
+
   test("an export whose destination fails after the dump leaves the container running and no partial archive", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
     const sandbox = await Sandbox.create(t);
@@ -152,19 +172,42 @@ describe("archives", () => {
   });
 
   // Each attack: a tar whose first hostile entry must stop the import before it writes.
-  const outside = `/tmp/${testResourcePrefix}evil-${process.pid}`;
-  const attacks: Record<string, RawEntry[]> = {
-    "absolute-path": [{ path: outside, type: "File", content: Buffer.from("owned") }],
-    "parent-traversal": [{ path: `checkpoint/../../../..${outside}`, type: "File", content: Buffer.from("owned") }],
-    "link-escape": [
-      { path: "checkpoint", type: "SymbolicLink", linkpath: "../../../../../tmp" },
-      { path: `checkpoint/${outside.slice("/tmp/".length)}`, type: "File", content: Buffer.from("owned") },
-    ],
-    "special-file": [{ path: "checkpoint/fifo", type: "FIFO" }],
-    "oversized-metadata": [{ path: "spec.dump", type: "File", content: Buffer.alloc(17 * 1024 * 1024, 0x20) }],
+  const marker = `${testResourcePrefix}evil-${process.pid}`;
+  const outside = `/tmp/${marker}`;
+  // Where a file written through a chain of ".." links would land: above the staging
+  // directory (/dev/shm, or ROOT/staging on disk), up to the root.
+  const landings = (root: string) => [outside, `/dev/shm/${marker}`, `/${marker}`, join(root, marker), join(root, "..", marker)];
+  const owned = Buffer.from("owned");
+  // a/l1 -> .. is the destination itself; every further link climbs one level higher.
+  const chain = (links: number): RawEntry[] => {
+    const entries: RawEntry[] = [{ path: "a", type: "Directory" }];
+    let at = "a";
+    for (let i = 1; i <= links; i++) {
+      at = `${at}/l${i}`;
+      entries.push({ path: at, type: "SymbolicLink", linkpath: ".." });
+    }
+    return [...entries, { path: `${at}/${marker}`, type: "File", content: owned }];
   };
-  for (const [attack, entries] of Object.entries(attacks)) {
-    test(`${attack}: an archive carrying it is refused before anything is written`, async (t) => {
+  const attacks: Record<string, { entries: RawEntry[]; expect: RegExp }> = {
+    "absolute-path": { entries: [{ path: outside, type: "File", content: owned }], expect: /attack: absolute-path/ },
+    "parent-traversal": { entries: [{ path: `checkpoint/../../../..${outside}`, type: "File", content: owned }], expect: /attack: parent-traversal/ },
+    "link-escape": {
+      entries: [{ path: "checkpoint", type: "SymbolicLink", linkpath: "../../../../../tmp" }, { path: `checkpoint/${marker}`, type: "File", content: owned }],
+      expect: /attack: link-in-checkpoint/,
+    },
+    ...Object.fromEntries([2, 3, 5, 8].map((n) => [`link-chain of ${n} links, each pointing inside on its own`, { entries: chain(n), expect: /attack: link-in-checkpoint/ }])),
+    "link then a directory through it": { entries: [{ path: "x", type: "SymbolicLink", linkpath: "/tmp" }, { path: `x/${marker}`, type: "Directory" }], expect: /attack: link-in-checkpoint/ },
+    "hard link to a path outside": { entries: [{ path: "checkpoint/passwd", type: "Link", linkpath: "/etc/passwd" }], expect: /attack: link-in-checkpoint/ },
+    "link replaced by a later entry": {
+      entries: [{ path: "checkpoint/a", type: "File", content: owned }, { path: "checkpoint/a", type: "SymbolicLink", linkpath: "/tmp" }, { path: `checkpoint/a/${marker}`, type: "File", content: owned }],
+      expect: /attack: link-in-checkpoint/,
+    },
+    "duplicate entries": { entries: [{ path: "spec.dump", type: "File", content: Buffer.from("{}") }, { path: "spec.dump", type: "File", content: owned }], expect: /spec\.dump appears twice/ },
+    "special-file": { entries: [{ path: "checkpoint/fifo", type: "FIFO" }], expect: /attack: special-file/ },
+    "oversized-metadata": { entries: [{ path: "spec.dump", type: "File", content: Buffer.alloc(17 * 1024 * 1024, 0x20) }], expect: /attack: oversized-metadata/ },
+  };
+  for (const [attack, { entries, expect }] of Object.entries(attacks)) {
+    test(`${attack}: an archive carrying it is refused by restore --import and inspect before anything is written`, async (t) => {
       if (process.getuid?.() !== 0) {
         if (integrationRequired()) throw new Error("the import tests need root");
         return t.skip("needs root");
@@ -173,12 +216,14 @@ describe("archives", () => {
       const ckpt = new CkptRoot(sandbox);
       const evil = sandbox.path(`${attack}.tar`);
       await writeRawTar(evil, [{ path: "config.dump", type: "File", content: Buffer.from("{}") }, ...entries]);
-      const r = await ckpt.run(["restore", "--import", evil, "--no-verify"]);
-      assert.equal(r.exitCode, 5, `exit code:\n${r.stderr}`);
-      assert.match(String(r.stderr), new RegExp(`attack: ${attack}`));
-      assert.equal(existsSync(outside), false, "nothing was written outside the staging directory");
-      assert.deepEqual(await stagingLeftovers(), [], "the staging directory is gone");
-      assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+      for (const command of [["restore", "--import", evil, "--no-verify"], ["inspect", evil]]) {
+        const r = await ckpt.run(command);
+        assert.equal(r.exitCode, 5, `${command[0]}: exit code:\n${r.stderr}`);
+        assert.match(String(r.stderr), expect);
+        assert.deepEqual(landings(ckpt.root).filter((p) => existsSync(p)), [], "nothing was written outside the staging directory");
+        assert.deepEqual(await stagingLeftovers(), [], "the staging directory is gone");
+        assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+      }
     });
   }
 });
