@@ -10,6 +10,7 @@ import { compressions } from "./archive/compression.ts";
 import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
 import { EXIT_HANDLER_COMMAND, WAITER_COMMAND } from "./restart/exit-command.ts";
 import { CHECK_RESTORE_COMMAND } from "./migrate/target-check.ts";
+import { allowableKinds } from "./restore/spec-policy.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -235,7 +236,11 @@ Examples:
     .option("--tcp-close", "restore established TCP connections closed (default: as the checkpoint was made)")
     .option("--file-locks", "restore file locks (default: as the checkpoint was made)")
     .option("--no-file-locks", "do not restore file locks (refused when the checkpoint holds some)")
-    .option("--json", "print the result as JSON");
+    .option("--json", "print the result as JSON")
+    .option("--allow <kind>", "let an imported checkpoint's spec have what is otherwise refused: hooks (OCI hooks run on this host as root); repeatable", (v: string, prev: string[] = []) => {
+      if (!(allowableKinds as readonly string[]).includes(v)) throw new CkptError(ExitCode.usage, `--allow ${v}: unknown kind`, { hint: `one of: ${allowableKinds.join(", ")}` });
+      return [...prev, v];
+    });
   addNetworkOptions(restoreCommand, "default: the network the checkpoint was made in, built again here (an imported host-network checkpoint needs --network host)");
   restoreCommand
     .addHelpText(

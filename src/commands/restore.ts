@@ -24,6 +24,7 @@ import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { dumpOptionNames } from "../criu/dump-options.ts";
 
 interface RestoreOptions extends GlobalOptions, NetworkFlags {
+  allow?: string[];
   name?: string;
   import?: string;
   verify: boolean;
@@ -50,6 +51,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     options: Object.fromEntries(dumpOptionNames.filter((n) => options[n] !== undefined).map((n) => [n, options[n]])),
     bundle: options.bundle,
     network: networkRequest(options),
+    allow: options.allow,
     lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),
   };
   let result: RestoreResult;

@@ -1,6 +1,7 @@
 // `ckpt restore`: find the checkpoint, plan the clocks, apply the plan for CRIU, restore
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
+import { unallowed, vetImportedSpec } from "./spec-policy.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
@@ -66,6 +67,8 @@ export interface RestoreRequest {
   lazyPagesFrom?: PageServerAddress | undefined;
   // The operator's network for the restored container, instead of the one it was dumped in.
   network?: NetworkRequest | undefined;
+  // What an imported checkpoint's spec may ask that is refused otherwise (spec-policy.ts).
+  allow?: readonly string[] | undefined;
 }
 
 export interface RestoreResult {
@@ -210,6 +213,18 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   let daemon: LazyPagesDaemon | undefined;
   try {
     let dumpedSpec = await readOciSpec(source.specPath);
+    // The spec of a checkpoint that arrived from elsewhere (not the operator's own
+    // --bundle) is the sender's: what it asks of this host is refused unless allowed.
+    if (request.imported !== undefined || (source.kind !== "ckpt" && request.bundle === undefined)) {
+      const refused = unallowed(vetImportedSpec(dumpedSpec), new Set(request.allow ?? []));
+      if (refused.length > 0) {
+        const kinds = [...new Set(refused.map((f) => f.kind))];
+        throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, {
+          evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
+          hint: `OCI hooks run on this host as root; if you trust the sender, allow them with ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
+        });
+      }
+    }
     // A bundle's config.json names its root relative to the bundle.
     if (!isAbsolute(dumpedSpec.root.path)) dumpedSpec = { ...dumpedSpec, root: { ...dumpedSpec.root, path: resolve(dirname(source.specPath), dumpedSpec.root.path) } };
     if (importedRootfs || source.kind !== "ckpt") {

@@ -1,0 +1,38 @@
+// What an imported checkpoint's spec may ask of this host. Pure: the restore refuses
+// every finding unless the operator allows its kind with --allow KIND.
+//
+// A spec that came with an archive (a migration, podman's or CRI-O's export, anything
+// ckpt did not make here) is the sender's: OCI hooks in it are commands the runtime runs
+// on the host, as root, before the container exists. They are never run unasked.
+import type { OciSpec } from "../oci/spec.ts";
+
+export const allowableKinds = ["hooks"] as const;
+export type AllowableKind = (typeof allowableKinds)[number];
+
+export interface SpecFinding {
+  kind: AllowableKind;
+  detail: string;
+}
+
+const HOOK_PHASES = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+
+export function vetImportedSpec(spec: OciSpec): SpecFinding[] {
+  const hooks = (spec as { hooks?: Record<string, unknown> }).hooks;
+  const findings: SpecFinding[] = [];
+  if (hooks !== undefined && hooks !== null && typeof hooks === "object") {
+    for (const [phase, list] of Object.entries(hooks)) {
+      if (!Array.isArray(list)) continue;
+      list.forEach((hook: { path?: unknown; args?: unknown }, i) => {
+        const args = Array.isArray(hook?.args) ? hook.args.map(String).slice(1).join(" ") : "";
+        const known = HOOK_PHASES.includes(phase) ? phase : `${phase} (unknown phase)`;
+        findings.push({ kind: "hooks", detail: `hooks.${known}[${i}]: ${String(hook?.path ?? "?")}${args === "" ? "" : ` ${args}`}` });
+      });
+    }
+  }
+  return findings;
+}
+
+// The findings the operator has not allowed.
+export function unallowed(findings: SpecFinding[], allow: ReadonlySet<string>): SpecFinding[] {
+  return findings.filter((f) => !allow.has(f.kind));
+}

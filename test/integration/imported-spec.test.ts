@@ -1,0 +1,54 @@
+// An imported checkpoint's spec is the sender's: OCI hooks in it would run on this host as
+// root. The archive here is a real export whose spec.dump an attacker edited, its manifest
+// digests recomputed (so the archive verifies): the hook's marker file is the damage looked for.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { execa } from "execa";
+import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
+import { CkptRoot } from "../harness/ckpt-root.ts";
+import { requireRealHost } from "../harness/prerequisites.ts";
+import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+
+before(() => removeStaleSandboxes());
+
+test("attack: a hook added to an imported spec.dump (digests recomputed) never runs unasked: refused naming it, no marker, no container; with --allow hooks it restores", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const sandbox = await Sandbox.create(t);
+  const ckpt = new CkptRoot(sandbox);
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
+  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "hooked", bundle]);
+  const archive = sandbox.path("hooked.tar");
+  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "hooked"]);
+  await ckpt.ok(["rm", "-f", "hooked"]);
+
+  // The attacker's edit: a prestart hook writing a marker on the host, and a manifest that agrees.
+  const marker = sandbox.path("HOOK-RAN");
+  const dir = sandbox.path("unpacked");
+  await mkdir(dir);
+  await execa("tar", ["-xf", archive, "-C", dir]);
+  const spec = JSON.parse(await readFile(join(dir, "spec.dump"), "utf8")) as Record<string, unknown>;
+  spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
+  const specText = JSON.stringify(spec);
+  await writeFile(join(dir, "spec.dump"), specText);
+  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { files: { path: string; size: number | string; sha256: string }[] };
+  const entry = manifest.files.find((f) => f.path === "spec.dump")!;
+  entry.sha256 = createHash("sha256").update(specText).digest("hex");
+  entry.size = typeof entry.size === "string" ? String((await stat(join(dir, "spec.dump"))).size) : (await stat(join(dir, "spec.dump"))).size;
+  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+  const evil = sandbox.path("evil.tar");
+  await execa("tar", ["-cf", evil, "-C", dir, "."]);
+
+  const refused = await ckpt.run(["restore", "--import", evil]);
+  assert.equal(refused.exitCode, 5, String(refused.stderr));
+  assert.match(String(refused.stderr), /hooks: hooks\.prestart\[0\]: \/bin\/sh -c echo ran/);
+  assert.match(String(refused.stderr), /--allow hooks/);
+  assert.equal(existsSync(marker), false, "the hook did not run");
+  assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was left");
+
+  await ckpt.ok(["restore", "--import", evil, "--allow", "hooks"]);
+  assert.equal(existsSync(marker), true, "allowed, the runtime ran it");
+});
