@@ -45,3 +45,12 @@ test("staging: tmpfs when the checkpoint fits twice in available memory with roo
   assert.equal(chooseStaging({ memAvailableBytes: 8 * GiB, tmpfsFreeBytes: 8 * GiB, expectedBytes: null }), "tmpfs", "unknown size, plenty of memory");
   assert.equal(chooseStaging({ memAvailableBytes: 3 * GiB, tmpfsFreeBytes: 8 * GiB, expectedBytes: null }), "disk", "unknown size, little memory");
 });
+
+test("staging bound: free space minus the reserve, on tmpfs also available memory minus the reserve, and never past the operator's maximum", async () => {
+  const { stagingBound, STAGING_RESERVE_BYTES } = await import("./staging.ts");
+  const GiB = 1024 ** 3;
+  assert.equal(stagingBound({ where: "disk", freeBytes: 10 * GiB, memAvailableBytes: 1 * GiB, configuredMaxBytes: null }), 10 * GiB - STAGING_RESERVE_BYTES);
+  assert.equal(stagingBound({ where: "tmpfs", freeBytes: 10 * GiB, memAvailableBytes: 3 * GiB, configuredMaxBytes: null }), 3 * GiB - STAGING_RESERVE_BYTES);
+  assert.equal(stagingBound({ where: "tmpfs", freeBytes: 10 * GiB, memAvailableBytes: 3 * GiB, configuredMaxBytes: GiB }), GiB);
+  assert.equal(stagingBound({ where: "disk", freeBytes: 100, memAvailableBytes: 0, configuredMaxBytes: null }), 0, "never negative");
+});

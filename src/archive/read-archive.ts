@@ -24,6 +24,9 @@ export interface ReadArchiveOptions {
   onProgress?: ProgressListener;
   // The archive's size when known, for progress.
   totalBytes?: number | null;
+  // What the archive may expand to in `dest` (staging's bound), and its number of entries.
+  maxBytes?: number;
+  maxEntries?: number;
 }
 
 export interface ReadArchiveResult {
@@ -88,8 +91,12 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
     parser.abort(error);
   };
 
+  let entries = 0;
   parser.on("entry", (entry: tar.ReadEntry) => {
     if (refusal !== null) return void entry.resume();
+    if (options.maxEntries !== undefined && ++entries > options.maxEntries) {
+      return refuse(new CkptError(ExitCode.badCheckpoint, `refusing ${source}: more than ${options.maxEntries} entries (at ${entry.path}); a checkpoint has a few hundred`, { hint: "nothing from the archive was kept; raise CKPT_MAX_ARCHIVE_ENTRIES only for an archive you trust" }), entry);
+    }
     const verdict = checkArchiveEntry({ path: entry.path, type: entry.type, size: entry.size ?? 0, linkpath: entry.linkpath });
     if (!verdict.ok) {
       return refuse(new CkptError(ExitCode.refused, `refusing ${source}: ${verdict.reason}`, { evidence: [`attack: ${verdict.attack}`], hint: "nothing from the archive was kept; only import archives from sources you trust" }), entry);
@@ -128,6 +135,12 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
     // staging directory is tmpfs or page cache, so each write is a memory copy.
     const hashHere = !isPages(path);
     entry.on("data", (chunk: Buffer) => {
+      // Checked before the chunk is written: staging never holds more than its bound.
+      if (fd !== null && options.maxBytes !== undefined && bytes + chunk.length > options.maxBytes) {
+        closeSync(fd);
+        fd = null;
+        return refuse(new CkptError(ExitCode.badCheckpoint, `refusing ${source}: it expands past ${options.maxBytes} bytes, the room ckpt allows it in staging (at ${path})`, { hint: "nothing from the archive was kept; free memory or disk where ckpt stages imports, or raise CKPT_STAGING_MAX_BYTES for an archive you trust" }), entry);
+      }
       if (hashHere) hash.update(chunk);
       bytes += chunk.length;
       entryBytes += chunk.length;

@@ -37,10 +37,38 @@ async function tmpfsFreeBytes(): Promise<number | null> {
   return s !== null && s.type === TMPFS_MAGIC ? s.bavail * s.bsize : null;
 }
 
-// A fresh private directory for one export or import; the caller removes it.
-export async function createStagingDir(storeRoot: string, purpose: string, expectedBytes: number | null): Promise<{ dir: string; where: "tmpfs" | "disk" }> {
-  const where = chooseStaging({ memAvailableBytes: await memAvailableBytes(), tmpfsFreeBytes: await tmpfsFreeBytes(), expectedBytes });
+// A fresh private directory for one export or import, and how many bytes may be written
+// into it (stagingBound); the caller removes it.
+export async function createStagingDir(storeRoot: string, purpose: string, expectedBytes: number | null): Promise<{ dir: string; where: "tmpfs" | "disk"; maxBytes: number }> {
+  const memory = await memAvailableBytes();
+  const where = chooseStaging({ memAvailableBytes: memory, tmpfsFreeBytes: await tmpfsFreeBytes(), expectedBytes });
   const parent = where === "tmpfs" ? TMPFS_DIR : join(storeRoot, "staging");
   await mkdir(parent, { recursive: true, mode: 0o700 });
-  return { dir: await mkdtemp(join(parent, `ckpt-${purpose}-`)), where };
+  const dir = await mkdtemp(join(parent, `ckpt-${purpose}-`));
+  const fs = await statfs(dir);
+  return { dir, where, maxBytes: stagingBound({ where, freeBytes: fs.bavail * fs.bsize, memAvailableBytes: memory, configuredMaxBytes: configuredStagingMax() }) };
+}
+
+// What is kept free beside staging: the host must go on working while an archive unpacks.
+export const STAGING_RESERVE_BYTES = 512 * 1024 ** 2;
+
+// Pure: how many bytes an archive may expand to in staging. Never more than the free
+// space there minus the reserve; on tmpfs (memory) never more than the available memory
+// minus the reserve either; never more than the operator's CKPT_STAGING_MAX_BYTES.
+export function stagingBound(facts: { where: "tmpfs" | "disk"; freeBytes: number; memAvailableBytes: number; configuredMaxBytes: number | null }): number {
+  const room = [facts.freeBytes - STAGING_RESERVE_BYTES, ...(facts.where === "tmpfs" ? [facts.memAvailableBytes - STAGING_RESERVE_BYTES] : []), ...(facts.configuredMaxBytes === null ? [] : [facts.configuredMaxBytes])];
+  return Math.max(0, Math.min(...room));
+}
+
+// CKPT_STAGING_MAX_BYTES: a bound of the operator's on what one archive may expand to.
+function configuredStagingMax(): number | null {
+  const text = process.env["CKPT_STAGING_MAX_BYTES"];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : null;
+}
+
+// At most this many entries in one archive (a checkpoint has a few hundred; 300,000
+// empty ones made a reader spend 14 s and 869 MB): CKPT_MAX_ARCHIVE_ENTRIES.
+export function maxArchiveEntries(): number {
+  const text = process.env["CKPT_MAX_ARCHIVE_ENTRIES"];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : 100_000;
 }
