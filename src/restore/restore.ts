@@ -213,18 +213,6 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   let daemon: LazyPagesDaemon | undefined;
   try {
     let dumpedSpec = await readOciSpec(source.specPath);
-    // The spec of a checkpoint that arrived from elsewhere (not the operator's own
-    // --bundle) is the sender's: what it asks of this host is refused unless allowed.
-    if (request.imported !== undefined || (source.kind !== "ckpt" && request.bundle === undefined)) {
-      const refused = unallowed(vetImportedSpec(dumpedSpec), new Set(request.allow ?? []));
-      if (refused.length > 0) {
-        const kinds = [...new Set(refused.map((f) => f.kind))];
-        throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, {
-          evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
-          hint: `OCI hooks run on this host as root; if you trust the sender, allow them with ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
-        });
-      }
-    }
     // A bundle's config.json names its root relative to the bundle.
     if (!isAbsolute(dumpedSpec.root.path)) dumpedSpec = { ...dumpedSpec, root: { ...dumpedSpec.root, path: resolve(dirname(source.specPath), dumpedSpec.root.path) } };
     if (importedRootfs || source.kind !== "ckpt") {
@@ -232,6 +220,19 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       dumpedSpec = planned.spec;
       if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
       await createPlaceholders(checkpoint, planned.placeholders);
+    }
+    // The spec of a checkpoint that arrived from elsewhere (not the operator's own
+    // --bundle) is the sender's: what it asks of this host is refused unless allowed. A
+    // root filesystem counts as the container's own only when ckpt unpacked it here.
+    if (request.imported !== undefined || (source.kind !== "ckpt" && request.bundle === undefined)) {
+      const refused = unallowed(vetImportedSpec(dumpedSpec, importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)]), new Set(request.allow ?? []));
+      if (refused.length > 0) {
+        const kinds = [...new Set(refused.map((f) => f.kind))];
+        throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, {
+          evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
+          hint: `hooks run on this host as root, mounts give the container host files; if you trust the sender, allow them with ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
+        });
+      }
     }
     // A dump made in a namespace given by path (ckpt's, or the operator's) needs one handed
     // in; without ckpt's record of it (a bare image directory with --bundle), ckpt builds

@@ -21,3 +21,23 @@ test("--allow KIND lets exactly that kind through", () => {
   assert.equal(unallowed(findings, new Set()).length, 1);
   assert.deepEqual(unallowed(findings, new Set(["hooks"])), []);
 });
+
+test("a bind mount of a host path is a finding; one inside the container's own roots (its unpacked root filesystem, ckpt's stand-ins) is not, nor a tmpfs", () => {
+  const spec = {
+    ...base,
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/dev/shm", type: "tmpfs", source: "shm" },
+      { destination: "/host", type: "bind", source: "/", options: ["rbind"] },
+      { destination: "/keys", source: "/root/.ssh", options: ["bind", "ro"] },
+      { destination: "/etc/hosts", type: "bind", source: "/var/lib/ckpt/containers/web/mounts/etc_hosts" },
+      { destination: "/data", type: "bind", source: "/var/lib/ckpt/containers/web/rootfs/../../../../../etc" },
+    ],
+  } as unknown as OciSpec;
+  assert.deepEqual(vetImportedSpec(spec, ["/var/lib/ckpt/containers/web"]).map((f) => f.detail), [
+    "/host: a bind mount of this host's /",
+    "/keys: a bind mount of this host's /root/.ssh",
+    "/data: a bind mount of this host's /var/lib/ckpt/containers/web/rootfs/../../../../../etc",
+  ]);
+  assert.deepEqual(unallowed(vetImportedSpec(spec, ["/var/lib/ckpt/containers/web"]), new Set(["mounts"])), []);
+});

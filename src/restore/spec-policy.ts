@@ -3,10 +3,12 @@
 //
 // A spec that came with an archive (a migration, podman's or CRI-O's export, anything
 // ckpt did not make here) is the sender's: OCI hooks in it are commands the runtime runs
-// on the host, as root, before the container exists. They are never run unasked.
+// on the host, as root, before the container exists. They are never run unasked. Bind
+// mounts of host paths would give the container the host's files: never unasked either.
+import { posix } from "node:path";
 import type { OciSpec } from "../oci/spec.ts";
 
-export const allowableKinds = ["hooks"] as const;
+export const allowableKinds = ["hooks", "mounts"] as const;
 export type AllowableKind = (typeof allowableKinds)[number];
 
 export interface SpecFinding {
@@ -16,9 +18,18 @@ export interface SpecFinding {
 
 const HOOK_PHASES = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
-export function vetImportedSpec(spec: OciSpec): SpecFinding[] {
+// `ownRoots`: where a bind mount's source may lie without asking (the container's own root
+// filesystem, ckpt's directory of the container with its stand-ins for an engine's files).
+export function vetImportedSpec(spec: OciSpec, ownRoots: readonly string[] = []): SpecFinding[] {
   const hooks = (spec as { hooks?: Record<string, unknown> }).hooks;
   const findings: SpecFinding[] = [];
+  for (const mount of spec.mounts ?? []) {
+    const bind = mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
+    if (!bind || mount.source === undefined) continue;
+    const source = posix.normalize(mount.source);
+    const own = ownRoots.some((r) => source === posix.normalize(r) || source.startsWith(`${posix.normalize(r).replace(/\/+$/, "")}/`));
+    if (!own) findings.push({ kind: "mounts", detail: `${mount.destination}: a bind mount of this host's ${mount.source}` });
+  }
   if (hooks !== undefined && hooks !== null && typeof hooks === "object") {
     for (const [phase, list] of Object.entries(hooks)) {
       if (!Array.isArray(list)) continue;

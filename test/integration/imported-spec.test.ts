@@ -15,7 +15,7 @@ import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 
 before(() => removeStaleSandboxes());
 
-test("attack: a hook added to an imported spec.dump (digests recomputed) never runs unasked: refused naming it, no marker, no container; with --allow hooks it restores", async (t) => {
+test("attack: a hook and a host bind mount added to an imported spec.dump (digests recomputed) are refused, both named: no marker, no container; with --allow for each it restores", async (t) => {
   if (!(await requireRealHost(t, "runc"))) return;
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
@@ -32,6 +32,9 @@ test("attack: a hook added to an imported spec.dump (digests recomputed) never r
   await execa("tar", ["-xf", archive, "-C", dir]);
   const spec = JSON.parse(await readFile(join(dir, "spec.dump"), "utf8")) as Record<string, unknown>;
   spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
+  const secret = sandbox.path("host-secret");
+  await mkdir(secret);
+  (spec["mounts"] as unknown[]).push({ destination: "/mnt/host", type: "bind", source: secret, options: ["rbind", "rw"] });
   const specText = JSON.stringify(spec);
   await writeFile(join(dir, "spec.dump"), specText);
   const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { files: { path: string; size: number | string; sha256: string }[] };
@@ -45,10 +48,14 @@ test("attack: a hook added to an imported spec.dump (digests recomputed) never r
   const refused = await ckpt.run(["restore", "--import", evil]);
   assert.equal(refused.exitCode, 5, String(refused.stderr));
   assert.match(String(refused.stderr), /hooks: hooks\.prestart\[0\]: \/bin\/sh -c echo ran/);
-  assert.match(String(refused.stderr), /--allow hooks/);
+  assert.match(String(refused.stderr), new RegExp(`mounts: /mnt/host: a bind mount of this host's ${secret.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+  assert.match(String(refused.stderr), /--allow mounts --allow hooks/);
   assert.equal(existsSync(marker), false, "the hook did not run");
   assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was left");
 
-  await ckpt.ok(["restore", "--import", evil, "--allow", "hooks"]);
+  const onlyHooks = await ckpt.run(["restore", "--import", evil, "--allow", "hooks"]);
+  assert.equal(onlyHooks.exitCode, 5, "the mount is still refused");
+  assert.equal(existsSync(marker), false);
+  await ckpt.ok(["restore", "--import", evil, "--allow", "hooks", "--allow", "mounts"]);
   assert.equal(existsSync(marker), true, "allowed, the runtime ran it");
 });
