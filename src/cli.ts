@@ -14,6 +14,12 @@ import { allowableKinds } from "./restore/spec-policy.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
+// --allow KIND, repeatable (restore/spec-policy.ts).
+function parseAllow(v: string, prev: string[] = []): string[] {
+  if (!(allowableKinds as readonly string[]).includes(v)) throw new CkptError(ExitCode.usage, `--allow ${v}: unknown kind`, { hint: `one of: ${allowableKinds.join(", ")}` });
+  return [...prev, v];
+}
+
 // The network flags of `run` and `restore` (src/commands/network-flags.ts).
 function addNetworkOptions(command: Command, modeDefault: string): void {
   command
@@ -237,10 +243,7 @@ Examples:
     .option("--file-locks", "restore file locks (default: as the checkpoint was made)")
     .option("--no-file-locks", "do not restore file locks (refused when the checkpoint holds some)")
     .option("--json", "print the result as JSON")
-    .option("--allow <kind>", "let an imported checkpoint's spec have what is otherwise refused: hooks (OCI hooks run on this host as root); repeatable", (v: string, prev: string[] = []) => {
-      if (!(allowableKinds as readonly string[]).includes(v)) throw new CkptError(ExitCode.usage, `--allow ${v}: unknown kind`, { hint: `one of: ${allowableKinds.join(", ")}` });
-      return [...prev, v];
-    });
+    .option("--allow <kind>", "let an imported checkpoint's spec have what is otherwise refused: hooks (run on this host as root), mounts (bind mounts of host paths); repeatable", parseAllow);
   addNetworkOptions(restoreCommand, "default: the network the checkpoint was made in, built again here (an imported host-network checkpoint needs --network host)");
   restoreCommand
     .addHelpText(
@@ -284,6 +287,7 @@ Example:
     .option("--pre-dump", "pre-copy: copy memory while the container runs (needs dirty-memory tracking)")
     .option("--tcp-established", "migrate established TCP connections")
     .option("--tcp-close", "do not migrate established TCP connections: they are closed on the target")
+    .option("--allow <kind>", "let the target restore what it refuses in an imported spec unasked: hooks, mounts (bind mounts of this host's paths, which must exist there); repeatable", parseAllow)
     .option("--file-locks", "migrate file locks")
     .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
     .addOption(new Option("-c, --compress <how>", "the stream's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))

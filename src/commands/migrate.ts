@@ -17,6 +17,7 @@ interface MigrateOptions extends GlobalOptions {
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   tcpClose?: boolean;
+  allow?: string[];
   allowProcessLoss?: boolean;
   pageServer?: string;
   progressTimeout?: string;
@@ -53,6 +54,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
     tcpClose: options.tcpClose === true,
+    allow: options.allow ?? [],
     allowProcessLoss: options.allowProcessLoss === true,
     compression,
     ignoreRootfs: options.ignoreRootfs === true,

@@ -4,6 +4,8 @@
 // beyond the staging the export and the import already do. The source is removed only
 // once the target says the container runs; if anything fails, the source is restored
 // from its staged images: never both gone.
+import { unallowed, vetImportedSpec } from "../restore/spec-policy.ts";
+import { readOciSpec } from "../oci/spec.ts";
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
@@ -29,6 +31,8 @@ export interface MigrateRequest {
   tcpEstablished: boolean;
   fileLocks: boolean;
   tcpClose?: boolean;
+  // What the target may take from the spec that an import refuses unasked (--allow).
+  allow?: readonly string[];
   allowProcessLoss: boolean;
   // How the stream is compressed; and whether the target has the root filesystem already.
   compression: Compression;
@@ -54,6 +58,18 @@ export interface MigrateResult {
 
 export async function migrateContainer(ctx: ContainerContext, request: MigrateRequest): Promise<MigrateResult> {
   const started = process.hrtime.bigint();
+  // The target restores an import: what its policy would refuse is refused here, before
+  // anything is frozen.
+  const allow = request.allow ?? [];
+  const spec = await readOciSpec(join(ctx.store.layout.bundleDir(ctx.record.name), "config.json"));
+  const refused = unallowed(vetImportedSpec(spec), new Set(allow));
+  if (refused.length > 0) {
+    const kinds = [...new Set(refused.map((f) => f.kind))];
+    throw new CkptError(ExitCode.refused, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked; nothing was frozen`, {
+      evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
+      hint: `if the target may have them, say so: ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
+    });
+  }
   await refuseUnfitTarget(request.target, { name: ctx.record.name, ...(ctx.record.network ? { network: ctx.record.network } : {}) });
   const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));
   const fifo = join(scratch, "archive");
@@ -63,7 +79,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   // The target takes the dump's options from the archive's manifest; the flags say the
   // same to a target whose ckpt predates that.
   const dumpFlags = dumpOptionNames.filter((n) => request[n] === true).map((n) => ` --${criuOptionName[n]}`).join("");
-  const restoreArgs = `restore --import - --json${dumpFlags}${request.lazy ? " --wait-for-pages" : ""}`;
+  const restoreArgs = `restore --import - --json${dumpFlags}${allow.map((k) => ` --allow ${k}`).join("")}${request.lazy ? " --wait-for-pages" : ""}`;
   const target = spawn("sh", ["-c", `exec ${request.target} ${restoreArgs} < "$CKPT_FIFO"`], { env: { ...process.env, CKPT_FIFO: fifo }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

@@ -40,9 +40,14 @@ test("an imported podman spec: new root, no cgroup path, placeholders for podman
   assert.equal(podmanSpec.root.path, "/var/lib/containers/storage/overlay/4567/merged", "the input is not changed");
 });
 
-test("bind sources that exist on this host are kept", () => {
-  const { placeholders } = planImportedSpec(podmanSpec, "/r", "/m", (p) => p.endsWith("/hosts"));
-  assert.deepEqual(placeholders.map((p) => p.destination), ["/dev/shm", "/run/.containerenv"]);
+test("an engine's userdata files get ckpt's stand-ins even when they exist here (they are another container's); other existing bind sources are kept", () => {
+  const all = planImportedSpec(podmanSpec, "/r", "/m", () => false).placeholders.map((p) => p.destination);
+  const existing = planImportedSpec(podmanSpec, "/r", "/m", (p) => p.endsWith("/hosts")).placeholders.map((p) => p.destination);
+  assert.deepEqual(existing, all);
+  assert.ok(all.includes("/etc/hosts"));
+  const withData = { ...podmanSpec, mounts: [...(podmanSpec.mounts ?? []), { destination: "/data", type: "bind", source: "/srv/data", options: ["rbind"] }] } as typeof podmanSpec;
+  const kept = planImportedSpec(withData, "/r", "/m", (p) => p === "/srv/data").spec.mounts?.find((m) => m.destination === "/data");
+  assert.equal(kept?.source, "/srv/data");
 });
 
 test("a missing bind source outside an engine's userdata is an error naming it, not a silent placeholder", () => {

@@ -40,9 +40,11 @@ export function planImportedSpec(source: OciSpec, rootfs: string, mountsDir: str
   const missing: string[] = [];
   for (const mount of spec.mounts ?? []) {
     const bind = mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
-    if (!bind || mount.source === undefined || exists(mount.source)) continue;
+    if (!bind || mount.source === undefined) continue;
+    // An engine's per-container files (podman's userdata) always get ckpt's own stand-ins,
+    // even when they exist here: they are another container's, never this one's to share.
     if (!ENGINE_USERDATA.test(mount.source)) {
-      missing.push(`${mount.destination}: ${mount.source}`);
+      if (!exists(mount.source)) missing.push(`${mount.destination}: ${mount.source}`);
       continue;
     }
     const kind = mount.destination === "/dev/shm" || mount.source.endsWith("/shm") ? "dir" : "file";

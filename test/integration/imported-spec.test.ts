@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { execa } from "execa";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
+import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
@@ -58,4 +59,30 @@ test("attack: a hook and a host bind mount added to an imported spec.dump (diges
   assert.equal(existsSync(marker), false);
   await ckpt.ok(["restore", "--import", evil, "--allow", "hooks", "--allow", "mounts"]);
   assert.equal(existsSync(marker), true, "allowed, the runtime ran it");
+});
+
+test("migrate of a container with a host bind mount is refused before anything is frozen unless --allow mounts, which the target then gets", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const sandbox = await Sandbox.create(t);
+  const source = new CkptRoot(sandbox, "host-a");
+  const target = new CkptRoot(sandbox, "host-b");
+  const shared = sandbox.path("shared-data");
+  await mkdir(shared);
+  await writeFile(join(shared, "greeting"), "hello\n");
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
+  const config = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as { mounts: unknown[] };
+  config.mounts.push({ destination: "/data", type: "bind", source: shared, options: ["rbind", "rw"] });
+  await writeFile(join(bundle, "config.json"), JSON.stringify(config));
+  await source.ok(["--runtime", "runc", "run", "-d", "--name", "vol", bundle]);
+  const to = `${ckptBin} --root ${target.root}`;
+
+  const refused = await source.run(["migrate", "vol", "--to", to]);
+  assert.equal(refused.exitCode, 5, String(refused.stderr));
+  assert.match(String(refused.stderr), /nothing was frozen[\s\S]*mounts: \/data: a bind mount of this host's/);
+  assert.equal((await source.json<{ name: string; status: string }[]>(["ps"])).find((e) => e.name === "vol")?.status, "running", "it runs on at the source");
+  assert.deepEqual(await target.json<unknown[]>(["ps", "-a"]), []);
+
+  await source.ok(["migrate", "vol", "--allow", "mounts", "--to", to]);
+  const read = await target.ok(["exec", "vol", "--", "cat", "/data/greeting"]);
+  assert.equal(String(read.stdout).trim(), "hello", "the target restored it with its mount");
 });
