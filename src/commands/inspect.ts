@@ -53,6 +53,20 @@ function render(r: InspectReport, options: GlobalOptions): string[] {
   const files = r.processes.flatMap((p) => p.files.map((f) => [String(p.pid), String(f.fd), f.type, f.target]));
   if (files.length > 0) out.push("", c.bold("open files"), ...renderTable([["PID", "FD", "TYPE", "TARGET"], ...files]).map((l) => `  ${l}`));
 
+  if (r.spec !== null) {
+    const s = r.spec;
+    out.push("", c.bold("spec (what it asks of a host)"));
+    out.push(`  command:     ${s.args.join(" ")}`);
+    if (s.envNames.length > 0) out.push(`  environment: ${s.envNames.join(" ")}`);
+    out.push(`  hooks:       ${s.hooks.length === 0 ? "none" : s.hooks.join("; ")}`);
+    out.push(`  bind mounts: ${s.bindMounts.length === 0 ? "none" : s.bindMounts.map((m) => `${m.destination} <- ${m.source}`).join("; ")}`);
+    out.push(`  namespaces:  ${s.namespaces.map((n) => (n.path === null ? n.type : `${n.type}=${n.path}`)).join(" ")}`);
+    out.push(`  capabilities (bounding): ${s.capabilities.length === 0 ? "none" : s.capabilities.join(" ")}`);
+    if (s.devices > 0) out.push(`  devices:     ${s.devices}`);
+    if (s.restart !== null) out.push(`  restart:     ${s.restart}`);
+    out.push(s.refusedOnImport.length === 0 ? c.green("  restore --import would take this spec as it is") : c.yellow(`  restore --import refuses unless allowed: ${s.refusedOnImport.map((f) => `${f.kind} (${f.detail})`).join("; ")}`));
+  }
+
   if (r.criuStats !== null) {
     const s = r.criuStats;
     out.push("", c.bold("CRIU statistics"), `  freezing ${ms(s.freezingTimeUs)}, frozen ${ms(s.frozenTimeUs)}, memdump ${ms(s.memdumpTimeUs)}, memwrite ${ms(s.memwriteTimeUs)}; pages scanned ${s.pagesScanned}, written ${s.pagesWritten}`);

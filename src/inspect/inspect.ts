@@ -13,6 +13,9 @@ import { compareDigests, describeProblem } from "../archive/read-archive.ts";
 import { checkpointKind, openCheckpointSource, type CheckpointKind } from "../restore/checkpoint-source.ts";
 import { resolveCheckpoint } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
+import { readOciSpec, type OciSpec } from "../oci/spec.ts";
+import { vetImportedSpec } from "../restore/spec-policy.ts";
+import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
 
 export interface InspectReport {
   source: {
@@ -46,6 +49,19 @@ export interface InspectReport {
     files: { fd: number; type: string; target: string }[];
   }[];
   criuStats: DumpStats | null;
+  // What the checkpoint's spec asks of a host, and what a restore --import refuses unless
+  // allowed (restore/spec-policy.ts); null without a spec (bare CRIU images).
+  spec: {
+    args: string[];
+    envNames: string[];
+    hooks: string[];
+    bindMounts: { destination: string; source: string }[];
+    capabilities: string[];
+    namespaces: { type: string; path: string | null }[];
+    devices: number;
+    restart: string | null;
+    refusedOnImport: { kind: string; detail: string }[];
+  } | null;
 }
 
 const PAGE = 4096;
@@ -114,6 +130,26 @@ async function inspectDirectory(dir: string, label: string, archive: InspectRepo
     },
     processes: dump.tasks.map(processOf),
     criuStats: stats,
+    spec: source === null ? null : specView(await readOciSpec(source.specPath), engine),
+  };
+}
+
+// The security-relevant part of a spec, and the import policy's findings on it (an
+// engine's userdata mounts excepted: an import gives them ckpt's stand-ins).
+function specView(spec: OciSpec, engine: Record<string, unknown> | null): NonNullable<InspectReport["spec"]> {
+  const loose = spec as OciSpec & { process: { env?: string[]; capabilities?: { bounding?: string[] } }; linux?: { devices?: unknown[] } };
+  const binds = (spec.mounts ?? []).filter((m) => m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind"));
+  const restart = engine?.["restart"] as { policy?: string; maxRetries?: number | null } | undefined;
+  return {
+    args: spec.process.args,
+    envNames: (loose.process.env ?? []).map((e) => e.split("=")[0] ?? "").sort(),
+    hooks: vetImportedSpec(spec).filter((f) => f.kind === "hooks").map((f) => f.detail),
+    bindMounts: binds.map((m) => ({ destination: m.destination, source: m.source ?? "" })),
+    capabilities: [...(loose.process.capabilities?.bounding ?? [])].sort(),
+    namespaces: (spec.linux?.namespaces ?? []).map((ns) => ({ type: ns.type, path: ns.path ?? null })),
+    devices: loose.linux?.devices?.length ?? 0,
+    restart: restart?.policy === undefined || restart.policy === "no" ? null : `${restart.policy}${restart.maxRetries ? `:${restart.maxRetries}` : ""}`,
+    refusedOnImport: vetImportedSpec(spec).filter((f) => !(f.kind === "mounts" && ENGINE_USERDATA.test(f.detail))),
   };
 }
 

@@ -28,7 +28,7 @@ export interface Placeholder {
 
 // podman and CRI-O bind per-container files (hosts, hostname, resolv.conf,
 // .containerenv, the /dev/shm directory) from the engine's own userdata directory.
-const ENGINE_USERDATA = /\/(overlay-)?containers\/[^/]+\/userdata(\/|$)/;
+export const ENGINE_USERDATA = /\/(overlay-)?containers\/[^/]+\/userdata(\/|$)/;
 
 // Pure: the spec an imported container runs with: its new root, its own cgroup path,
 // and placeholders for the engine's per-container files that stayed on the other host.

@@ -46,6 +46,15 @@ test("attack: a hook and a host bind mount added to an imported spec.dump (diges
   const evil = sandbox.path("evil.tar");
   await execa("tar", ["-cf", evil, "-C", dir, "."]);
 
+  // inspect shows what the spec asks, and what an import would refuse, before anything runs.
+  const shown = JSON.parse(String((await ckpt.ok(["inspect", "--json", evil])).stdout)) as { spec: { hooks: string[]; bindMounts: { destination: string }[]; refusedOnImport: { kind: string }[] } };
+  assert.equal(shown.spec.hooks.length, 1);
+  assert.ok(shown.spec.bindMounts.some((m) => m.destination === "/mnt/host"));
+  assert.deepEqual(shown.spec.refusedOnImport.map((f) => f.kind).sort(), ["hooks", "mounts"]);
+  const clean = JSON.parse(String((await ckpt.ok(["inspect", "--json", archive])).stdout)) as { spec: { refusedOnImport: unknown[] } };
+  assert.deepEqual(clean.spec.refusedOnImport, [], "the untouched export asks nothing that is refused");
+  assert.equal(existsSync(marker), false, "inspect runs nothing");
+
   const refused = await ckpt.run(["restore", "--import", evil]);
   assert.equal(refused.exitCode, 5, String(refused.stderr));
   assert.match(String(refused.stderr), /hooks: hooks\.prestart\[0\]: \/bin\/sh -c echo ran/);
