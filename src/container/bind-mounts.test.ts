@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { OciSpec } from "../oci/spec.ts";
-import { isBindMount, resolveBindDestinations } from "./bind-mounts.ts";
+import { isBindMount, type OciSpec } from "../oci/spec.ts";
+import { resolveBindDestinations } from "./bind-mounts.ts";
 
 const rootLinks: Record<string, string> = { "/data": "/srv/data", "/var/run": "../run", "/escape": "../../../../host" };
 const readLink = (p: string) => rootLinks[p] ?? null;

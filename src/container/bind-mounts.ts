@@ -1,12 +1,8 @@
 // The bind mounts of a spec, and their destinations with symbolic links resolved inside
 // the root filesystem. Pure: the link lookup is given.
 import { posix } from "node:path";
-import type { OciMount, OciSpec } from "../oci/spec.ts";
+import { isBindMount, type OciSpec } from "../oci/spec.ts";
 import { resolveInRoot, type ReadLinkInRoot } from "./path-in-root.ts";
-
-export function isBindMount(mount: OciMount): boolean {
-  return mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
-}
 
 export interface ResolvedDestination {
   from: string;

@@ -13,7 +13,7 @@ import { compareDigests, describeProblem } from "../archive/read-archive.ts";
 import { checkpointKind, openCheckpointSource, type CheckpointKind } from "../restore/checkpoint-source.ts";
 import { resolveCheckpoint } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
-import { readOciSpec, type OciSpec } from "../oci/spec.ts";
+import { isBindMount, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { vetImportedSpec } from "../restore/spec-policy.ts";
 import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
 
@@ -138,18 +138,19 @@ async function inspectDirectory(dir: string, label: string, archive: InspectRepo
 // engine's userdata mounts excepted: an import gives them ckpt's stand-ins).
 function specView(spec: OciSpec, engine: Record<string, unknown> | null): NonNullable<InspectReport["spec"]> {
   const loose = spec as OciSpec & { process: { env?: string[]; capabilities?: { bounding?: string[] } }; linux?: { devices?: unknown[] } };
-  const binds = (spec.mounts ?? []).filter((m) => m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind"));
+  const binds = (spec.mounts ?? []).filter(isBindMount);
   const restart = engine?.["restart"] as { policy?: string; maxRetries?: number | null } | undefined;
+  const findings = vetImportedSpec(spec);
   return {
     args: spec.process.args,
     envNames: (loose.process.env ?? []).map((e) => e.split("=")[0] ?? "").sort(),
-    hooks: vetImportedSpec(spec).filter((f) => f.kind === "hooks").map((f) => f.detail),
+    hooks: findings.filter((f) => f.kind === "hooks").map((f) => f.detail),
     bindMounts: binds.map((m) => ({ destination: m.destination, source: m.source ?? "" })),
     capabilities: [...(loose.process.capabilities?.bounding ?? [])].sort(),
     namespaces: (spec.linux?.namespaces ?? []).map((ns) => ({ type: ns.type, path: ns.path ?? null })),
     devices: loose.linux?.devices?.length ?? 0,
     restart: restart?.policy === undefined || restart.policy === "no" ? null : `${restart.policy}${restart.maxRetries ? `:${restart.maxRetries}` : ""}`,
-    refusedOnImport: vetImportedSpec(spec).filter((f) => !(f.kind === "mounts" && ENGINE_USERDATA.test(f.detail))),
+    refusedOnImport: findings.filter((f) => !(f.kind === "mounts" && ENGINE_USERDATA.test(f.detail))),
   };
 }
 

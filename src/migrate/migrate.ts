@@ -4,7 +4,7 @@
 // beyond the staging the export and the import already do. The source is removed only
 // once the target says the container runs; if anything fails, the source is restored
 // from its staged images: never both gone.
-import { unallowed, vetImportedSpec } from "../restore/spec-policy.ts";
+import { refuseUnallowedSpec, vetImportedSpec } from "../restore/spec-policy.ts";
 import { readOciSpec } from "../oci/spec.ts";
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
@@ -62,14 +62,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   // anything is frozen.
   const allow = request.allow ?? [];
   const spec = await readOciSpec(join(ctx.store.layout.bundleDir(ctx.record.name), "config.json"));
-  const refused = unallowed(vetImportedSpec(spec), new Set(allow));
-  if (refused.length > 0) {
-    const kinds = [...new Set(refused.map((f) => f.kind))];
-    throw new CkptError(ExitCode.refused, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked; nothing was frozen`, {
-      evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
-      hint: `if the target may have them, say so: ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
-    });
-  }
+  refuseUnallowedSpec(vetImportedSpec(spec), allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked; nothing was frozen`, "if the target may have them, say so:");
   await refuseUnfitTarget(request.target, { name: ctx.record.name, ...(ctx.record.network ? { network: ctx.record.network } : {}) });
   const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));
   const fifo = join(scratch, "archive");

@@ -8,6 +8,11 @@ const NamespaceSchema = z.looseObject({ type: z.string(), path: z.string().optio
 const MountSchema = z.looseObject({ destination: z.string(), type: z.string().optional(), source: z.string().optional(), options: z.array(z.string()).optional() });
 export type OciMount = z.infer<typeof MountSchema>;
 
+// A bind mount: type "bind", or "bind"/"rbind" among its options (runc's spelling).
+export function isBindMount(mount: OciMount): boolean {
+  return mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
 export const OciSpecSchema = z.looseObject({
   ociVersion: z.string(),
   process: z.looseObject({

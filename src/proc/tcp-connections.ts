@@ -2,6 +2,7 @@
 // CRIU dumps a connected socket only with --tcp-established (or drops it with --tcp-close),
 // and ckpt names them rather than let CRIU fail on the first one.
 import { readdir, readFile, readlink } from "node:fs/promises";
+import { formatAddress } from "../network/addresses.ts";
 
 // TCP states as /proc/net/tcp numbers them (include/net/tcp_states.h).
 const STATES: Record<number, string> = {
@@ -45,24 +46,11 @@ export function hexEndpoint(hex: string): string {
   if (addr.length === 8) return `${le32Bytes(addr).join(".")}:${p}`;
   const bytes = [0, 8, 16, 24].flatMap((i) => le32Bytes(addr.slice(i, i + 8)));
   if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `${bytes.slice(12).join(".")}:${p}`;
-  const groups = [0, 2, 4, 6, 8, 10, 12, 14].map((i) => ((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return `[${compressIpv6(groups)}]:${p}`;
+  return `[${formatAddress({ family: 6, value: bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n) })}]:${p}`;
 }
 
 function le32Bytes(hex: string): number[] {
   return [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16));
-}
-
-function compressIpv6(groups: string[]): string {
-  let best = { at: -1, len: 0 };
-  for (let i = 0; i < groups.length; ) {
-    let j = i;
-    while (j < groups.length && groups[j] === "0") j++;
-    if (j - i > best.len) best = { at: i, len: j - i };
-    i = j === i ? i + 1 : j;
-  }
-  if (best.len < 2) return groups.join(":");
-  return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
 }
 
 // The connected TCP sockets that `tasks` hold (in the network namespace of `pid1`).

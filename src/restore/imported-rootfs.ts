@@ -11,14 +11,7 @@ import * as tar from "tar";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { checkArchiveEntry, DEFAULT_ENTRY_LIMITS, type EntryContext, type EntryVerdict } from "../archive/entry-safety.ts";
 import { CkptError, ExitCode } from "../errors.ts";
-import type { OciSpec } from "../oci/spec.ts";
-
-interface Mount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
-}
+import { isBindMount, type OciSpec } from "../oci/spec.ts";
 
 export interface Placeholder {
   destination: string;
@@ -33,14 +26,13 @@ export const ENGINE_USERDATA = /\/(overlay-)?containers\/[^/]+\/userdata(\/|$)/;
 // Pure: the spec an imported container runs with: its new root, its own cgroup path,
 // and placeholders for the engine's per-container files that stayed on the other host.
 export function planImportedSpec(source: OciSpec, rootfs: string, mountsDir: string, exists: (path: string) => boolean): { spec: OciSpec; placeholders: Placeholder[] } {
-  const spec = structuredClone(source) as OciSpec & { mounts?: Mount[]; linux?: { cgroupsPath?: string } };
+  const spec = structuredClone(source) as OciSpec & { linux?: { cgroupsPath?: string } };
   spec.root.path = rootfs;
   if (spec.linux !== undefined) delete spec.linux.cgroupsPath;
   const placeholders: Placeholder[] = [];
   const missing: string[] = [];
   for (const mount of spec.mounts ?? []) {
-    const bind = mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
-    if (!bind || mount.source === undefined) continue;
+    if (!isBindMount(mount) || mount.source === undefined) continue;
     // An engine's per-container files (podman's userdata) always get ckpt's own stand-ins,
     // even when they exist here: they are another container's, never this one's to share.
     if (!ENGINE_USERDATA.test(mount.source)) {

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix } from "node:path";
-import { isBindMount } from "../container/bind-mounts.ts";
+import { isBindMount } from "../oci/spec.ts";
 import { linkReaderIn, resolveInRoot } from "../container/path-in-root.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";

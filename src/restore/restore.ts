@@ -1,7 +1,7 @@
 // `ckpt restore`: find the checkpoint, plan the clocks, apply the plan for CRIU, restore
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
-import { unallowed, vetImportedSpec } from "./spec-policy.ts";
+import { refuseUnallowedSpec, vetImportedSpec } from "./spec-policy.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
@@ -190,23 +190,22 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   if (lazyFrom !== undefined) record = { ...record, id: newContainerId() };
   // The operator's flags replace the recorded network (a copy under a new name needs its
   // own address). An imported checkpoint that shared its host's network namespace would
-  // share this host's: only when the operator says so.
-  const override = request.network === undefined ? undefined : planNetwork(PRIVATE_NETWORK_SPEC, { ...request.network, mode: request.network.mode ?? "private" }, record.id);
-  if (override === undefined && request.imported !== undefined && dumpedNetwork?.mode === "host") {
-    if (existing === null) await store.remove(name);
-    throw new CkptError(ExitCode.refused, `refusing to restore ${label} into this host's network namespace: the container shared the network namespace of the host it was dumped on`, { hint: "say so with --network host, or give it a namespace of its own with --network private (its sockets must then not be bound to the old host's addresses)" });
-  }
-  record = { ...record, network: networkForId(override ?? dumpedNetwork ?? record.network, record.id) };
-  const untrusted = request.imported !== undefined && record.network !== undefined ? importedNetworkProblem(record.network, realPathOrNull) : null;
-  if (untrusted !== null) {
-    if (existing === null) await store.remove(name);
-    throw new CkptError(ExitCode.refused, `refusing to restore ${label}: ${untrusted}`, { hint: "create that namespace here with ip netns add (and configure it), or restore on a host that has it" });
-  }
-  if (record.network === undefined) delete record.network;
-  await refuseUnhostableNetwork(store, record).catch(async (error: unknown) => {
+  // share this host's: only when the operator says so. A refusal gives back the name this
+  // restore claimed.
+  try {
+    const override = request.network === undefined ? undefined : planNetwork(PRIVATE_NETWORK_SPEC, request.network, record.id);
+    if (override === undefined && request.imported !== undefined && dumpedNetwork?.mode === "host") {
+      throw new CkptError(ExitCode.refused, `refusing to restore ${label} into this host's network namespace: the container shared the network namespace of the host it was dumped on`, { hint: "say so with --network host, or give it a namespace of its own with --network private (its sockets must then not be bound to the old host's addresses)" });
+    }
+    record = { ...record, network: networkForId(override ?? dumpedNetwork ?? record.network, record.id) };
+    const untrusted = request.imported !== undefined && record.network !== undefined ? importedNetworkProblem(record.network, realPathOrNull) : null;
+    if (untrusted !== null) throw new CkptError(ExitCode.refused, `refusing to restore ${label}: ${untrusted}`, { hint: "create that namespace here with ip netns add (and configure it), or restore on a host that has it" });
+    if (record.network === undefined) delete record.network;
+    await refuseUnhostableNetwork(store, record);
+  } catch (error) {
     if (existing === null) await store.remove(name);
     throw error;
-  });
+  }
 
   const layout = store.layout;
   let holder: TimeNamespaceHolder | undefined;
@@ -225,14 +224,13 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // --bundle) is the sender's: what it asks of this host is refused unless allowed. A
     // root filesystem counts as the container's own only when ckpt unpacked it here.
     if (request.imported !== undefined || (source.kind !== "ckpt" && request.bundle === undefined)) {
-      const refused = unallowed(vetImportedSpec(dumpedSpec, importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)]), new Set(request.allow ?? []));
-      if (refused.length > 0) {
-        const kinds = [...new Set(refused.map((f) => f.kind))];
-        throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, {
-          evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
-          hint: `hooks run on this host as root, mounts give the container host files; if you trust the sender, allow them with ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
-        });
-      }
+      const ownRoots = importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)];
+      refuseUnallowedSpec(
+        vetImportedSpec(dumpedSpec, ownRoots),
+        request.allow ?? [],
+        `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`,
+        "hooks run on this host as root, mounts give the container host files; if you trust the sender, allow them with",
+      );
     }
     // A dump made in a namespace given by path (ckpt's, or the operator's) needs one handed
     // in; without ckpt's record of it (a bare image directory with --bundle), ckpt builds

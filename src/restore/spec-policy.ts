@@ -6,7 +6,8 @@
 // on the host, as root, before the container exists. They are never run unasked. Bind
 // mounts of host paths would give the container the host's files: never unasked either.
 import { posix } from "node:path";
-import type { OciSpec } from "../oci/spec.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { isBindMount, type OciSpec } from "../oci/spec.ts";
 
 export const allowableKinds = ["hooks", "mounts"] as const;
 export type AllowableKind = (typeof allowableKinds)[number];
@@ -24,8 +25,7 @@ export function vetImportedSpec(spec: OciSpec, ownRoots: readonly string[] = [])
   const hooks = (spec as { hooks?: Record<string, unknown> }).hooks;
   const findings: SpecFinding[] = [];
   for (const mount of spec.mounts ?? []) {
-    const bind = mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
-    if (!bind || mount.source === undefined) continue;
+    if (!isBindMount(mount) || mount.source === undefined) continue;
     const source = posix.normalize(mount.source);
     const own = ownRoots.some((r) => source === posix.normalize(r) || source.startsWith(`${posix.normalize(r).replace(/\/+$/, "")}/`));
     if (!own) findings.push({ kind: "mounts", detail: `${mount.destination}: a bind mount of this host's ${mount.source}` });
@@ -46,4 +46,16 @@ export function vetImportedSpec(spec: OciSpec, ownRoots: readonly string[] = [])
 // The findings the operator has not allowed.
 export function unallowed(findings: SpecFinding[], allow: ReadonlySet<string>): SpecFinding[] {
   return findings.filter((f) => !allow.has(f.kind));
+}
+
+// Throws, naming each finding, when the spec asks what `allow` does not let through:
+// `refusal` says what is refused, `allowHint` leads the list of --allow flags that would.
+export function refuseUnallowedSpec(findings: SpecFinding[], allow: readonly string[], refusal: string, allowHint: string): void {
+  const refused = unallowed(findings, new Set(allow));
+  if (refused.length === 0) return;
+  const kinds = [...new Set(refused.map((f) => f.kind))];
+  throw new CkptError(ExitCode.refused, refusal, {
+    evidence: refused.map((f) => `${f.kind}: ${f.detail}`),
+    hint: `${allowHint} ${kinds.map((k) => `--allow ${k}`).join(" ")}`,
+  });
 }
