@@ -17,6 +17,16 @@ export interface NetHost {
   on(argv: string[]): string[];
   // `ckpt --root ROOT args` here.
   ckpt(root: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  // The same, failing the test with ckpt's words unless it exits `expected`.
+  ckptOk(root: string, args: string[], expected?: number): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  // The command that runs ckpt here with state root `root`: a migration's TARGET.
+  ckptCommand(root: string): string;
+  // Runs `argv` here; never throws on its exit code.
+  exec(argv: string[]): Promise<{ exitCode: number; stdout: string }>;
+  // Sends one line to ADDR:PORT (busybox nc) and returns the answer, trimmed.
+  ask(address: string, port: string, line: string): Promise<string>;
+  // The host ends of container veths here (interfaces named ck...).
+  hostEnds(): Promise<string[]>;
 }
 
 let count = 0;
@@ -32,15 +42,30 @@ export async function netHost(sandbox: Sandbox, label: string, address: string, 
     await execa("ip", ["-n", netns, "link", "set", "br0", "up"]);
   }
   const on = (argv: string[]) => ["nsenter", `--net=/run/netns/${netns}`, ...argv];
+  const ckpt = async (root: string, args: string[]) => {
+    const [cmd, ...rest] = on([ckptBin, "--root", root, ...args]);
+    const r = await execa(cmd!, rest, { reject: false, env: { CKPT_NODE: process.execPath } });
+    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+  };
+  const exec = async (argv: string[]) => {
+    const [cmd, ...rest] = on(argv);
+    const r = await execa(cmd!, rest, { reject: false });
+    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout) };
+  };
   return {
     netns,
     address,
     on,
-    ckpt: async (root, args) => {
-      const [cmd, ...rest] = on([ckptBin, "--root", root, ...args]);
-      const r = await execa(cmd!, rest, { reject: false, env: { CKPT_NODE: process.execPath } });
-      return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    ckpt,
+    ckptOk: async (root, args, expected = 0) => {
+      const r = await ckpt(root, args);
+      if (r.exitCode !== expected) throw new Error(`ckpt ${args.join(" ")} exited ${r.exitCode}, expected ${expected}\n${r.stdout}\n${r.stderr}`);
+      return r;
     },
+    ckptCommand: (root) => on([ckptBin, "--root", root]).join(" "),
+    exec,
+    ask: async (addr, port, line) => (await exec(["sh", "-c", `echo ${line} | busybox nc -w 1 ${addr} ${port}`])).stdout.trim(),
+    hostEnds: async () => (await exec(["ip", "-br", "link"])).stdout.split("\n").filter((l) => l.startsWith("ck")),
   };
 }
 

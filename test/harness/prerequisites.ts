@@ -40,3 +40,12 @@ export async function requireRealHost(t: TestContext, runtime: RuntimeName): Pro
   t.skip(message);
   return false;
 }
+
+// For tests that need root but no runtime (the import attack tests): true when root;
+// otherwise skips, or fails where integration is required.
+export function requireRoot(t: TestContext, why = "the import tests need root"): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (integrationRequired()) throw new Error(why);
+  t.skip("needs root");
+  return false;
+}

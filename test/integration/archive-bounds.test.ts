@@ -8,7 +8,7 @@ import { execa } from "execa";
 import { writeRawTar, type RawEntry } from "../harness/archives.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
-import { integrationRequired } from "../harness/prerequisites.ts";
+import { requireRoot } from "../harness/prerequisites.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 
 const MiB = 1024 * 1024;
@@ -22,10 +22,7 @@ async function stagingLeftovers(root: string): Promise<string[]> {
 }
 
 test("attack: a zstd archive that expands far past its staging bound (a tiny file of 256 MiB of zeros) is refused before the bound is exceeded; nothing is left", async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (integrationRequired()) throw new Error("the import tests need root");
-    return t.skip("needs root");
-  }
+  if (!requireRoot(t)) return;
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
   const plain = sandbox.path("bomb.tar");
@@ -55,10 +52,7 @@ test("attack: a zstd archive that expands far past its staging bound (a tiny fil
 });
 
 test("attack: an archive of 1,001 empty entries is refused at the entry bound (CKPT_MAX_ARCHIVE_ENTRIES=1000), by restore --import and inspect", async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (integrationRequired()) throw new Error("the import tests need root");
-    return t.skip("needs root");
-  }
+  if (!requireRoot(t)) return;
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
   const many = sandbox.path("many.tar");

@@ -14,7 +14,7 @@ import { writeRawTar, type RawEntry } from "../harness/archives.ts";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
-import { integrationRequired, requireRealHost } from "../harness/prerequisites.ts";
+import { integrationRequired, requireRealHost, requireRoot } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
@@ -208,10 +208,7 @@ describe("archives", () => {
   };
   for (const [attack, { entries, expect }] of Object.entries(attacks)) {
     test(`${attack}: an archive carrying it is refused by restore --import and inspect before anything is written`, async (t) => {
-      if (process.getuid?.() !== 0) {
-        if (integrationRequired()) throw new Error("the import tests need root");
-        return t.skip("needs root");
-      }
+      if (!requireRoot(t)) return;
       const sandbox = await Sandbox.create(t);
       const ckpt = new CkptRoot(sandbox);
       const evil = sandbox.path(`${attack}.tar`);

@@ -21,14 +21,8 @@ interface PsEntry {
   pid: number | null;
 }
 
-async function must(host: NetHost, root: string, args: string[], expected = 0) {
-  const r = await host.ckpt(root, args);
-  if (r.exitCode !== expected) throw new Error(`ckpt ${args.join(" ")} exited ${r.exitCode}, expected ${expected}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
 async function ps(host: NetHost, root: string): Promise<PsEntry[]> {
-  return JSON.parse((await must(host, root, ["ps", "-a", "--json"])).stdout) as PsEntry[];
+  return JSON.parse((await host.ckptOk(root, ["ps", "-a", "--json"])).stdout) as PsEntry[];
 }
 
 // Unpacks an uncompressed archive, lets `edit` change manifest.json and config.dump, packs it again.
@@ -55,24 +49,24 @@ describe("networking under attack and on a bad day", () => {
     const host = await netHost(sandbox, "h", "192.0.2.1/24");
     const root = new CkptRoot(sandbox);
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-    await must(host, root.root, ["--runtime", "runc", "run", "-d", "--name", "victim", bundle]);
-    await must(host, root.root, ["--runtime", "runc", "run", "-d", "--name", "carrier", bundle]);
+    await host.ckptOk(root.root, ["--runtime", "runc", "run", "-d", "--name", "victim", bundle]);
+    await host.ckptOk(root.root, ["--runtime", "runc", "run", "-d", "--name", "carrier", bundle]);
     const victim = (await ps(host, root.root)).find((e) => e.name === "victim")!;
     const archive = sandbox.path("carrier.tar");
-    await must(host, root.root, ["checkpoint", "--export", archive, "-c", "none", "carrier"]);
-    await must(host, root.root, ["rm", "-f", "carrier"]);
+    await host.ckptOk(root.root, ["checkpoint", "--export", archive, "-c", "none", "carrier"]);
+    await host.ckptOk(root.root, ["rm", "-f", "carrier"]);
 
     const stolen = await tamper(sandbox, archive, "stolen-id", (m, c) => {
       m["container"]["id"] = victim.id;
       c["id"] = victim.id;
     });
-    await must(host, root.root, ["restore", "--import", stolen, "--no-verify"]);
+    await host.ckptOk(root.root, ["restore", "--import", stolen, "--no-verify"]);
     let after = await ps(host, root.root);
     assert.deepEqual(after.find((e) => e.name === "victim"), victim, "the container whose id the archive carried runs on, untouched");
     const thief = after.find((e) => e.name === "carrier")!;
     assert.equal(thief.status, "running");
     assert.notEqual(thief.id, victim.id, "restored under an id of its own");
-    await must(host, root.root, ["rm", "-f", "carrier"]);
+    await host.ckptOk(root.root, ["rm", "-f", "carrier"]);
 
     // A mount below the runtime's state directory's parent, where "../../.." would lead.
     const target = sandbox.path("precious");
@@ -83,7 +77,7 @@ describe("networking under attack and on a bad day", () => {
       m["container"]["id"] = "../../../precious";
       c["id"] = "../../../precious";
     });
-    await must(host, root.root, ["restore", "--import", traversal, "--no-verify"]);
+    await host.ckptOk(root.root, ["restore", "--import", traversal, "--no-verify"]);
     after = await ps(host, root.root);
     assert.match(after.find((e) => e.name === "carrier")!.id, /^[0-9a-f]{64}$/);
     assert.match(await readFile("/proc/self/mountinfo", "utf8"), /ckpt-test-precious/, "the mount is still there");
@@ -95,17 +89,17 @@ describe("networking under attack and on a bad day", () => {
     const host = await netHost(sandbox, "h", "192.0.2.1/24");
     const root = new CkptRoot(sandbox);
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-    await must(host, root.root, ["--runtime", "runc", "run", "-d", "--name", "hostnet", "--network", "host", bundle]);
+    await host.ckptOk(root.root, ["--runtime", "runc", "run", "-d", "--name", "hostnet", "--network", "host", bundle]);
     const archive = sandbox.path("hostnet.tar.zst");
-    await must(host, root.root, ["checkpoint", "--export", archive, "hostnet"]);
-    await must(host, root.root, ["rm", "-f", "hostnet"]);
+    await host.ckptOk(root.root, ["checkpoint", "--export", archive, "hostnet"]);
+    await host.ckptOk(root.root, ["rm", "-f", "hostnet"]);
     const refused = await host.ckpt(root.root, ["restore", "--import", archive]);
     assert.equal(refused.exitCode, 5, refused.stderr);
     assert.match(refused.stderr, /--network host/);
     assert.deepEqual(await ps(host, root.root), [], "nothing was created");
-    await must(host, root.root, ["restore", "--import", archive, "--network", "host"]);
+    await host.ckptOk(root.root, ["restore", "--import", archive, "--network", "host"]);
     const pid = (await ps(host, root.root)).find((e) => e.name === "hostnet")!.pid!;
-    const [inside, ours] = await Promise.all([execa("readlink", [`/proc/${pid}/ns/net`]), execa(...splitArgv(host.on(["readlink", "/proc/self/ns/net"])))]);
+    const [inside, ours] = await Promise.all([execa("readlink", [`/proc/${pid}/ns/net`]), host.exec(["readlink", "/proc/self/ns/net"])]);
     assert.equal(inside.stdout, ours.stdout, "in the host's namespace, as the operator said");
   });
 
@@ -115,26 +109,21 @@ describe("networking under attack and on a bad day", () => {
     const host = await netHost(sandbox, "h", "192.0.2.1/24");
     const root = new CkptRoot(sandbox);
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("/usr/bin/tcp-echo serve 8080") });
-    await must(host, root.root, ["--runtime", "runc", "run", "-d", "--name", "web", "--network", "private", "--ip", "192.0.2.60/24", "--bridge", "br0", bundle]);
-    const serves = async (address: string) => (await execa(...splitArgv(host.on(["sh", "-c", `echo seq=1 | busybox nc -w 1 ${address} 8080`])), { reject: false })).stdout.includes("echo seq=1");
+    await host.ckptOk(root.root, ["--runtime", "runc", "run", "-d", "--name", "web", "--network", "private", "--ip", "192.0.2.60/24", "--bridge", "br0", bundle]);
+    const serves = async (address: string) => (await host.ask(address, "8080", "seq=1")) === "echo seq=1";
     await waitFor("the echo server", async () => ((await serves("192.0.2.60")) ? true : undefined));
-    await must(host, root.root, ["checkpoint", "--leave-running", "web"]);
-    await must(host, root.root, ["stop", "-t", "1", "web"]);
-    const hostEnds = async () => (await execa(...splitArgv(host.on(["ip", "-br", "link"])))).stdout.split("\n").filter((l) => l.startsWith("ck"));
-    assert.deepEqual(await hostEnds(), [], "stop released the veth: the address no longer answers for a stopped container");
-    await must(host, root.root, ["restore", "web"]);
+    await host.ckptOk(root.root, ["checkpoint", "--leave-running", "web"]);
+    await host.ckptOk(root.root, ["stop", "-t", "1", "web"]);
+    assert.deepEqual(await host.hostEnds(), [], "stop released the veth: the address no longer answers for a stopped container");
+    await host.ckptOk(root.root, ["restore", "web"]);
     assert.equal(await serves("192.0.2.60"), true, "restored, at its address");
 
     // A copy of the same checkpoint needs an address of its own: refused with the recorded one, fine with --ip.
     const copy = await host.ckpt(root.root, ["restore", "-n", "web2", "web"]);
     assert.equal(copy.exitCode, 9, copy.stderr);
     assert.match(copy.stderr, /192\.0\.2\.60 of eth0 is already used by container "web"/);
-    await must(host, root.root, ["restore", "-n", "web2", "--ip", "192.0.2.61/24", "--bridge", "br0", "web"]);
+    await host.ckptOk(root.root, ["restore", "-n", "web2", "--ip", "192.0.2.61/24", "--bridge", "br0", "web"]);
     assert.equal(await serves("192.0.2.61"), true, "the copy serves at its own address");
     assert.equal(await serves("192.0.2.60"), true, "and the original at its");
   });
 });
-
-function splitArgv(argv: string[]): [string, string[]] {
-  return [argv[0]!, argv.slice(1)];
-}

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
 import { before, describe, test, type TestContext } from "node:test";
-import { execa } from "execa";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { clientProgress, linkHosts, netHost, startWatched, type NetHost, type Watched } from "../harness/net-hosts.ts";
@@ -20,23 +19,25 @@ import type { RuntimeName } from "../../src/runtimes/runtime.ts";
 const PORT = "7000";
 const CONTAINER_IP = "192.0.2.50";
 
-async function must(host: NetHost, root: string, args: string[], expected = 0) {
-  const r = await host.ckpt(root, args);
-  if (r.exitCode !== expected) throw new Error(`ckpt ${args.join(" ")} exited ${r.exitCode}, expected ${expected}\n${r.stdout}\n${r.stderr}`);
-  return r;
+
+// Two hosts on one segment, each with its state root, and the echo server on host A.
+async function twoHostsWithServer(t: TestContext, runtime: RuntimeName) {
+  const sandbox = await Sandbox.create(t);
+  const a = await netHost(sandbox, "a", "192.0.2.11/24");
+  const b = await netHost(sandbox, "b", "192.0.2.12/24");
+  await linkHosts(a, b);
+  const rootA = new CkptRoot(sandbox, "host-a");
+  const rootB = new CkptRoot(sandbox, "host-b");
+  await echoServer(runtime, sandbox, a, rootA);
+  return { sandbox, a, b, rootA, rootB, toB: b.ckptCommand(rootB.root) };
 }
 
 // A host with ckpt's state root and an echo server on a private network with an address on br0.
-async function echoServer(t: TestContext, runtime: RuntimeName, sandbox: Sandbox, host: NetHost, root: CkptRoot, name = "echo") {
+async function echoServer(runtime: RuntimeName, sandbox: Sandbox, host: NetHost, root: CkptRoot, name = "echo") {
   const bundle = await createBusyboxBundle(sandbox.path(`bundle-${name}`), { args: inContainerShell(`/usr/bin/tcp-echo serve ${PORT}`) });
-  await must(host, root.root, ["--runtime", runtime, "run", "-d", "--name", name, "--network", "private", "--ip", `${CONTAINER_IP}/24`, "--gateway", host.address.split("/")[0]!, "--bridge", "br0", bundle]);
+  await host.ckptOk(root.root, ["--runtime", runtime, "run", "-d", "--name", name, "--network", "private", "--ip", `${CONTAINER_IP}/24`, "--gateway", host.address.split("/")[0]!, "--bridge", "br0", bundle]);
   // Listening once a client's first message is answered.
-  await waitFor("the echo server to answer", async () => ((await execa(...split(host.on(["sh", "-c", `echo seq=0 | busybox nc -w 1 ${CONTAINER_IP} ${PORT}`])), { reject: false })).stdout.includes("echo seq=0") ? true : undefined));
-  void t;
-}
-
-function split(argv: string[]): [string, string[]] {
-  return [argv[0]!, argv.slice(1)];
+  await waitFor("the echo server to answer", async () => ((await host.ask(CONTAINER_IP, PORT, "seq=0")) === "echo seq=0" ? true : undefined));
 }
 
 async function startClient(sandbox: Sandbox, host: NetHost): Promise<Watched> {
@@ -62,7 +63,7 @@ function assertNoneLostOrRepeated(p: ReturnType<typeof clientProgress>): void {
 }
 
 async function psEntry(host: NetHost, root: string, name: string): Promise<{ status: string; pid: number | null } | undefined> {
-  const r = await must(host, root, ["ps", "-a", "--json"]);
+  const r = await host.ckptOk(root, ["ps", "-a", "--json"]);
   return (JSON.parse(r.stdout) as { name: string; status: string; pid: number | null }[]).find((e) => e.name === name);
 }
 
@@ -75,21 +76,21 @@ describe("networked containers", () => {
       const sandbox = await Sandbox.create(t);
       const host = await netHost(sandbox, "h", "192.0.2.1/24");
       const root = new CkptRoot(sandbox);
-      await echoServer(t, runtime, sandbox, host, root);
+      await echoServer(runtime, sandbox, host, root);
       const netnsPath = `${root.root}/containers/echo/netns`;
       const before = await snapshotNetwork(netnsPath);
       assert.ok(before.links.some((l) => l.name === "lo" && l.up && l.addresses.includes("127.0.0.1/8")), "loopback up with 127.0.0.1");
       assert.ok(before.links.some((l) => l.name === "eth0" && l.up && l.addresses.includes(`${CONTAINER_IP}/24`)), "eth0 has the address");
 
-      await must(host, root.root, ["checkpoint", "echo"]);
+      await host.ckptOk(root.root, ["checkpoint", "echo"]);
       assert.equal((await psEntry(host, root.root, "echo"))?.status, "checkpointed");
-      await must(host, root.root, ["restore", "echo"]);
+      await host.ckptOk(root.root, ["restore", "echo"]);
       assert.deepEqual(await snapshotNetwork(netnsPath), before, "the restored namespace is the one the container was dumped in");
 
       // Served from outside, and from inside over loopback, by the restored process.
       const client = await startClient(sandbox, host);
       assertNoneLostOrRepeated(await clientGoesOn(client, 5));
-      const inside = await must(host, root.root, ["exec", "echo", "--", "sh", "-c", `echo seq=42 | nc -w 1 127.0.0.1 ${PORT}`]);
+      const inside = await host.ckptOk(root.root, ["exec", "echo", "--", "sh", "-c", `echo seq=42 | nc -w 1 127.0.0.1 ${PORT}`]);
       assert.equal(inside.stdout.trim(), "echo seq=42");
     });
 
@@ -98,7 +99,7 @@ describe("networked containers", () => {
       const sandbox = await Sandbox.create(t);
       const host = await netHost(sandbox, "h", "192.0.2.1/24");
       const root = new CkptRoot(sandbox);
-      await echoServer(t, runtime, sandbox, host, root);
+      await echoServer(runtime, sandbox, host, root);
       const client = await startClient(sandbox, host);
 
       const refused = await host.ckpt(root.root, ["checkpoint", "echo"]);
@@ -109,12 +110,12 @@ describe("networked containers", () => {
       const atRefusal = clientProgress(client.output()).lastOk;
       await clientGoesOn(client, atRefusal, 10);
 
-      await must(host, root.root, ["checkpoint", "--tcp-established", "echo"]);
+      await host.ckptOk(root.root, ["checkpoint", "--tcp-established", "echo"]);
       const atDump = clientProgress(client.output()).lastOk;
       await new Promise((r) => setTimeout(r, 500));
       assert.ok(clientProgress(client.output()).lastOk <= atDump + 1, "nobody answers while the container is checkpointed");
       // No flag: the checkpoint says it was made with --tcp-established.
-      await must(host, root.root, ["restore", "echo"]);
+      await host.ckptOk(root.root, ["restore", "echo"]);
       assertNoneLostOrRepeated(await clientGoesOn(client, atDump, 30));
       assert.equal(client.child.exitCode, null, "the client still runs, on its first connection");
     });
@@ -123,46 +124,29 @@ describe("networked containers", () => {
   for (const runtime of ["runc", "crun"] as const) {
     test(`${runtime}: migrate between two hosts: the listener keeps its address, and an established connection goes on with none of its messages lost or repeated`, async (t) => {
       if (!(await requireRealHost(t, runtime))) return;
-      const sandbox = await Sandbox.create(t);
-      const a = await netHost(sandbox, "a", "192.0.2.11/24");
-      const b = await netHost(sandbox, "b", "192.0.2.12/24");
-      await linkHosts(a, b);
-      const rootA = new CkptRoot(sandbox, "host-a");
-      const rootB = new CkptRoot(sandbox, "host-b");
-      await echoServer(t, runtime, sandbox, a, rootA);
+      const { sandbox, a, b, rootA, rootB, toB } = await twoHostsWithServer(t, runtime);
       const client = await startClient(sandbox, a);
-      const toB = b.on([await ckptPath(), "--root", rootB.root]).join(" ");
 
-      await must(a, rootA.root, ["migrate", "echo", "--tcp-established", "--to", toB]);
+      await a.ckptOk(rootA.root, ["migrate", "echo", "--tcp-established", "--to", toB]);
       assert.equal(await psEntry(a, rootA.root, "echo"), undefined, "the source is gone");
       assert.equal((await psEntry(b, rootB.root, "echo"))?.status, "running");
       const atMove = clientProgress(client.output()).lastOk;
       assertNoneLostOrRepeated(await clientGoesOn(client, atMove, 30));
       // A new connection reaches it at the same address, now on host B.
-      const fresh = await execa(...split(a.on(["sh", "-c", `echo seq=9 | busybox nc -w 1 ${CONTAINER_IP} ${PORT}`])));
-      assert.equal(fresh.stdout.trim(), "echo seq=9");
-      const there = await must(b, rootB.root, ["exec", "echo", "--", "ip", "addr", "show", "eth0"]);
+      assert.equal(await a.ask(CONTAINER_IP, PORT, "seq=9"), "echo seq=9");
+      const there = await b.ckptOk(rootB.root, ["exec", "echo", "--", "ip", "addr", "show", "eth0"]);
       assert.match(there.stdout, new RegExp(`inet ${CONTAINER_IP.replaceAll(".", "\\.")}/24`));
     });
   }
 
   test("migrate --lazy: the listener answers at its address on the target while its memory arrives from the source's page server; the source's veth is gone", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const sandbox = await Sandbox.create(t);
-    const a = await netHost(sandbox, "a", "192.0.2.11/24");
-    const b = await netHost(sandbox, "b", "192.0.2.12/24");
-    await linkHosts(a, b);
-    const rootA = new CkptRoot(sandbox, "host-a");
-    const rootB = new CkptRoot(sandbox, "host-b");
-    await echoServer(t, "runc", sandbox, a, rootA);
-    const toB = b.on([await ckptPath(), "--root", rootB.root]).join(" ");
-    await must(a, rootA.root, ["migrate", "echo", "--lazy", "--page-server", "192.0.2.11", "--to", toB]);
+    const { a, b, rootA, rootB, toB } = await twoHostsWithServer(t, "runc");
+    await a.ckptOk(rootA.root, ["migrate", "echo", "--lazy", "--page-server", "192.0.2.11", "--to", toB]);
     assert.equal(await psEntry(a, rootA.root, "echo"), undefined, "the source is gone");
-    const hostEnds = (await execa(...split(a.on(["ip", "-br", "link"])))).stdout.split("\n").filter((l) => l.startsWith("ck"));
-    assert.deepEqual(hostEnds, [], "the source's veth went with it");
+    assert.deepEqual(await a.hostEnds(), [], "the source's veth went with it");
     assert.equal((await psEntry(b, rootB.root, "echo"))?.status, "running");
-    const answer = await execa(...split(a.on(["sh", "-c", `echo seq=3 | busybox nc -w 1 ${CONTAINER_IP} ${PORT}`])));
-    assert.equal(answer.stdout.trim(), "echo seq=3", "served from host B at the same address");
+    assert.equal(await a.ask(CONTAINER_IP, PORT, "seq=3"), "echo seq=3", "served from host B at the same address");
   });
 
   test("ns:PATH: the container joins the operator's namespace, and checkpoint and restore leave that namespace as it was", async (t) => {
@@ -174,8 +158,8 @@ describe("networked containers", () => {
     const root = new CkptRoot(sandbox);
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell(`/usr/bin/tcp-echo serve ${PORT}`) });
     await root.ok(["--runtime", "runc", "run", "-d", "--name", "joined", "--network", `ns:${nsPath}`, bundle]);
-    const ask = () => execa(...split(operator.on(["sh", "-c", `echo seq=5 | busybox nc -w 1 192.0.2.77 ${PORT}`])), { reject: false });
-    await waitFor("the server in the operator's namespace", async () => ((await ask()).stdout.includes("echo seq=5") ? true : undefined));
+    const ask = () => operator.ask("192.0.2.77", PORT, "seq=5");
+    await waitFor("the server in the operator's namespace", async () => ((await ask()) === "echo seq=5" ? true : undefined));
     const inode = (await stat(nsPath)).ino;
     const pidBefore = (await root.json<{ name: string; pid: number }[]>(["ps"])).find((e) => e.name === "joined")!.pid;
     assert.equal((await stat(`/proc/${pidBefore}/ns/net`)).ino, inode, "PID 1 is in the operator's namespace");
@@ -186,7 +170,7 @@ describe("networked containers", () => {
     await root.ok(["restore", "joined"]);
     const pidAfter = (await root.json<{ name: string; pid: number }[]>(["ps"])).find((e) => e.name === "joined")!.pid;
     assert.equal((await stat(`/proc/${pidAfter}/ns/net`)).ino, inode, "restored into the same namespace");
-    assert.equal((await ask()).stdout.trim(), "echo seq=5");
+    assert.equal(await ask(), "echo seq=5");
   });
 
   test("a migration the target cannot take (no bridge, an address in use) is refused before anything is frozen: the container and its connection run on", async (t) => {
@@ -198,16 +182,16 @@ describe("networked containers", () => {
     const rootA = new CkptRoot(sandbox, "host-a");
     const rootBare = new CkptRoot(sandbox, "host-c");
     const rootBusy = new CkptRoot(sandbox, "host-b");
-    await echoServer(t, "runc", sandbox, a, rootA);
+    await echoServer("runc", sandbox, a, rootA);
     // Host B already runs a container at the same address.
-    await echoServer(t, "runc", sandbox, busy, rootBusy, "other");
+    await echoServer("runc", sandbox, busy, rootBusy, "other");
     const client = await startClient(sandbox, a);
 
-    const noBridge = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", bare.on([await ckptPath(), "--root", rootBare.root]).join(" ")]);
+    const noBridge = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", bare.ckptCommand(rootBare.root)]);
     assert.equal(noBridge.exitCode, 5, noBridge.stderr);
     assert.match(noBridge.stderr, /no bridge br0/);
     assert.match(noBridge.stderr, /nothing was frozen/);
-    const taken = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", busy.on([await ckptPath(), "--root", rootBusy.root]).join(" ")]);
+    const taken = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", busy.ckptCommand(rootBusy.root)]);
     assert.equal(taken.exitCode, 5, taken.stderr);
     assert.match(taken.stderr, new RegExp(`address ${CONTAINER_IP.replaceAll(".", "\\.")} of eth0 is already used by container "other"`));
 
@@ -217,7 +201,3 @@ describe("networked containers", () => {
     assertNoneLostOrRepeated(p);
   });
 });
-
-async function ckptPath(): Promise<string> {
-  return (await import("../harness/cli.ts")).ckptBin;
-}
