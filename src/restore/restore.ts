@@ -69,6 +69,14 @@ export interface RestoreRequest {
   network?: NetworkRequest | undefined;
   // What an imported checkpoint's spec may ask that is refused otherwise (spec-policy.ts).
   allow?: readonly string[] | undefined;
+  // The key that signed an imported archive, when this host trusts it: the checkpoint is
+  // then as trusted as one made here (its spec and restart policy are taken as they are).
+  trustedSigner?: TrustedSigner | undefined;
+}
+
+export interface TrustedSigner {
+  fingerprint: string;
+  name: string;
 }
 
 export interface RestoreResult {
@@ -178,7 +186,8 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       restoredFrom: label,
       checkpointedTo: null,
       // A migrated container keeps its restart policy (ckpt's record in config.dump).
-      restart: (source.kind === "ckpt" && RestartPolicySchema.safeParse(source.engineConfig?.["restart"]).data) || NO_RESTART,
+      // A foreign one's is not honoured (it would start the container again, unasked).
+      restart: (source.kind === "ckpt" && (request.imported === undefined || request.trustedSigner !== undefined) && RestartPolicySchema.safeParse(source.engineConfig?.["restart"]).data) || NO_RESTART,
     };
   }
   if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
@@ -223,7 +232,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // The spec of a checkpoint that arrived from elsewhere (not the operator's own
     // --bundle) is the sender's: what it asks of this host is refused unless allowed. A
     // root filesystem counts as the container's own only when ckpt unpacked it here.
-    if (request.imported !== undefined || (source.kind !== "ckpt" && request.bundle === undefined)) {
+    if ((request.imported !== undefined && request.trustedSigner === undefined) || (source.kind !== "ckpt" && request.bundle === undefined)) {
       const ownRoots = importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)];
       refuseUnallowedSpec(
         vetImportedSpec(dumpedSpec, ownRoots),
