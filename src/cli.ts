@@ -243,7 +243,9 @@ Examples:
     .option("--file-locks", "restore file locks (default: as the checkpoint was made)")
     .option("--no-file-locks", "do not restore file locks (refused when the checkpoint holds some)")
     .option("--json", "print the result as JSON")
-    .option("--allow <kind>", "let an imported checkpoint's spec have what is otherwise refused: hooks (run on this host as root), mounts (bind mounts of host paths); repeatable", parseAllow);
+    .option("--allow <kind>", `let a foreign checkpoint's spec have what is otherwise refused (${allowableKinds.join(", ")}); repeatable; see "Imported specs" below`, parseAllow)
+    .option("--spec <file>", "the container's OCI spec (config.json) to restore with, instead of the one the checkpoint carries: the operator's, so not vetted")
+    .option("--restart <policy>", "restart policy of the restored container: no, on-failure[:N] or always (default: a checkpoint made here keeps its own; a foreign one gets no)");
   addNetworkOptions(restoreCommand, "default: the network the checkpoint was made in, built again here (an imported host-network checkpoint needs --network host)");
   restoreCommand
     .addHelpText(
@@ -255,6 +257,15 @@ Time modes:
   host      run on the host's clocks; refused when a clock would go backwards
   auto      host for a container without a time namespace of its own restored on the
             same boot, continue otherwise
+
+Imported specs: the spec of a checkpoint made elsewhere (an unsigned archive, one signed
+by a key not trusted here, podman's or CRI-O's) is checked before anything starts. Each of
+these is refused, named, until --allow KIND says so: hooks, mounts (bind mounts of host
+paths), capabilities (beyond the default set), namespaces (joined by path, or missing),
+devices, sysctls (outside the namespaced safe set), confinement (unconfined seccomp,
+AppArmor, SELinux), masked-paths (the default masks missing), rlimits (above this
+host's), rootfs (a host directory the archive does not carry). --spec FILE restores with
+your own spec instead.
 
 Dump options: a checkpoint made with --file-locks, --tcp-established or --tcp-close is
 restored with the same (its manifest and images say which); a flag that would lose what
@@ -287,7 +298,7 @@ Example:
     .option("--pre-dump", "pre-copy: copy memory while the container runs (needs dirty-memory tracking)")
     .option("--tcp-established", "migrate established TCP connections")
     .option("--tcp-close", "do not migrate established TCP connections: they are closed on the target")
-    .option("--allow <kind>", "let the target restore what it refuses in an imported spec unasked: hooks, mounts (bind mounts of this host's paths, which must exist there); repeatable", parseAllow)
+    .option("--allow <kind>", `let the target restore what it refuses in an imported spec unasked (${allowableKinds.join(", ")}); repeatable`, parseAllow)
     .option("--file-locks", "migrate file locks")
     .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
     .addOption(new Option("-c, --compress <how>", "the stream's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))

@@ -22,9 +22,15 @@ import { criuEvidence } from "../criu/version.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { dumpOptionNames } from "../criu/dump-options.ts";
+import { parseRestartPolicy } from "../restart/policy.ts";
 
 interface RestoreOptions extends GlobalOptions, NetworkFlags {
   allow?: string[];
+  spec?: string;
+  restart?: string;
+  backoffInitial?: string;
+  backoffMax?: string;
+  backoffReset?: string;
   name?: string;
   import?: string;
   verify: boolean;
@@ -40,7 +46,7 @@ interface RestoreOptions extends GlobalOptions, NetworkFlags {
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout });
+  const config = await loadConfig({ progressTimeout: options.progressTimeout, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset });
   const common = {
     newName: options.name,
     runtime: options.runtime as RuntimeName | undefined,
@@ -50,6 +56,8 @@ export async function restoreCommand(source: string | undefined, options: Restor
     // Given flags only (--X true, --no-X false): the checkpoint's options apply otherwise.
     options: Object.fromEntries(dumpOptionNames.filter((n) => options[n] !== undefined).map((n) => [n, options[n]])),
     bundle: options.bundle,
+    spec: options.spec === undefined ? undefined : resolve(options.spec),
+    restart: options.restart === undefined ? undefined : parseRestartPolicy(options.restart, { initialMs: config.backoffInitial.value as number, maxMs: config.backoffMax.value as number, resetAfterMs: config.backoffReset.value as number }),
     network: networkRequest(options),
     allow: options.allow,
     lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),

@@ -44,3 +44,40 @@ function readPipeMaxSize(): number | null {
     return null;
   }
 }
+
+// /proc/PID/limits' names of the OCI spec's rlimit types.
+const LIMIT_NAMES: Record<string, string> = {
+  "Max cpu time": "RLIMIT_CPU",
+  "Max file size": "RLIMIT_FSIZE",
+  "Max data size": "RLIMIT_DATA",
+  "Max stack size": "RLIMIT_STACK",
+  "Max core file size": "RLIMIT_CORE",
+  "Max resident set": "RLIMIT_RSS",
+  "Max processes": "RLIMIT_NPROC",
+  "Max open files": "RLIMIT_NOFILE",
+  "Max locked memory": "RLIMIT_MEMLOCK",
+  "Max address space": "RLIMIT_AS",
+  "Max file locks": "RLIMIT_LOCKS",
+  "Max pending signals": "RLIMIT_SIGPENDING",
+  "Max msgqueue size": "RLIMIT_MSGQUEUE",
+  "Max nice priority": "RLIMIT_NICE",
+  "Max realtime priority": "RLIMIT_RTPRIO",
+  "Max realtime timeout": "RLIMIT_RTTIME",
+};
+
+// Every hard limit of a /proc/PID/limits text, by the OCI spec's RLIMIT_ name (null: unlimited).
+export function parseHardLimits(limitsText: string): Map<string, bigint | null> {
+  const limits = new Map<string, bigint | null>();
+  for (const line of limitsText.split("\n")) {
+    const m = /^(Max [a-z ]+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+    const type = m === null ? undefined : LIMIT_NAMES[m[1]!];
+    if (type === undefined || !/^(\d+|unlimited)$/.test(m![3]!)) continue;
+    limits.set(type, m![3] === "unlimited" ? null : BigInt(m![3]!));
+  }
+  return limits;
+}
+
+// ckpt's own hard limits: what a container it starts may have at most.
+export function readHardLimits(): Map<string, bigint | null> {
+  return parseHardLimits(readFileSync("/proc/self/limits", "utf8"));
+}

@@ -10,11 +10,14 @@ import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpedTask } from
 import { readDumpStats, type DumpStats } from "../criu/images.ts";
 import { unpackArchive } from "../archive/import-checkpoint.ts";
 import { compareDigests, describeProblem } from "../archive/read-archive.ts";
-import { checkpointKind, openCheckpointSource, type CheckpointKind } from "../restore/checkpoint-source.ts";
+import { checkpointKind, openCheckpointSource, type CheckpointKind, type CheckpointSource } from "../restore/checkpoint-source.ts";
 import { resolveCheckpoint } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { isBindMount, readOciSpec, type OciSpec } from "../oci/spec.ts";
-import { vetImportedSpec } from "../restore/spec-policy.ts";
+import { vetImportedSpec, type PolicyContext } from "../restore/spec-policy.ts";
+import { readHardLimits } from "../host/process-limits.ts";
+import { NetworkConfigSchema } from "../network/network-config.ts";
+import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
 
 export interface InspectReport {
@@ -130,17 +133,17 @@ async function inspectDirectory(dir: string, label: string, archive: InspectRepo
     },
     processes: dump.tasks.map(processOf),
     criuStats: stats,
-    spec: source === null ? null : specView(await readOciSpec(source.specPath), engine),
+    spec: source === null ? null : specView(await readOciSpec(source.specPath), engine, importPolicyContext(source)),
   };
 }
 
 // The security-relevant part of a spec, and the import policy's findings on it (an
 // engine's userdata mounts excepted: an import gives them ckpt's stand-ins).
-function specView(spec: OciSpec, engine: Record<string, unknown> | null): NonNullable<InspectReport["spec"]> {
+function specView(spec: OciSpec, engine: Record<string, unknown> | null, context: Partial<PolicyContext>): NonNullable<InspectReport["spec"]> {
   const loose = spec as OciSpec & { process: { env?: string[]; capabilities?: { bounding?: string[] } }; linux?: { devices?: unknown[] } };
   const binds = (spec.mounts ?? []).filter(isBindMount);
   const restart = engine?.["restart"] as { policy?: string; maxRetries?: number | null } | undefined;
-  const findings = vetImportedSpec(spec);
+  const findings = vetImportedSpec(spec, context);
   return {
     args: spec.process.args,
     envNames: (loose.process.env ?? []).map((e) => e.split("=")[0] ?? "").sort(),
@@ -151,6 +154,16 @@ function specView(spec: OciSpec, engine: Record<string, unknown> | null): NonNul
     devices: loose.linux?.devices?.length ?? 0,
     restart: restart?.policy === undefined || restart.policy === "no" ? null : `${restart.policy}${restart.maxRetries ? `:${restart.maxRetries}` : ""}`,
     refusedOnImport: findings.filter((f) => !(f.kind === "mounts" && ENGINE_USERDATA.test(f.detail))),
+  };
+}
+
+// The facts restore --import would weigh the spec with, as far as the checkpoint tells.
+function importPolicyContext(source: CheckpointSource): Partial<PolicyContext> {
+  return {
+    networkManaged: source.kind === "ckpt" && NetworkConfigSchema.safeParse(source.engineConfig?.["network"]).success,
+    engineConfinesByDefault: source.kind === "podman",
+    hostRlimits: readHardLimits(),
+    rootfsUnpacked: source.manifest.rootfsInArchive === "full" || existsSync(join(source.dir, CheckpointFiles.rootfsDiff)),
   };
 }
 

@@ -6,6 +6,8 @@
 // from its staged images: never both gone.
 import { refuseUnallowedSpec, vetImportedSpec } from "../restore/spec-policy.ts";
 import { readOciSpec } from "../oci/spec.ts";
+import { readHardLimits } from "../host/process-limits.ts";
+import { formatRestartPolicy } from "../restart/policy.ts";
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
@@ -60,9 +62,11 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   const started = process.hrtime.bigint();
   // The target restores an import: what its policy would refuse is refused here, before
   // anything is frozen.
-  const allow = request.allow ?? [];
+  // --ignore-rootfs: the operator says the target has the root filesystem at its path.
+  const allow = [...(request.allow ?? []), ...(request.ignoreRootfs ? ["rootfs"] : [])];
   const spec = await readOciSpec(join(ctx.store.layout.bundleDir(ctx.record.name), "config.json"));
-  refuseUnallowedSpec(vetImportedSpec(spec), allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked; nothing was frozen`, "if the target may have them, say so:");
+  const findings = vetImportedSpec(spec, { networkManaged: ctx.record.network !== undefined, hostRlimits: readHardLimits(), rootfsUnpacked: !request.ignoreRootfs });
+  refuseUnallowedSpec(findings, allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked; nothing was frozen`, "if the target may have them, say so:");
   await refuseUnfitTarget(request.target, { name: ctx.record.name, ...(ctx.record.network ? { network: ctx.record.network } : {}) });
   const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));
   const fifo = join(scratch, "archive");
@@ -72,7 +76,10 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   // The target takes the dump's options from the archive's manifest; the flags say the
   // same to a target whose ckpt predates that.
   const dumpFlags = dumpOptionNames.filter((n) => request[n] === true).map((n) => ` --${criuOptionName[n]}`).join("");
-  const restoreArgs = `restore --import - --json${dumpFlags}${allow.map((k) => ` --allow ${k}`).join("")}${request.lazy ? " --wait-for-pages" : ""}`;
+  // The operator's restart policy goes on with the container (the target does not honour
+  // one an unsigned archive carries).
+  const restart = ctx.record.restart.policy === "no" ? "" : ` --restart ${formatRestartPolicy(ctx.record.restart)}`;
+  const restoreArgs = `restore --import - --json${dumpFlags}${allow.map((k) => ` --allow ${k}`).join("")}${restart}${request.lazy ? " --wait-for-pages" : ""}`;
   const target = spawn("sh", ["-c", `exec ${request.target} ${restoreArgs} < "$CKPT_FIFO"`], { env: { ...process.env, CKPT_FIFO: fifo }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

@@ -4,7 +4,7 @@
 // For the last two, the manifest is pieced together from the images.
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { CheckpointFiles, imagesDirOf } from "../checkpoint/checkpoint-dir.ts";
 import { MANIFEST_JSON, readManifest, type Manifest } from "../checkpoint/manifest.ts";
 import { readDumpContents, type DumpContents } from "../criu/dump-contents.ts";
@@ -34,7 +34,9 @@ export function checkpointKind(dir: string): CheckpointKind | null {
   return null;
 }
 
-export async function openCheckpointSource(dir: string, options: { bundle?: string | undefined; runtime?: RuntimeName | undefined } = {}): Promise<CheckpointSource> {
+// `spec` (the operator's --spec FILE) or `bundle` (--bundle DIR: its config.json) replace
+// the spec the checkpoint carries.
+export async function openCheckpointSource(dir: string, options: { bundle?: string | undefined; spec?: string | undefined; runtime?: RuntimeName | undefined } = {}): Promise<CheckpointSource> {
   const kind = checkpointKind(dir);
   if (kind === null) {
     throw new CkptError(ExitCode.badCheckpoint, `${dir} is not a checkpoint: it has neither ckpt's manifest.json, a checkpoint/ folder of CRIU images, nor inventory.img`, {
@@ -42,7 +44,7 @@ export async function openCheckpointSource(dir: string, options: { bundle?: stri
     });
   }
   const imagesDir = kind === "criu-images" ? dir : imagesDirOf(dir);
-  const specPath = options.bundle !== undefined ? join(options.bundle, "config.json") : join(dir, CheckpointFiles.spec);
+  const specPath = options.spec !== undefined ? resolve(options.spec) : options.bundle !== undefined ? join(options.bundle, "config.json") : join(dir, CheckpointFiles.spec);
   const engineConfig = await readFile(join(dir, CheckpointFiles.config), "utf8")
     .then((t) => JSON.parse(t) as Record<string, unknown>)
     .catch(() => null);

@@ -2,6 +2,7 @@
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
 import { refuseUnallowedSpec, vetImportedSpec } from "./spec-policy.ts";
+import { readHardLimits } from "../host/process-limits.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
@@ -45,7 +46,7 @@ import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
 import { containerStatus, isActive } from "../container/status.ts";
 import { beginRun, holdRestarts } from "../restart/restart-state.ts";
-import { NO_RESTART, RestartPolicySchema } from "../restart/policy.ts";
+import { NO_RESTART, RestartPolicySchema, type RestartPolicy } from "../restart/policy.ts";
 
 export interface RestoreRequest {
   // A container name (its latest checkpoint) or a checkpoint directory.
@@ -58,6 +59,10 @@ export interface RestoreRequest {
   options: RequestedRestoreOptions;
   // The bundle whose config.json is the spec, for a bare directory of CRIU images.
   bundle?: string | undefined;
+  // The operator's own spec for the container, instead of the one the checkpoint carries.
+  spec?: string | undefined;
+  // The operator's restart policy (a foreign checkpoint's own is not honoured).
+  restart?: RestartPolicy | undefined;
   // Set when the checkpoint was unpacked from an archive: the container gets its own copy
   // of the root filesystem (the archive's, or `rootfsBase` plus podman's changes).
   imported?: { label: string; rootfsBase?: string | undefined } | undefined;
@@ -113,7 +118,8 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
   const started = process.hrtime.bigint();
   const checkpoint = await resolveCheckpoint(store, request.source);
-  const source = await openCheckpointSource(checkpoint, { bundle: request.bundle, runtime: request.runtime });
+  if (request.spec !== undefined && request.bundle !== undefined) throw new CkptError(ExitCode.usage, "give either --spec FILE or --bundle DIR, not both", { hint: "--bundle DIR reads DIR/config.json" });
+  const source = await openCheckpointSource(checkpoint, { bundle: request.bundle, spec: request.spec, runtime: request.runtime });
   const manifest = source.manifest;
   const imageDir = source.imagesDir;
   const label = request.imported?.label ?? checkpoint;
@@ -191,6 +197,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     };
   }
   if (importedRootfs) record = { ...record, rootfs: join(store.layout.containerDir(name), "rootfs"), sourceBundle: null };
+  if (request.restart !== undefined) record = { ...record, restart: request.restart };
   // The network the container was dumped in (ckpt's record in config.dump), built again
   // here with host-side names of this container id.
   const dumpedNetwork = source.kind === "ckpt" ? NetworkConfigSchema.safeParse(source.engineConfig?.["network"]).data : undefined;
@@ -229,22 +236,29 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
       await createPlaceholders(checkpoint, planned.placeholders);
     }
-    // The spec of a checkpoint that arrived from elsewhere (not the operator's own
-    // --bundle) is the sender's: what it asks of this host is refused unless allowed. A
-    // root filesystem counts as the container's own only when ckpt unpacked it here.
-    if ((request.imported !== undefined && request.trustedSigner === undefined) || (source.kind !== "ckpt" && request.bundle === undefined)) {
-      const ownRoots = importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)];
-      refuseUnallowedSpec(
-        vetImportedSpec(dumpedSpec, ownRoots),
-        request.allow ?? [],
-        `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`,
-        "hooks run on this host as root, mounts give the container host files; if you trust the sender, allow them with",
-      );
-    }
     // A dump made in a namespace given by path (ckpt's, or the operator's) needs one handed
     // in; without ckpt's record of it (a bare image directory with --bundle), ckpt builds
     // a loopback-only one, or joins the spec's path when it exists here.
     if (record.network === undefined && (await readExternalNetnsKeys(imageDir)).length > 0) record = { ...record, network: networkForExternalDump(dumpedSpec, existsSync, request.imported === undefined) };
+    // The spec of a checkpoint that arrived from elsewhere is the sender's: what it asks
+    // of this host is refused unless allowed, unless the operator gave the spec (--spec,
+    // --bundle) or a key this host trusts signed it. A root filesystem counts as the
+    // container's own only when ckpt unpacked it here.
+    const foreignSpec = (request.imported !== undefined && request.trustedSigner === undefined) || source.kind !== "ckpt";
+    if (foreignSpec && request.spec === undefined && request.bundle === undefined) {
+      if (!importedRootfs && resolve(dumpedSpec.root.path) === "/") {
+        throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec's root filesystem is this host's own root (root.path ${dumpedSpec.root.path})`, { hint: "give the container's spec yourself with --spec FILE" });
+      }
+      const ownRoots = importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)];
+      const findings = vetImportedSpec(dumpedSpec, {
+        ownRoots,
+        networkManaged: record.network !== undefined,
+        engineConfinesByDefault: source.kind === "podman",
+        hostRlimits: readHardLimits(),
+        rootfsUnpacked: importedRootfs,
+      });
+      refuseUnallowedSpec(findings, request.allow ?? [], `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, "if you trust the sender, allow them with");
+    }
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
     await createMountpoints(planMountpoints(dumpedSpec, isDirectoryOrMissing));
