@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { execa } from "execa";
@@ -13,8 +13,31 @@ import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { waitFor } from "../harness/reports.ts";
 
 before(() => removeStaleSandboxes());
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+// The attacker's edit of a real export: spec.dump and config.dump changed by `edit`, the
+// manifest's digests recomputed so that the archive verifies.
+async function tamperedArchive(sandbox: Sandbox, archive: string, edit: (spec: Json, config: Json) => Json): Promise<string> {
+  const dir = await mkdtemp(sandbox.path("unpacked-"));
+  await execa("tar", ["-xf", archive, "-C", dir]);
+  const spec = JSON.parse(await readFile(join(dir, "spec.dump"), "utf8")) as Json;
+  const config = edit(spec, JSON.parse(await readFile(join(dir, "config.dump"), "utf8")) as Json);
+  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { files: { path: string; size: number | string; sha256: string }[] };
+  for (const [file, text] of [["spec.dump", JSON.stringify(spec)], ["config.dump", JSON.stringify(config)]] as const) {
+    await writeFile(join(dir, file), text);
+    const entry = manifest.files.find((f) => f.path === file)!;
+    entry.sha256 = createHash("sha256").update(text).digest("hex");
+    entry.size = typeof entry.size === "string" ? String(Buffer.byteLength(text)) : Buffer.byteLength(text);
+  }
+  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+  const evil = `${dir}.tar`;
+  await execa("tar", ["-cf", evil, "-C", dir, "."]);
+  return evil;
+}
 
 test("attack: a hook and a host bind mount added to an imported spec.dump (digests recomputed) are refused, both named: no marker, no container; with --allow for each it restores", async (t) => {
   if (!(await requireRealHost(t, "runc"))) return;
@@ -28,23 +51,13 @@ test("attack: a hook and a host bind mount added to an imported spec.dump (diges
 
   // The attacker's edit: a prestart hook writing a marker on the host, and a manifest that agrees.
   const marker = sandbox.path("HOOK-RAN");
-  const dir = sandbox.path("unpacked");
-  await mkdir(dir);
-  await execa("tar", ["-xf", archive, "-C", dir]);
-  const spec = JSON.parse(await readFile(join(dir, "spec.dump"), "utf8")) as Record<string, unknown>;
-  spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
   const secret = sandbox.path("host-secret");
   await mkdir(secret);
-  (spec["mounts"] as unknown[]).push({ destination: "/mnt/host", type: "bind", source: secret, options: ["rbind", "rw"] });
-  const specText = JSON.stringify(spec);
-  await writeFile(join(dir, "spec.dump"), specText);
-  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { files: { path: string; size: number | string; sha256: string }[] };
-  const entry = manifest.files.find((f) => f.path === "spec.dump")!;
-  entry.sha256 = createHash("sha256").update(specText).digest("hex");
-  entry.size = typeof entry.size === "string" ? String((await stat(join(dir, "spec.dump"))).size) : (await stat(join(dir, "spec.dump"))).size;
-  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
-  const evil = sandbox.path("evil.tar");
-  await execa("tar", ["-cf", evil, "-C", dir, "."]);
+  const evil = await tamperedArchive(sandbox, archive, (spec, config) => {
+    spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
+    (spec["mounts"] as unknown[]).push({ destination: "/mnt/host", type: "bind", source: secret, options: ["rbind", "rw"] });
+    return config;
+  });
 
   // inspect shows what the spec asks, and what an import would refuse, before anything runs.
   const shown = JSON.parse(String((await ckpt.ok(["inspect", "--json", evil])).stdout)) as { spec: { hooks: string[]; bindMounts: { destination: string }[]; refusedOnImport: { kind: string }[] } };
@@ -59,7 +72,7 @@ test("attack: a hook and a host bind mount added to an imported spec.dump (diges
   assert.equal(refused.exitCode, 5, String(refused.stderr));
   assert.match(String(refused.stderr), /hooks: hooks\.prestart\[0\]: \/bin\/sh -c echo ran/);
   assert.match(String(refused.stderr), new RegExp(`mounts: /mnt/host: a bind mount of this host's ${secret.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
-  assert.match(String(refused.stderr), /--allow mounts --allow hooks/);
+  assert.match(String(refused.stderr), /--allow hooks --allow mounts/);
   assert.equal(existsSync(marker), false, "the hook did not run");
   assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was left");
 
@@ -94,4 +107,96 @@ test("migrate of a container with a host bind mount is refused before anything i
   await source.ok(["migrate", "vol", "--allow", "mounts", "--to", to]);
   const read = await target.ok(["exec", "vol", "--", "cat", "/data/greeting"]);
   assert.equal(String(read.stdout).trim(), "hello", "the target restored it with its mount");
+});
+
+interface PsEntry {
+  name: string;
+  status: string;
+  pid: number | null;
+  restart: { policy: string; restarts: number } | null;
+}
+
+test("attack: an imported spec that asks for privileges (CAP_SYS_ADMIN, the host's pid namespace, a kernel sysctl, no masks, unconfined seccomp, rlimits past the host's) and a restart policy is refused naming each; with --spec FILE it restores, and restarts from the operator's spec, never the sender's", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const sandbox = await Sandbox.create(t);
+  const ckpt = new CkptRoot(sandbox);
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
+  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "priv", bundle]);
+  const archive = sandbox.path("priv.tar");
+  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "priv"]);
+  await ckpt.ok(["rm", "-f", "priv"]);
+  const corePattern = await readFile("/proc/sys/kernel/core_pattern", "utf8");
+  const evil = await tamperedArchive(sandbox, archive, (spec, config) => {
+    for (const set of Object.values(spec["process"]["capabilities"] as Record<string, string[]>)) set.push("CAP_SYS_ADMIN");
+    spec["linux"]["namespaces"] = (spec["linux"]["namespaces"] as Json[]).map((n) => (n["type"] === "pid" ? { type: "pid", path: "/proc/1/ns/pid" } : n));
+    spec["linux"]["sysctl"] = { "kernel.core_pattern": `|${sandbox.path("CORE-HANDLER")}` };
+    delete spec["linux"]["maskedPaths"];
+    spec["linux"]["seccomp"] = { defaultAction: "SCMP_ACT_ALLOW" };
+    spec["process"]["rlimits"] = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2 ** 40 }];
+    return { ...config, restart: { policy: "always", maxRetries: null, backoff: { initialMs: 100, maxMs: 100, resetAfterMs: 600_000 } } };
+  });
+
+  const refused = await ckpt.run(["restore", "--import", evil]);
+  assert.equal(refused.exitCode, 5, String(refused.stderr));
+  for (const finding of [
+    /capabilities: process\.capabilities: CAP_SYS_ADMIN, beyond the default set/,
+    /namespaces: linux\.namespaces: pid joins \/proc\/1\/ns\/pid/,
+    /sysctls: linux\.sysctl: kernel\.core_pattern=/,
+    /masked-paths: linux\.maskedPaths: none/,
+    /confinement: linux\.seccomp: allows every system call/,
+    /rlimits: process\.rlimits: RLIMIT_NOFILE 1024\/1099511627776, above this host's/,
+  ]) assert.match(String(refused.stderr), finding);
+  assert.match(String(refused.stderr), /--allow capabilities --allow namespaces --allow sysctls --allow confinement --allow masked-paths --allow rlimits, or give the spec yourself with --spec FILE/);
+  assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+  assert.equal(await readFile("/proc/sys/kernel/core_pattern", "utf8"), corePattern, "the host's sysctl is untouched");
+  const shown = await ckpt.json<{ spec: { refusedOnImport: { kind: string }[]; restart: string | null } }>(["inspect", "--json", evil]);
+  assert.deepEqual([...new Set(shown.spec.refusedOnImport.map((f) => f.kind))].sort(), ["capabilities", "confinement", "masked-paths", "namespaces", "rlimits", "sysctls"]);
+  assert.equal(shown.spec.restart, "always", "inspect shows the restart policy the archive asks for");
+
+  // The operator's own spec: restored, and its restart policy is not the sender's.
+  const restored = await ckpt.json<{ pid: number }>(["restore", "--import", evil, "--spec", join(bundle, "config.json")]);
+  assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "priv")?.restart?.policy ?? "no", "no", "the archive's restart policy is not honoured");
+  assert.notEqual(await readlink(`/proc/${restored.pid}/ns/pid`), await readlink("/proc/self/ns/pid"), "the container has its own pid namespace");
+  await ckpt.ok(["rm", "-f", "priv"]);
+
+  // With --restart given again, the container restarts: from the operator's spec.
+  const again = await ckpt.json<{ pid: number }>(["restore", "--import", evil, "--spec", join(bundle, "config.json"), "--restart", "always", "--backoff-initial", "100ms"]);
+  assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "priv")?.restart?.policy, "always");
+  process.kill(again.pid, "SIGKILL");
+  const restarted = await waitFor("the restart", async () => {
+    const e = (await ckpt.json<PsEntry[]>(["ps"])).find((p) => p.name === "priv");
+    return e?.status === "running" && e.pid !== null && e.pid !== again.pid ? e : undefined;
+  }, 20_000);
+  const status = await readFile(`/proc/${restarted.pid}/status`, "utf8");
+  const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1]}`);
+  assert.equal((bounding >> 21n) & 1n, 0n, "the restarted container has no CAP_SYS_ADMIN (bit 21)");
+  assert.notEqual(await readlink(`/proc/${restarted.pid}/ns/pid`), await readlink("/proc/self/ns/pid"), "nor the host's pid namespace");
+  await ckpt.ok(["rm", "-f", "priv"]);
+});
+
+test("attack: an archive without a root filesystem whose spec names this host's / as the root is refused even with --allow rootfs; the untouched one restores only with --allow rootfs", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const sandbox = await Sandbox.create(t);
+  const ckpt = new CkptRoot(sandbox);
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
+  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "shared", bundle]);
+  const archive = sandbox.path("shared.tar");
+  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "--ignore-rootfs", "shared"]);
+  await ckpt.ok(["rm", "-f", "shared"]);
+  const evil = await tamperedArchive(sandbox, archive, (spec, config) => {
+    spec["root"] = { path: "/", readonly: false };
+    return config;
+  });
+  for (const args of [[], ["--allow", "rootfs"]]) {
+    const r = await ckpt.run(["restore", "--import", evil, ...args]);
+    assert.equal(r.exitCode, 5, String(r.stderr));
+    assert.match(String(r.stderr), /root filesystem is this host's own root/);
+    assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+  }
+  const unasked = await ckpt.run(["restore", "--import", archive]);
+  assert.equal(unasked.exitCode, 5, String(unasked.stderr));
+  assert.match(String(unasked.stderr), /rootfs: root\.path .*: a directory of this host the archive names/);
+  await ckpt.ok(["restore", "--import", archive, "--allow", "rootfs"]);
+  assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "shared")?.status, "running");
+  await ckpt.ok(["rm", "-f", "shared"]);
 });
