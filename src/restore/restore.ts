@@ -226,16 +226,13 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   const layout = store.layout;
   let holder: TimeNamespaceHolder | undefined;
   let daemon: LazyPagesDaemon | undefined;
+  let networkBuilt = false;
   try {
     let dumpedSpec = await readOciSpec(source.specPath);
     // A bundle's config.json names its root relative to the bundle.
     if (!isAbsolute(dumpedSpec.root.path)) dumpedSpec = { ...dumpedSpec, root: { ...dumpedSpec.root, path: resolve(dirname(source.specPath), dumpedSpec.root.path) } };
-    if (importedRootfs || source.kind !== "ckpt") {
-      const planned = planImportedSpec(dumpedSpec, importedRootfs ? record.rootfs : dumpedSpec.root.path, join(store.layout.containerDir(name), "mounts"), existsSync);
-      dumpedSpec = planned.spec;
-      if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
-      await createPlaceholders(checkpoint, planned.placeholders);
-    }
+    const planned = importedRootfs || source.kind !== "ckpt" ? planImportedSpec(dumpedSpec, importedRootfs ? record.rootfs : dumpedSpec.root.path, join(store.layout.containerDir(name), "mounts"), existsSync) : null;
+    if (planned !== null) dumpedSpec = planned.spec;
     // A dump made in a namespace given by path (ckpt's, or the operator's) needs one handed
     // in; without ckpt's record of it (a bare image directory with --bundle), ckpt builds
     // a loopback-only one, or joins the spec's path when it exists here.
@@ -259,6 +256,9 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       });
       refuseUnallowedSpec(findings, request.allow ?? [], `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, "if you trust the sender, allow them with");
     }
+    // Vetted: now the root filesystem is unpacked and the engine's files get stand-ins.
+    if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
+    if (planned !== null) await createPlaceholders(checkpoint, planned.placeholders);
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
     await createMountpoints(planMountpoints(dumpedSpec, isDirectoryOrMissing));
@@ -300,6 +300,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // restart of the old container is called off, too).
     await holdRestarts(layout, record, "restoring");
     await rebuildNetwork(store, record);
+    networkBuilt = true;
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
     const pid = await startMonitor(
@@ -337,8 +338,11 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     };
   } catch (caught) {
     let error = caught;
+    // What this restore created and now takes back, in the words the error ends with.
+    const removed: string[] = [];
     if (daemon !== undefined) {
       daemon.stop();
+      removed.push(`the lazy-pages daemon (PID ${daemon.pid}) was stopped`);
       // The daemon's side of a failed lazy restore: what it got from the page server.
       const daemonLog = await readFile(daemon.logPath, "utf8").catch(() => "");
       if (error instanceof CkptError && daemonLog !== "") error = new CkptError(error.exitCode, error.message, { evidence: [...error.evidence, "lazy-pages daemon:", ...criuEvidence(daemonLog, 6)], ...(error.hint ? { hint: error.hint } : {}) });
@@ -348,16 +352,28 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // Nothing below is ever removed recursively while a mount may remain there: a
     // recursive delete through that bind mount would delete the root filesystem itself.
     const runtimeState = join(runtime.stateRoot, record.id);
-    await releaseContainerNetwork(store, record).catch(() => {});
+    const released = await releaseContainerNetwork(store, record).then(() => true, () => false);
+    if (networkBuilt && record.network !== undefined && released) removed.push(`its ${record.network.mode} network (namespace and interfaces) was released`);
     const remaining = await unmountBelow([layout.containerDir(name), runtimeState]).catch(() => ["(unknown)"]);
     if (remaining.length === 0) {
       await rmdir(join(runtimeState, "criu-root")).catch(() => {});
-      await runtime.delete(record.id, true).catch(() => {});
+      // Only the id this restore gave the runtime: never another container's (idIsFree).
+      if ((await runtime.state(record.id).catch(() => null)) !== null && (await runtime.delete(record.id, true).then(() => true, () => false))) removed.push(`${runtimeName}'s container ${record.id.slice(0, 12)} was deleted`);
     }
-    if (existing !== null) await store.save(existing).then(() => writeFile(layout.criuConfig(name), "")).catch(() => {});
-    else if (remaining.length === 0) await store.remove(name);
-    if (remaining.length > 0 && error instanceof CkptError) {
-      throw new CkptError(error.exitCode, error.message, { evidence: [...error.evidence, ...remaining.map((m) => `still mounted after the failed restore: ${m}`)], hint: `unmount them (umount -l) before removing or restoring "${name}" again` });
+    if (existing !== null) {
+      await store.save(existing).then(() => writeFile(layout.criuConfig(name), "")).catch(() => {});
+      removed.push(`the stopped container "${name}" it was restoring over is kept as it was`);
+    } else if (remaining.length === 0) {
+      await store.remove(name);
+      removed.push(`the container "${name}" (record${importedRootfs ? ", root filesystem unpacked from the archive" : ""}) was removed`);
+    }
+    if (error instanceof CkptError) {
+      const nothing = removed.length === 0 ? ["nothing had been created yet: nothing was removed"] : removed.map((r) => `cleanup: ${r}`);
+      const left = remaining.map((m) => `still mounted after the failed restore: ${m}`);
+      throw new CkptError(error.exitCode, error.message, {
+        evidence: [...error.evidence, ...nothing, ...left],
+        ...(remaining.length > 0 ? { hint: `unmount them (umount -l) before removing or restoring "${name}" again` } : error.hint ? { hint: error.hint } : {}),
+      });
     }
     throw error;
   } finally {

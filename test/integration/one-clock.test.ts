@@ -184,6 +184,9 @@ describe("failures leave nothing behind", () => {
     assert.equal(failed.exitCode, 6, String(failed.stderr));
     assert.match(String(failed.stderr), /CRIU could not restore "copy"; the checkpoint is untouched/);
     assert.match(String(failed.stderr), /Error/);
+    // It says what it took back: what this restore created, and only that.
+    assert.match(String(failed.stderr), /cleanup: the container "copy" \(record\) was removed/);
+    assert.doesNotMatch(String(failed.stderr), /nothing was removed/);
     assert.deepEqual(await fingerprint(damaged), before, "the checkpoint's files are as they were");
     assert.deepEqual((await c.ckpt.json<PsEntry[]>(["ps", "-a"])).map((x) => x.name), ["clock"]);
     assert.equal((await c.ps()).status, "running");
