@@ -2,6 +2,7 @@
 // CKPT_REQUIRE_INTEGRATION=1 a missing prerequisite fails the test; elsewhere the test
 // is skipped with the reason, so a developer sees what to install.
 import type { TestContext } from "node:test";
+import { execa } from "execa";
 import { evaluateHost, type DoctorReport } from "../../src/doctor/evaluate.ts";
 import { gatherHostFacts } from "../../src/host/facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
@@ -47,5 +48,15 @@ export function requireRoot(t: TestContext, why = "the import tests need root"):
   if (process.getuid?.() === 0) return true;
   if (integrationRequired()) throw new Error(why);
   t.skip("needs root");
+  return false;
+}
+
+// podman, the reference peer, for the tests of its archives: a failure in CI, a skip elsewhere.
+export async function requirePodman(t: TestContext): Promise<boolean> {
+  if (!(await requireRealHost(t, "runc"))) return false;
+  const podman = await execa("podman", ["--version"], { reject: false });
+  if (podman.exitCode === 0) return true;
+  if (integrationRequired()) throw new Error("podman is not installed (scripts/setup-host.sh installs it): it is the reference peer");
+  t.skip("podman is not installed");
   return false;
 }

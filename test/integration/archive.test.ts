@@ -14,7 +14,7 @@ import { writeRawTar, type RawEntry } from "../harness/archives.ts";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
-import { integrationRequired, requireRealHost, requireRoot } from "../harness/prerequisites.ts";
+import { requirePodman, requireRealHost, requireRoot } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
@@ -229,12 +229,7 @@ describe("other tools' checkpoints", () => {
   before(() => removeStaleSandboxes());
 
   test("a podman-exported archive: inspect shows it, restore --import brings it up as a ckpt container whose counter goes on", async (t) => {
-    if (!(await requireRealHost(t, "runc"))) return;
-    const podman = await execa("podman", ["--version"], { reject: false });
-    if (podman.exitCode !== 0) {
-      if (integrationRequired()) throw new Error("podman is not installed (scripts/setup-host.sh installs it): it is the reference peer");
-      return t.skip("podman is not installed");
-    }
+    if (!(await requirePodman(t))) return;
     const sandbox = await Sandbox.create(t);
     const ckpt = new CkptRoot(sandbox);
     const tag = `${testResourcePrefix}${process.pid}`.replace(/[^a-z0-9-]/g, "-");

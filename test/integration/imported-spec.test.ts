@@ -11,7 +11,8 @@ import { execa } from "execa";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
-import { requireRealHost } from "../harness/prerequisites.ts";
+import { requirePodman, requireRealHost } from "../harness/prerequisites.ts";
+import { testResourcePrefix } from "../harness/owner.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { waitFor } from "../harness/reports.ts";
 
@@ -199,4 +200,48 @@ test("attack: an archive without a root filesystem whose spec names this host's 
   await ckpt.ok(["restore", "--import", archive, "--allow", "rootfs"]);
   assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "shared")?.status, "running");
   await ckpt.ok(["rm", "-f", "shared"]);
+});
+
+test("attack: a podman archive whose spec has a hook and a host bind mount is refused with both named, the hook not run; with --allow hooks --allow mounts it restores and reads the mount", async (t) => {
+  if (!(await requirePodman(t))) return;
+  const sandbox = await Sandbox.create(t);
+  const ckpt = new CkptRoot(sandbox);
+  const tag = `${testResourcePrefix}hook-${process.pid}`.replace(/[^a-z0-9-]/g, "-");
+  const image = `localhost/${tag}:latest`;
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/true"] });
+  const rootfs = join(bundle, "rootfs");
+  await execa("tar", ["-C", rootfs, "-cf", sandbox.path("rootfs.tar"), "."]);
+  sandbox.defer(async () => {
+    await execa("podman", ["rm", "-f", tag], { reject: false });
+    await execa("podman", ["rmi", "-f", image], { reject: false });
+  });
+  // podman puts the hooks of its hooks directory into the spec: each start appends a line.
+  const marker = sandbox.path("HOOK-RUNS");
+  const hooks = sandbox.path("hooks.d");
+  await mkdir(hooks);
+  await writeFile(join(hooks, "marker.json"), JSON.stringify({ version: "1.0.0", hook: { path: "/bin/sh", args: ["sh", "-c", `echo ran >> ${marker}`] }, when: { always: true }, stages: ["prestart"] }));
+  const data = sandbox.path("host-data");
+  await mkdir(data);
+  await writeFile(join(data, "greeting"), "hello from the host\n");
+  await execa("podman", ["import", sandbox.path("rootfs.tar"), image]);
+  await execa("podman", ["--hooks-dir", hooks, "run", "-d", "--name", tag, "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "-v", `${data}:/data`, image, "/bin/sh", "-c", "sleep 100000"]);
+  const archive = sandbox.path("podman.tar.zst");
+  await execa("podman", ["container", "checkpoint", "--export", archive, tag]);
+  const runsByPodman = (await readFile(marker, "utf8")).split("\n").filter(Boolean).length;
+  assert.ok(runsByPodman >= 1, "podman ran the hook when it started the container");
+
+  const refused = await ckpt.run(["restore", "--import", archive, "--no-verify", "--rootfs", rootfs]);
+  assert.equal(refused.exitCode, 5, String(refused.stderr));
+  assert.match(String(refused.stderr), /hooks: hooks\.prestart\[0\]: \/bin\/sh -c echo ran >>/);
+  assert.match(String(refused.stderr), new RegExp(`mounts: /data: a bind mount of this host's ${data.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+  assert.equal((await readFile(marker, "utf8")).split("\n").filter(Boolean).length, runsByPodman, "ckpt ran no hook");
+  assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+
+  const onlyMounts = await ckpt.run(["restore", "--import", archive, "--no-verify", "--rootfs", rootfs, "--allow", "mounts"]);
+  assert.equal(onlyMounts.exitCode, 5, "the hook is still refused");
+  assert.doesNotMatch(String(onlyMounts.stderr), /mounts: \/data/);
+  await ckpt.ok(["restore", "--import", archive, "--no-verify", "--rootfs", rootfs, "--allow", "hooks", "--allow", "mounts"]);
+  assert.equal((await readFile(marker, "utf8")).split("\n").filter(Boolean).length, runsByPodman + 1, "allowed, the runtime ran the hook once");
+  assert.equal(String((await ckpt.ok(["exec", tag, "--", "cat", "/data/greeting"])).stdout).trim(), "hello from the host");
+  await ckpt.ok(["rm", "-f", tag]);
 });
