@@ -169,6 +169,13 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (isActive(status)) {
       throw new CkptError(ExitCode.conflict, `container "${name}" is ${status}`, { hint: `restore under another name with --name, or stop it first: ckpt stop ${name}` });
     }
+    // An imported checkpoint takes over a stopped container's name only when it is that
+    // container's own export (same id, exported from here): never another container's.
+    if (request.imported !== undefined && (existing.id !== manifest.container.id || existing.checkpointedTo === null)) {
+      throw new CkptError(ExitCode.conflict, `a container named "${name}" already exists here (${status}), and ${label} is not its export: an imported checkpoint never takes over another container's name`, {
+        hint: `restore it under another name with --name NEW, or remove the other container first: ckpt rm ${name}`,
+      });
+    }
     await existingRuntime.delete(existing.id, true);
     // A container that was stopped or crashed (not checkpointed) still holds its network:
     // it is this container's own, built again below.

@@ -1,7 +1,10 @@
 // Hand-made tar archives for the import attack tests: each entry's header is written as
 // given (node-tar's Header), so paths and types a well-behaved packer would never produce
 // reach ckpt as an attacker would send them.
-import { writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
 import * as tar from "tar";
 
 export interface RawEntry {
@@ -29,4 +32,35 @@ export async function writeRawTar(file: string, entries: RawEntry[]): Promise<vo
   }
   blocks.push(Buffer.alloc(1024));
   await writeFile(file, Buffer.concat(blocks));
+}
+
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+// The three JSON files of a ckpt export an attacker edits.
+export interface ExportFiles {
+  manifest: Json;
+  config: Json;
+  spec: Json;
+}
+
+// The attacker's edit of a real export (an uncompressed tar): its manifest, config.dump and
+// spec.dump as `edit` leaves them, the manifest's digests recomputed so that the archive
+// still verifies. Written as `${prefix}XXXXXX.tar`.
+export async function tamperedExport(archive: string, prefix: string, edit: (files: ExportFiles) => void): Promise<string> {
+  const dir = await mkdtemp(prefix);
+  await execa("tar", ["-xf", archive, "-C", dir]);
+  const read = async (file: string) => JSON.parse(await readFile(join(dir, file), "utf8")) as Json;
+  const files: ExportFiles = { manifest: await read("manifest.json"), config: await read("config.dump"), spec: await read("spec.dump") };
+  edit(files);
+  for (const [file, value] of [["spec.dump", files.spec], ["config.dump", files.config]] as const) {
+    const text = JSON.stringify(value);
+    await writeFile(join(dir, file), text);
+    const entry = (files.manifest["files"] as { path: string; size: number | string; sha256: string }[]).find((f) => f.path === file)!;
+    entry.sha256 = createHash("sha256").update(text).digest("hex");
+    entry.size = typeof entry.size === "string" ? String(Buffer.byteLength(text)) : Buffer.byteLength(text);
+  }
+  await writeFile(join(dir, "manifest.json"), JSON.stringify(files.manifest));
+  const out = `${dir}.tar`;
+  await execa("tar", ["-cf", out, "-C", dir, "."]);
+  return out;
 }

@@ -2,9 +2,8 @@
 // root. The archive here is a real export whose spec.dump an attacker edited, its manifest
 // digests recomputed (so the archive verifies): the hook's marker file is the damage looked for.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { execa } from "execa";
@@ -15,30 +14,10 @@ import { requirePodman, requireRealHost } from "../harness/prerequisites.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { waitFor } from "../harness/reports.ts";
+import { tamperedExport, type Json } from "../harness/archives.ts";
 
 before(() => removeStaleSandboxes());
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-// The attacker's edit of a real export: spec.dump and config.dump changed by `edit`, the
-// manifest's digests recomputed so that the archive verifies.
-async function tamperedArchive(sandbox: Sandbox, archive: string, edit: (spec: Json, config: Json) => Json): Promise<string> {
-  const dir = await mkdtemp(sandbox.path("unpacked-"));
-  await execa("tar", ["-xf", archive, "-C", dir]);
-  const spec = JSON.parse(await readFile(join(dir, "spec.dump"), "utf8")) as Json;
-  const config = edit(spec, JSON.parse(await readFile(join(dir, "config.dump"), "utf8")) as Json);
-  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { files: { path: string; size: number | string; sha256: string }[] };
-  for (const [file, text] of [["spec.dump", JSON.stringify(spec)], ["config.dump", JSON.stringify(config)]] as const) {
-    await writeFile(join(dir, file), text);
-    const entry = manifest.files.find((f) => f.path === file)!;
-    entry.sha256 = createHash("sha256").update(text).digest("hex");
-    entry.size = typeof entry.size === "string" ? String(Buffer.byteLength(text)) : Buffer.byteLength(text);
-  }
-  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
-  const evil = `${dir}.tar`;
-  await execa("tar", ["-cf", evil, "-C", dir, "."]);
-  return evil;
-}
 
 test("attack: a hook and a host bind mount added to an imported spec.dump (digests recomputed) are refused, both named: no marker, no container; with --allow for each it restores", async (t) => {
   if (!(await requireRealHost(t, "runc"))) return;
@@ -54,10 +33,9 @@ test("attack: a hook and a host bind mount added to an imported spec.dump (diges
   const marker = sandbox.path("HOOK-RAN");
   const secret = sandbox.path("host-secret");
   await mkdir(secret);
-  const evil = await tamperedArchive(sandbox, archive, (spec, config) => {
+  const evil = await tamperedExport(archive, sandbox.path("evil-"), ({ spec }) => {
     spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
     (spec["mounts"] as unknown[]).push({ destination: "/mnt/host", type: "bind", source: secret, options: ["rbind", "rw"] });
-    return config;
   });
 
   // inspect shows what the spec asks, and what an import would refuse, before anything runs.
@@ -127,14 +105,14 @@ test("attack: an imported spec that asks for privileges (CAP_SYS_ADMIN, the host
   await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "priv"]);
   await ckpt.ok(["rm", "-f", "priv"]);
   const corePattern = await readFile("/proc/sys/kernel/core_pattern", "utf8");
-  const evil = await tamperedArchive(sandbox, archive, (spec, config) => {
+  const evil = await tamperedExport(archive, sandbox.path("evil-"), ({ spec, config }) => {
     for (const set of Object.values(spec["process"]["capabilities"] as Record<string, string[]>)) set.push("CAP_SYS_ADMIN");
     spec["linux"]["namespaces"] = (spec["linux"]["namespaces"] as Json[]).map((n) => (n["type"] === "pid" ? { type: "pid", path: "/proc/1/ns/pid" } : n));
     spec["linux"]["sysctl"] = { "kernel.core_pattern": `|${sandbox.path("CORE-HANDLER")}` };
     delete spec["linux"]["maskedPaths"];
     spec["linux"]["seccomp"] = { defaultAction: "SCMP_ACT_ALLOW" };
     spec["process"]["rlimits"] = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2 ** 40 }];
-    return { ...config, restart: { policy: "always", maxRetries: null, backoff: { initialMs: 100, maxMs: 100, resetAfterMs: 600_000 } } };
+    config["restart"] = { policy: "always", maxRetries: null, backoff: { initialMs: 100, maxMs: 100, resetAfterMs: 600_000 } };
   });
 
   const refused = await ckpt.run(["restore", "--import", evil]);
@@ -184,9 +162,8 @@ test("attack: an archive without a root filesystem whose spec names this host's 
   const archive = sandbox.path("shared.tar");
   await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "--ignore-rootfs", "shared"]);
   await ckpt.ok(["rm", "-f", "shared"]);
-  const evil = await tamperedArchive(sandbox, archive, (spec, config) => {
+  const evil = await tamperedExport(archive, sandbox.path("evil-"), ({ spec }) => {
     spec["root"] = { path: "/", readonly: false };
-    return config;
   });
   for (const args of [[], ["--allow", "rootfs"]]) {
     const r = await ckpt.run(["restore", "--import", evil, ...args]);

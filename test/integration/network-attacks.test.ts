@@ -13,6 +13,7 @@ import { netHost, type NetHost } from "../harness/net-hosts.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { tamperedExport } from "../harness/archives.ts";
 
 interface PsEntry {
   name: string;
@@ -23,21 +24,6 @@ interface PsEntry {
 
 async function ps(host: NetHost, root: string): Promise<PsEntry[]> {
   return JSON.parse((await host.ckptOk(root, ["ps", "-a", "--json"])).stdout) as PsEntry[];
-}
-
-// Unpacks an uncompressed archive, lets `edit` change manifest.json and config.dump, packs it again.
-async function tamper(sandbox: Sandbox, archive: string, label: string, edit: (manifest: Record<string, any>, config: Record<string, any>) => void): Promise<string> {
-  const dir = sandbox.path(`unpacked-${label}`);
-  await mkdir(dir);
-  await execa("tar", ["-xf", archive, "-C", dir]);
-  const manifest = JSON.parse(await readFile(`${dir}/manifest.json`, "utf8")) as Record<string, any>;
-  const config = JSON.parse(await readFile(`${dir}/config.dump`, "utf8")) as Record<string, any>;
-  edit(manifest, config);
-  await writeFile(`${dir}/manifest.json`, JSON.stringify(manifest));
-  await writeFile(`${dir}/config.dump`, JSON.stringify(config));
-  const out = sandbox.path(`${label}.tar`);
-  await execa("tar", ["-cf", out, "-C", dir, "."]);
-  return out;
 }
 
 describe("networking under attack and on a bad day", () => {
@@ -56,9 +42,9 @@ describe("networking under attack and on a bad day", () => {
     await host.ckptOk(root.root, ["checkpoint", "--export", archive, "-c", "none", "carrier"]);
     await host.ckptOk(root.root, ["rm", "-f", "carrier"]);
 
-    const stolen = await tamper(sandbox, archive, "stolen-id", (m, c) => {
-      m["container"]["id"] = victim.id;
-      c["id"] = victim.id;
+    const stolen = await tamperedExport(archive, sandbox.path("stolen-id-"), ({ manifest, config }) => {
+      manifest["container"]["id"] = victim.id;
+      config["id"] = victim.id;
     });
     await host.ckptOk(root.root, ["restore", "--import", stolen, "--no-verify"]);
     let after = await ps(host, root.root);
@@ -68,14 +54,31 @@ describe("networking under attack and on a bad day", () => {
     assert.notEqual(thief.id, victim.id, "restored under an id of its own");
     await host.ckptOk(root.root, ["rm", "-f", "carrier"]);
 
+    // The name (and id) of a stopped container: never taken over by an import.
+    await host.ckptOk(root.root, ["stop", "victim"]);
+    const stopped = (await ps(host, root.root)).find((e) => e.name === "victim")!;
+    const namesake = await tamperedExport(archive, sandbox.path("namesake-"), ({ manifest, config }) => {
+      manifest["container"]["id"] = victim.id;
+      manifest["container"]["name"] = "victim";
+      config["id"] = victim.id;
+      config["name"] = "victim";
+    });
+    const takeover = await host.ckpt(root.root, ["restore", "--import", namesake]);
+    assert.equal(takeover.exitCode, 9, takeover.stderr);
+    assert.match(takeover.stderr, /a container named "victim" already exists here \(exited\)[\s\S]*--name NEW/);
+    assert.deepEqual((await ps(host, root.root)).find((e) => e.name === "victim"), stopped, "the stopped container is as it was");
+    await host.ckptOk(root.root, ["restore", "--import", namesake, "--name", "victim2"]);
+    assert.equal((await ps(host, root.root)).find((e) => e.name === "victim2")?.status, "running");
+    await host.ckptOk(root.root, ["rm", "-f", "victim2"]);
+
     // A mount below the runtime's state directory's parent, where "../../.." would lead.
     const target = sandbox.path("precious");
     await mkdir(target);
     await execa("mount", ["-t", "tmpfs", "ckpt-test-precious", target]);
     sandbox.defer(async () => void (await execa("umount", [target], { reject: false })));
-    const traversal = await tamper(sandbox, archive, "traversal-id", (m, c) => {
-      m["container"]["id"] = "../../../precious";
-      c["id"] = "../../../precious";
+    const traversal = await tamperedExport(archive, sandbox.path("traversal-id-"), ({ manifest, config }) => {
+      manifest["container"]["id"] = "../../../precious";
+      config["id"] = "../../../precious";
     });
     await host.ckptOk(root.root, ["restore", "--import", traversal, "--no-verify"]);
     after = await ps(host, root.root);
