@@ -264,8 +264,8 @@ these is refused, named, until --allow KIND says so: hooks, mounts (bind mounts 
 paths), capabilities (beyond the default set), namespaces (joined by path, or missing),
 devices, sysctls (outside the namespaced safe set), confinement (unconfined seccomp,
 AppArmor, SELinux), masked-paths (the default masks missing), rlimits (above this
-host's), rootfs (a host directory the archive does not carry). --spec FILE restores with
-your own spec instead.
+host's), rootfs (a host directory the archive does not carry), annotations (crun's
+run.oci.*). --spec FILE restores with your own spec instead.
 
 Dump options: a checkpoint made with --file-locks, --tcp-established or --tcp-close is
 restored with the same (its manifest and images say which); a flag that would lose what

@@ -250,7 +250,8 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // container's own only when ckpt unpacked it here.
     const foreignSpec = (request.imported !== undefined && request.trustedSigner === undefined) || source.kind !== "ckpt";
     if (foreignSpec && request.spec === undefined && request.bundle === undefined) {
-      if (!importedRootfs && resolve(dumpedSpec.root.path) === "/") {
+      // However it is spelled: "/", "//.", or a link to it such as /proc/1/root.
+      if (!importedRootfs && (resolve(dumpedSpec.root.path) === "/" || realPathOrNull(dumpedSpec.root.path) === "/")) {
         throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec's root filesystem is this host's own root (root.path ${dumpedSpec.root.path})`, { hint: "give the container's spec yourself with --spec FILE" });
       }
       const ownRoots = importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)];

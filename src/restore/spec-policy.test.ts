@@ -153,3 +153,24 @@ test("the refusal names every finding, what each kind risks, and the flags that 
   );
   assert.doesNotThrow(() => refuseUnallowedSpec(vetImportedSpec(spec, host), ["hooks", "capabilities"], "refusing", "allow with"));
 });
+
+test("mounts of anything but the kernel's virtual file systems are findings: an overlay naming host directories, a block device, a typeless mount", () => {
+  const spec = edited(runcSpec(), (s) =>
+    s["mounts"].push(
+      { destination: "/merged", type: "overlay", source: "overlay", options: ["lowerdir=/", "upperdir=/tmp/u", "workdir=/tmp/w"] },
+      { destination: "/disk", type: "ext4", source: "/dev/sda1" },
+      { destination: "/odd", source: "/etc" },
+      { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["size=64m"] },
+    ),
+  );
+  assert.deepEqual(kinds(spec), [
+    "mounts: /merged: a mount of type overlay from overlay (lowerdir=/,upperdir=/tmp/u,workdir=/tmp/w)",
+    "mounts: /disk: a mount of type ext4 from /dev/sda1",
+    "mounts: /odd: a mount of type (none) from /etc",
+  ]);
+});
+
+test("annotations crun acts on (run.oci.*) are findings; podman's and CRI-O's records are not", () => {
+  const spec = edited(podmanSpec(), (s) => (s["annotations"] = { ...s["annotations"], "run.oci.seccomp.receiver": "/run/agent.sock", "io.podman.annotations.autoremove": "FALSE" }));
+  assert.deepEqual(kinds(spec, { ...host, engineConfinesByDefault: true, ownRoots: ["/var/lib/containers", "/run/containers"] }), ["annotations: annotations: run.oci.seccomp.receiver=/run/agent.sock"]);
+});

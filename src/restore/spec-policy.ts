@@ -11,13 +11,13 @@ import { posix } from "node:path";
 import { CkptError, ExitCode } from "../errors.ts";
 import { isBindMount, type OciSpec } from "../oci/spec.ts";
 
-export const allowableKinds = ["hooks", "mounts", "capabilities", "namespaces", "devices", "sysctls", "confinement", "masked-paths", "rlimits", "rootfs"] as const;
+export const allowableKinds = ["hooks", "mounts", "capabilities", "namespaces", "devices", "sysctls", "confinement", "masked-paths", "rlimits", "rootfs", "annotations"] as const;
 export type AllowableKind = (typeof allowableKinds)[number];
 
 // What each kind gives the container, for the refusal's hint.
 export const kindRisks: Record<AllowableKind, string> = {
   hooks: "hooks run on this host as root",
-  mounts: "bind mounts give the container this host's files",
+  mounts: "bind mounts and file system mounts give the container this host's files and disks",
   capabilities: "capabilities beyond the default set give the container power over this host",
   namespaces: "a namespace given by path, or none, is this host's",
   devices: "devices give the container this host's hardware",
@@ -26,6 +26,7 @@ export const kindRisks: Record<AllowableKind, string> = {
   "masked-paths": "unmasked /proc and /sys paths show and change this host's kernel",
   rlimits: "limits above this host's let the container take more than ckpt itself may",
   rootfs: "a root filesystem the archive does not carry is a directory of this host",
+  annotations: "annotations the runtime acts on change how it treats this host",
 };
 
 export interface SpecFinding {
@@ -113,6 +114,7 @@ export function vetImportedSpec(spec: OciSpec, context: Partial<PolicyContext> =
     ...confinementFindings(s, ctx),
     ...maskedPathFindings(s),
     ...rlimitFindings(s, ctx),
+    ...annotationFindings(spec),
   ];
 }
 
@@ -134,14 +136,30 @@ function hookFindings(s: VettedSpec): SpecFinding[] {
   });
 }
 
+// File systems that hold nothing of the host's: the kernel's views and memory.
+const VIRTUAL_FILESYSTEMS = new Set(["proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "shm"]);
+
 function mountFindings(spec: OciSpec, ctx: PolicyContext): SpecFinding[] {
   const roots = ctx.ownRoots.map((r) => posix.normalize(r).replace(/\/+$/, ""));
   return (spec.mounts ?? []).flatMap((mount): SpecFinding[] => {
-    if (!isBindMount(mount) || mount.source === undefined) return [];
-    const source = posix.normalize(mount.source);
+    if (!isBindMount(mount)) {
+      // Any other file system (overlay's lowerdir=, a block device, nfs) names host things.
+      if (mount.type !== undefined && VIRTUAL_FILESYSTEMS.has(mount.type)) return [];
+      const options = (mount.options ?? []).filter((o) => o.includes("/")).join(",");
+      return [{ kind: "mounts", detail: `${mount.destination}: a mount of type ${mount.type ?? "(none)"} from ${mount.source ?? "?"}${options === "" ? "" : ` (${options})`}` }];
+    }
+    const source = posix.normalize(mount.source ?? "/");
     const own = roots.some((r) => source === r || source.startsWith(`${r}/`));
-    return own ? [] : [{ kind: "mounts", detail: `${mount.destination}: a bind mount of this host's ${mount.source}` }];
+    return own ? [] : [{ kind: "mounts", detail: `${mount.destination}: a bind mount of this host's ${mount.source ?? "(no source)"}` }];
   });
+}
+
+// Annotations crun acts on (run.oci.*: handlers, seccomp receivers, cgroup and group
+// behaviour); podman's, CRI-O's and ckpt's own are records, not instructions.
+function annotationFindings(spec: OciSpec): SpecFinding[] {
+  return Object.entries(spec.annotations ?? {})
+    .filter(([key]) => key.startsWith("run.oci."))
+    .map(([key, value]): SpecFinding => ({ kind: "annotations", detail: `annotations: ${key}=${value}` }));
 }
 
 function capabilityFindings(s: VettedSpec): SpecFinding[] {
