@@ -246,15 +246,17 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (record.network === undefined && (await readExternalNetnsKeys(imageDir)).length > 0) record = { ...record, network: networkForExternalDump(dumpedSpec, existsSync, request.imported === undefined) };
     // The spec of a checkpoint that arrived from elsewhere is the sender's: what it asks
     // of this host is refused unless allowed, unless the operator gave the spec (--spec,
-    // --bundle) or a key this host trusts signed it. A root filesystem counts as the
-    // container's own only when ckpt unpacked it here.
+    // --bundle) or a key this host trusts signed it.
     const foreignSpec = (request.imported !== undefined && request.trustedSigner === undefined) || source.kind !== "ckpt";
     if (foreignSpec && request.spec === undefined && request.bundle === undefined) {
       // However it is spelled: "/", "//.", or a link to it such as /proc/1/root.
       if (!importedRootfs && (resolve(dumpedSpec.root.path) === "/" || realPathOrNull(dumpedSpec.root.path) === "/")) {
         throw new CkptError(ExitCode.refused, `refusing to restore ${label}: its spec's root filesystem is this host's own root (root.path ${dumpedSpec.root.path})`, { hint: "give the container's spec yourself with --spec FILE" });
       }
-      const ownRoots = importedRootfs ? [record.rootfs, store.layout.containerDir(name)] : [store.layout.containerDir(name)];
+      // Only ckpt's own stand-ins: never a path in the root filesystem, where a link the
+      // archive (or later the container itself) put there would lead the runtime's bind
+      // anywhere on this host.
+      const ownRoots = [join(store.layout.containerDir(name), "mounts")];
       const findings = vetImportedSpec(dumpedSpec, {
         ownRoots,
         networkManaged: record.network !== undefined,

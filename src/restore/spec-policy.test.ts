@@ -39,21 +39,23 @@ test("--allow KIND lets exactly that kind through", () => {
   assert.deepEqual(unallowed(findings, new Set(["hooks"])), []);
 });
 
-test("a bind mount of a host path is a finding; one inside the container's own roots (its unpacked root filesystem, ckpt's stand-ins) is not, nor a tmpfs", () => {
+test("a bind mount of a host path is a finding; one of ckpt's stand-ins is not, nor a tmpfs; one inside the unpacked root filesystem is (a link there leads anywhere)", () => {
   const spec = edited(runcSpec(), (s) =>
     s["mounts"].push(
       { destination: "/dev/shm", type: "tmpfs", source: "shm" },
       { destination: "/host", type: "bind", source: "/", options: ["rbind"] },
       { destination: "/keys", source: "/root/.ssh", options: ["bind", "ro"] },
       { destination: "/etc/hosts", type: "bind", source: "/var/lib/ckpt/containers/web/mounts/etc_hosts" },
-      { destination: "/data", type: "bind", source: "/var/lib/ckpt/containers/web/rootfs/../../../../../etc" },
+      { destination: "/data", type: "bind", source: "/var/lib/ckpt/containers/web/mounts/../../../../../etc" },
+      { destination: "/linked", type: "bind", source: "/var/lib/ckpt/containers/web/rootfs/link-to-etc" },
     ),
   );
-  const context = { ...host, ownRoots: ["/var/lib/ckpt/containers/web"] };
+  const context = { ...host, ownRoots: ["/var/lib/ckpt/containers/web/mounts"] };
   assert.deepEqual(kinds(spec, context), [
     "mounts: /host: a bind mount of this host's /",
     "mounts: /keys: a bind mount of this host's /root/.ssh",
-    "mounts: /data: a bind mount of this host's /var/lib/ckpt/containers/web/rootfs/../../../../../etc",
+    "mounts: /data: a bind mount of this host's /var/lib/ckpt/containers/web/mounts/../../../../../etc",
+    "mounts: /linked: a bind mount of this host's /var/lib/ckpt/containers/web/rootfs/link-to-etc",
   ]);
   assert.deepEqual(unallowed(vetImportedSpec(spec, context), new Set(["mounts"])), []);
 });

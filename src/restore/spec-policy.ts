@@ -36,8 +36,8 @@ export interface SpecFinding {
 
 // The facts the policy weighs beside the spec.
 export interface PolicyContext {
-  // Where a bind mount's source may lie without asking (the container's own root
-  // filesystem, ckpt's directory of the container with its stand-ins for an engine's files).
+  // Where a bind mount's source may lie without asking: ckpt's directory of stand-ins for
+  // an engine's files. Never the root filesystem: a link in it leads a bind anywhere.
   ownRoots: readonly string[];
   // ckpt builds the network namespace itself (its record of the container's network, or
   // the operator's --network): the spec's network entry is replaced, so it is not vetted.
