@@ -22,6 +22,8 @@ import { criuEvidence } from "../criu/version.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { dumpOptionNames } from "../criu/dump-options.ts";
+import { describeSignature, type SignatureReport } from "../signing/archive-signature.ts";
+import { trustedKeys } from "../signing/key-store.ts";
 
 interface RestoreOptions extends GlobalOptions, NetworkFlags {
   allow?: string[];
@@ -40,7 +42,7 @@ interface RestoreOptions extends GlobalOptions, NetworkFlags {
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout });
+  const config = await loadConfig({ progressTimeout: options.progressTimeout, configFile: options.config });
   const common = {
     newName: options.name,
     runtime: options.runtime as RuntimeName | undefined,
@@ -59,12 +61,18 @@ export async function restoreCommand(source: string | undefined, options: Restor
   if (options.import !== undefined) {
     if (source !== undefined) throw new CkptError(ExitCode.usage, `give either a checkpoint (${source}) or --import ${options.import}, not both`);
     const progress = progressDisplay(options);
-    imported = await importAndRestore(openStore(options), {
+    const store = openStore(options);
+    imported = await importAndRestore(store, {
       ...common,
       archive: options.import,
       verify: options.verify,
       rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
+      trust: await trustedKeys(store.layout, config.trustedKeys.value as string[]),
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
+      // Said before the restore: a policy refusal that follows then has its reason.
+      onSignature: (s) => {
+        if (s.status !== "trusted") process.stderr.write(`ckpt: ${describeSignature(s)}\n`);
+      },
     }).finally(() => progress.done());
     result = imported.restore;
   } else {
@@ -74,7 +82,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
   }
   for (const w of restoreWarnings(result)) process.stderr.write(`ckpt: warning: ${w}\n`);
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
-  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, phasesNs: imported.phasesNs }) });
+  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, signature: signatureJson(imported.signature), phasesNs: imported.phasesNs }) });
   else render(result, options, imported);
   if (options.waitForPages === true && result.lazyPages !== null) await waitForPages(openStore(options), result);
 }
@@ -97,6 +105,10 @@ async function waitForPages(store: ContainerStore, r: RestoreResult): Promise<vo
   throw new CkptError(ExitCode.transferFailed, `the memory of "${r.record.name}" stopped arriving from ${lazy.from} (the lazy-pages daemon ${code === null ? "was killed" : `exited ${code}`}); the container, missing pages, is removed here`, {
     evidence: criuEvidence(log, 6),
   });
+}
+
+export function signatureJson(s: SignatureReport) {
+  return { status: s.status, fingerprint: s.fingerprint, name: s.name, valid: s.valid };
 }
 
 // What the clock plan, the dump options and the CRIU configuration have to say.
@@ -131,6 +143,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
   const lines = [
     `${c.green("restored")} ${c.bold(r.record.name)} in ${humanDuration(r.durationNs)} (PID ${r.pid}, ${r.record.runtime})`,
     `  from:           ${r.record.restoredFrom ?? r.checkpoint}${imported === undefined ? "" : ` (${imported.archive.compression ?? "a stream"}, ${imported.archive.files.length} files, ${imported.verified ? "every SHA-256 verified" : "not verified"})`}`,
+    ...(imported === undefined ? [] : [`  signature:      ${describeSignature(imported.signature)}`]),
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
     `  time namespace: ${ns.host ? "the host's" : `its own (${ns.inode})`}${ns.offsets && !ns.host ? `, offsets monotonic ${formatDurationNs(ns.offsets.monotonicNs)}, boottime ${formatDurationNs(ns.offsets.boottimeNs)}` : ""}`,
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,
