@@ -64,9 +64,11 @@ export async function selectSigningKey(layout: StoreLayout, requested: string | 
 // until untrusted.
 export async function generateSigningKey(layout: StoreLayout, name: string, force: boolean): Promise<{ key: SigningKey; replaced: string | null }> {
   const path = layout.signingKey(name);
-  const previous = (await stat(path).catch(() => null)) === null ? null : await loadSigningKey(layout, name).catch(() => null);
-  if (previous !== null && !force) {
-    throw new CkptError(ExitCode.conflict, `a signing key named "${name}" exists (${previous.fingerprint})`, { hint: "keep it, or replace it with --force (archives signed by the old key stay trusted here until you untrust it)" });
+  const exists = (await stat(path).catch(() => null)) !== null;
+  // Whatever is there (even a damaged key) is only replaced when asked.
+  const previous = exists ? await loadSigningKey(layout, name).catch(() => null) : null;
+  if (exists && !force) {
+    throw new CkptError(ExitCode.conflict, `a signing key named "${name}" exists (${previous?.fingerprint ?? path})`, { hint: "keep it, or replace it with --force (archives signed by the old key stay trusted here until you untrust it)" });
   }
   await privateDir(layout.keysDir());
   await privateDir(layout.signingKeysDir());
