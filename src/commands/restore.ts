@@ -62,6 +62,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     if (source !== undefined) throw new CkptError(ExitCode.usage, `give either a checkpoint (${source}) or --import ${options.import}, not both`);
     const progress = progressDisplay(options);
     const store = openStore(options);
+    let signature: SignatureReport | undefined;
     imported = await importAndRestore(store, {
       ...common,
       archive: options.import,
@@ -69,11 +70,14 @@ export async function restoreCommand(source: string | undefined, options: Restor
       rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
       trust: await trustedKeys(store.layout, config.trustedKeys.value as string[]),
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
-      // Said before the restore: a policy refusal that follows then has its reason.
-      onSignature: (s) => {
-        if (s.status !== "trusted") process.stderr.write(`ckpt: ${describeSignature(s)}\n`);
-      },
-    }).finally(() => progress.done());
+      onSignature: (s) => (signature = s),
+    })
+      .catch((error: unknown) => {
+        // A refusal after the signature was judged (the import policy's) says what it was.
+        if (signature !== undefined && signature.status !== "trusted") process.stderr.write(`ckpt: ${describeSignature(signature)}\n`);
+        throw error;
+      })
+      .finally(() => progress.done());
     result = imported.restore;
   } else {
     if (source === undefined) throw new CkptError(ExitCode.usage, "missing the container name or checkpoint directory", { hint: "ckpt restore NAME, ckpt restore DIR, or ckpt restore --import FILE" });
