@@ -51,6 +51,8 @@ test("trust, untrust by name or fingerprint; the config file's keys are trusted 
     const trust = await trustedKeys(layout, [file, bare]);
     assert.deepEqual([...trust.values()].map((k) => [k.name, k.source]).sort(), [["host-b", "store"], ["host-c", "config"], [bare.slice(0, 19), "config"]].sort());
     await assert.rejects(untrustKey(layout, "host-c", [file]), /trusted by the config file/);
+    await assert.rejects(trustedKeys(layout, ["SHA256:abc"]), /not a whole fingerprint/);
+    await assert.rejects(trustedKeys(layout, [join(dir, "missing.pub")]), /cannot read/);
     assert.equal((await untrustKey(layout, other.fingerprint.slice(0, 19), [])).name, "host-b");
     assert.equal((await trustedKeys(layout, [])).size, 0);
     await assert.rejects(untrustKey(layout, "host-b", []), /no trusted key "host-b"/);

@@ -109,6 +109,7 @@ export async function configuredTrustedKeys(entries: readonly string[]): Promise
       keys.push({ name: shortFingerprint(entry), fingerprint: entry, publicKey: null, source: "config", origin: entry });
       continue;
     }
+    if (entry.startsWith("SHA256:")) throw new CkptError(ExitCode.usage, `trustedKeys: ${entry} is not a whole fingerprint (SHA256: and 43 base64 digits)`, { hint: "copy it from ckpt keys list on the signing host" });
     const text = await readFile(entry, "utf8").catch((error: Error) => {
       throw new CkptError(ExitCode.usage, `trustedKeys: cannot read ${entry}: ${error.message}`, { hint: "each entry of trustedKeys is a fingerprint (SHA256:...) or a file with a public key (ckpt keys export)" });
     });
