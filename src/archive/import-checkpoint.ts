@@ -101,7 +101,8 @@ export async function importAndRestore(store: ContainerStore, request: ImportReq
     request.onSignature?.(signature);
     const trustedSigner = signature.status === "trusted" && signature.fingerprint !== null ? { fingerprint: signature.fingerprint, name: signature.name ?? signature.fingerprint } : undefined;
     const { trust: _trust, onSignature: _onSignature, ...restoreRequest } = request;
-    const restore = await restoreContainer(store, { ...restoreRequest, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase }, ...(trustedSigner === undefined ? {} : { trustedSigner }) });
+    // Set last, whatever the request held: only the signature decides.
+    const restore = await restoreContainer(store, { ...restoreRequest, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase }, trustedSigner });
     return { restore, archive: unpacked.read, verified: request.verify, signature, staging: unpacked.staging, phasesNs: { unpack: unpackedAt - started, restore: process.hrtime.bigint() - unpackedAt } };
   } finally {
     await unpacked.remove();
