@@ -187,6 +187,8 @@ environment, which wins over the file.
     .option("-e, --export <file>", "write the checkpoint as an archive (podman's layout) to FILE, or - for standard output")
     .addOption(new Option("-c, --compress <how>", "the archive's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))
     .option("--ignore-rootfs", "leave the root filesystem out of the archive (the target has it at the same path)")
+    .option("--sign <key>", "with --export: sign the archive with this signing key (default: this host's key, when it has one)")
+    .option("--no-sign", "with --export: leave the archive unsigned")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -303,6 +305,8 @@ Example:
     .option("--allow-process-loss", "migrate even when processes outside PID 1's tree would be left out")
     .addOption(new Option("-c, --compress <how>", "the stream's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))
     .option("--ignore-rootfs", "leave the root filesystem out of the stream (the target has it at the same path, as with shared storage)")
+    .option("--sign <key>", "sign the stream with this signing key (default: this host's key, when it has one)")
+    .option("--no-sign", "send the stream unsigned")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -321,6 +325,70 @@ Examples:
     .action(async (name: string, _opts, cmd: Command) => {
       const { migrateCommand } = await import("./commands/migrate.ts");
       await migrateCommand(name, cmd.optsWithGlobals());
+    });
+
+  const keys = program
+    .command("keys")
+    .description("signing keys: sign exported archives and migrations, and trust other hosts' keys")
+    .addHelpText(
+      "after",
+      `
+An archive signed by a key this host trusts restores as if made here: its spec (hooks, bind
+mounts) and restart policy are taken as they are. Unsigned or untrusted archives go through
+the import policy (--allow). A bad signature is refused (exit 8).
+
+Examples:
+  ckpt keys generate
+  ckpt keys export | ssh host2 ckpt keys trust -
+  ckpt keys untrust host1
+`,
+    );
+  keys
+    .command("generate")
+    .description("make this host a signing key (Ed25519), trusted here; exports and migrations are then signed")
+    .option("--name <name>", "the key's name (default: this host's name)")
+    .option("--force", "replace an existing key of that name")
+    .option("--json", "print the key as JSON")
+    .action(async (_opts, cmd: Command) => {
+      const { keysGenerateCommand } = await import("./commands/keys.ts");
+      await keysGenerateCommand(cmd.optsWithGlobals());
+    });
+  keys
+    .command("list")
+    .description("list this host's signing keys and the keys it trusts")
+    .option("--json", "print them as JSON")
+    .action(async (_opts, cmd: Command) => {
+      const { keysListCommand } = await import("./commands/keys.ts");
+      await keysListCommand(cmd.optsWithGlobals());
+    });
+  keys
+    .command("trust")
+    .description("trust a key: archives it signs restore here with their own spec and restart policy")
+    .argument("<key>", "a file from `ckpt keys export` (- for standard input), or a fingerprint (SHA256:...)")
+    .option("--name <name>", "what to call it here (default: the name it was exported with)")
+    .option("--json", "print the trusted key as JSON")
+    .action(async (what: string, _opts, cmd: Command) => {
+      const { keysTrustCommand } = await import("./commands/keys.ts");
+      await keysTrustCommand(what, cmd.optsWithGlobals());
+    });
+  keys
+    .command("untrust")
+    .description("stop trusting a key")
+    .argument("<key>", "its fingerprint (or its first 12 digits) or its name")
+    .option("--json", "print the removed key as JSON")
+    .action(async (selector: string, _opts, cmd: Command) => {
+      const { keysUntrustCommand } = await import("./commands/keys.ts");
+      await keysUntrustCommand(selector, cmd.optsWithGlobals());
+    });
+  keys
+    .command("export")
+    .description("print this host's public key, for another host's `ckpt keys trust`")
+    .argument("[name]", "which signing key (default: this host's)")
+    .option("--pem", "print it as PEM instead of one line")
+    .option("--json", "print it as JSON (both forms)")
+    .action(async (name: string | undefined, _opts, cmd: Command) => {
+      const { keysExportCommand } = await import("./commands/keys.ts");
+      await keysExportCommand(name, cmd.optsWithGlobals());
     });
 
   program

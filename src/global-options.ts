@@ -3,6 +3,8 @@ export interface GlobalOptions {
   root: string;
   runtime?: string | undefined;
   criu?: string | undefined;
+  // --config FILE as typed (commands pass it on to loadConfig).
+  config?: string | undefined;
   json?: boolean | undefined;
   color?: boolean | undefined;
   verbose?: boolean | undefined;

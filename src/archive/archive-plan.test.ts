@@ -18,8 +18,8 @@ test("compression is recognised by its magic bytes; a tar by 'ustar' at offset 2
   assert.equal(detectCompression(new Uint8Array(0)), null);
 });
 
-test("archive order: top-level files, then CRIU's images; manifest, CRIU's work files and partial markers left out", () => {
-  const planned = planArchiveEntries(["checkpoint/pages-1.img", "manifest.json", "spec.dump", "work/dump.log", "checkpoint/core-1.img", "manifest.pb", "config.dump", "rootfs-diff.tar", "x.partial"]);
+test("archive order: top-level files, then CRIU's images; manifest, its signature, CRIU's work files and partial markers left out", () => {
+  const planned = planArchiveEntries(["checkpoint/pages-1.img", "manifest.json", "spec.dump", "work/dump.log", "checkpoint/core-1.img", "manifest.pb", "config.dump", "rootfs-diff.tar", "x.partial", "manifest.sig"]);
   assert.deepEqual(planned, ["config.dump", "rootfs-diff.tar", "spec.dump", "checkpoint/core-1.img", "checkpoint/pages-1.img"]);
 });
 
@@ -35,6 +35,7 @@ test("verification names each altered, missing, resized and smuggled file", () =
   ]);
   assert.equal(describeProblem(problems[0]!), `checkpoint/pages-1.img: SHA-256 ${"e".repeat(64)} does not match the manifest's ${"b".repeat(64)}`);
   assert.deepEqual(compareDigests(listed, listed), [], "an intact archive has no problems");
+  assert.deepEqual(compareDigests(listed, [...listed, digest("manifest.sig", 500, "1"), digest("checkpoint/manifest.sig", 5, "2")]).map((p) => [p.path, p.problem]), [["checkpoint/manifest.sig", "unlisted"]], "the top-level signature of the manifest is not a file the manifest lists");
 });
 
 test("staging: tmpfs when the checkpoint fits twice in available memory with room to spare, else disk", () => {

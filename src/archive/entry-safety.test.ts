@@ -49,6 +49,13 @@ describe("archive entry safety", () => {
     assert.equal(attack(checkArchiveEntry({ path: "manifest.json", type: "File", size: 1025 }, limits)), "oversized-metadata");
     assert.equal(attack(checkArchiveEntry({ path: "checkpoint/pages-1.img", type: "File", size: 2 ** 33 }, limits)), "ok");
   });
+
+  test("oversized-metadata: a signature entry (manifest.sig) of more than 4 KiB is refused; a small one passes; a file of that name inside a directory is not the signature", () => {
+    assert.equal(attack(checkArchiveEntry({ path: "manifest.sig", type: "File", size: 600 })), "ok");
+    assert.equal(attack(checkArchiveEntry({ path: "./manifest.sig", type: "File", size: 4097 })), "oversized-metadata");
+    assert.equal(attack(checkArchiveEntry({ path: "manifest.sig", type: "File", size: 2 ** 30 })), "oversized-metadata");
+    assert.equal(attack(checkArchiveEntry({ path: "checkpoint/manifest.sig", type: "File", size: 8192 })), "ok");
+  });
 });
 
 test("link-escape inside a root filesystem: absolute symbolic links point into that root and pass; relative ones that climb out do not", () => {

@@ -14,6 +14,7 @@
 // Inside a root filesystem (`linksAllowed`) links are the container's own, extracted as
 // they are by an extractor that never writes through one.
 import { posix } from "node:path";
+import { SIGNATURE_ENTRY, SIGNATURE_MAX_BYTES } from "../signing/signature.ts";
 
 export interface ArchiveEntryHeader {
   path: string;
@@ -28,11 +29,14 @@ export interface EntryLimits {
   // Files read into memory (manifest, spec.dump, config.dump, ...): at most this many bytes.
   metadataBytes: number;
   metadataFiles: ReadonlySet<string>;
+  // Top-level files with a tighter bound of their own (the signature: a few hundred bytes).
+  topLevelFileBytes?: ReadonlyMap<string, number>;
 }
 
 export const DEFAULT_ENTRY_LIMITS: EntryLimits = {
   metadataBytes: 16 * 1024 * 1024,
   metadataFiles: new Set(["manifest.json", "manifest.pb", "spec.dump", "config.dump", "stats-dump", "network.status", "deleted.files", "bundle-criu.conf"]),
+  topLevelFileBytes: new Map([[SIGNATURE_ENTRY, SIGNATURE_MAX_BYTES]]),
 };
 
 export type EntryVerdict =
@@ -75,8 +79,10 @@ export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits
     return { ok: false, attack: "special-file", reason: `${entry.path}: a ${entry.type} entry has no place in a checkpoint (device nodes and FIFOs are refused)` };
   }
   const base = posix.basename(path);
-  if (limits.metadataFiles.has(base) && entry.size > limits.metadataBytes) {
-    return { ok: false, attack: "oversized-metadata", reason: `${entry.path}: ${entry.size} bytes of metadata, more than the ${limits.metadataBytes}-byte limit` };
+  const ownBound = limits.topLevelFileBytes?.get(path.replace(/^(\.\/)+/, ""));
+  const bound = ownBound ?? limits.metadataBytes;
+  if ((ownBound !== undefined || limits.metadataFiles.has(base)) && entry.size > bound) {
+    return { ok: false, attack: "oversized-metadata", reason: `${entry.path}: ${entry.size} bytes of metadata, more than the ${bound}-byte limit` };
   }
   return { ok: true };
 }

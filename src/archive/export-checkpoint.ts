@@ -23,6 +23,7 @@ import type { ProgressListener } from "./progress.ts";
 import { GrowingFileHasher } from "./growing-file-hasher.ts";
 import { createStagingDir } from "./staging.ts";
 import { writeArchive } from "./write-archive.ts";
+import type { SigningKey } from "../signing/signature.ts";
 
 export interface ExportRequest extends CheckpointRequest {
   // A file path, "-" for standard output, or an open descriptor (a migration's pipe).
@@ -34,6 +35,8 @@ export interface ExportRequest extends CheckpointRequest {
   // Leave the root filesystem out (the target has it at the same path).
   ignoreRootfs: boolean;
   onProgress?: ProgressListener;
+  // Signs the archive's manifest (signing/): absent, the archive goes unsigned.
+  signer?: SigningKey | undefined;
 }
 
 export interface ExportResult {
@@ -44,6 +47,8 @@ export interface ExportResult {
   tarBytes: number;
   files: number;
   staging: "tmpfs" | "disk";
+  // The key that signed the manifest, or null.
+  signedBy: { name: string; fingerprint: string } | null;
   durationNs: bigint;
   // Where the time went: the dump (with ckpt's pre-flight and manifest), writing the
   // archive, and making it durable (fsync and rename).
@@ -160,12 +165,12 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       // this same store may take the record over as soon as the archive is complete.
       if (!request.leaveRunning && checkpoint.pageServer === undefined) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
       const stopFlushing = out.flushAlongTheWay();
-      const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { ...(precomputed === undefined ? {} : { precomputed }), ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }) }).finally(stopFlushing);
+      const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { ...(precomputed === undefined ? {} : { precomputed }), ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }), ...(request.signer === undefined ? {} : { signer: request.signer }) }).finally(stopFlushing);
       const archivedAt = process.hrtime.bigint();
       const archiveBytes = await out.commit();
       const committedAt = process.hrtime.bigint();
       if (request.keep) await keepInStore(ctx, checkpoint);
-      const result: ExportResult = { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt }, staged: null };
+      const result: ExportResult = { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, signedBy: request.signer === undefined ? null : { name: request.signer.name, fingerprint: request.signer.fingerprint }, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt }, staged: null };
       if (request.retainStaging === true) {
         const kept = staging;
         staging = undefined;

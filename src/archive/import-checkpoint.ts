@@ -11,19 +11,27 @@ import type { ContainerStore } from "../store/container-store.ts";
 import type { ProgressListener } from "./progress.ts";
 import { compareDigests, describeProblem, readArchive, type ArchiveInput, type ReadArchiveOptions, type ReadArchiveResult } from "./read-archive.ts";
 import { createStagingDir, maxArchiveEntries } from "./staging.ts";
+import { judgeArchiveSignature, refuseInvalidSignature, type SignatureReport } from "../signing/archive-signature.ts";
+import type { TrustedKey } from "../signing/key-store.ts";
 
-export interface ImportRequest extends Omit<RestoreRequest, "source" | "imported"> {
+// trustedSigner is never the caller's to give: only a signature checked here sets it.
+export interface ImportRequest extends Omit<RestoreRequest, "source" | "imported" | "trustedSigner"> {
   // A file path, or "-" for standard input.
   archive: string;
   verify: boolean;
   rootfsBase: string | undefined;
+  // The keys this host trusts (signing/key-store.ts), by fingerprint.
+  trust: ReadonlyMap<string, TrustedKey>;
   onProgress?: ProgressListener;
+  // Told what the signature makes of the archive, once checked and before the restore.
+  onSignature?: (report: SignatureReport) => void;
 }
 
 export interface ImportResult {
   restore: RestoreResult;
   archive: ReadArchiveResult;
   verified: boolean;
+  signature: SignatureReport;
   staging: "tmpfs" | "disk";
   // Where the time went: unpacking (decompress, judge, hash, write), then the restore.
   phasesNs: { unpack: bigint; restore: bigint };
@@ -87,8 +95,15 @@ export async function importAndRestore(store: ContainerStore, request: ImportReq
   const unpackedAt = process.hrtime.bigint();
   try {
     if (request.verify) verifyUnpacked(unpacked.read, unpacked.label);
-    const restore = await restoreContainer(store, { ...request, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase } });
-    return { restore, archive: unpacked.read, verified: request.verify, staging: unpacked.staging, phasesNs: { unpack: unpackedAt - started, restore: process.hrtime.bigint() - unpackedAt } };
+    // Only with every file checked against the manifest does its signature vouch for them.
+    const signature = await judgeArchiveSignature(unpacked.dir, request.trust, request.verify);
+    refuseInvalidSignature(signature, unpacked.label);
+    request.onSignature?.(signature);
+    const trustedSigner = signature.status === "trusted" && signature.fingerprint !== null ? { fingerprint: signature.fingerprint, name: signature.name ?? signature.fingerprint } : undefined;
+    const { trust: _trust, onSignature: _onSignature, ...restoreRequest } = request;
+    // Set last, whatever the request held: only the signature decides.
+    const restore = await restoreContainer(store, { ...restoreRequest, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase }, trustedSigner });
+    return { restore, archive: unpacked.read, verified: request.verify, signature, staging: unpacked.staging, phasesNs: { unpack: unpackedAt - started, restore: process.hrtime.bigint() - unpackedAt } };
   } finally {
     await unpacked.remove();
   }

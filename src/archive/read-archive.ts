@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { MANIFEST_JSON, MANIFEST_PB, ManifestSchema, type ArchiveFileDigest, type Manifest } from "../checkpoint/manifest.ts";
 import { CkptError, ExitCode } from "../errors.ts";
+import { SIGNATURE_ENTRY } from "../signing/signature.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { detectCompression, type Compression } from "./compression.ts";
 import { checkArchiveEntry } from "./entry-safety.ts";
@@ -225,7 +226,8 @@ export function compareDigests(listed: ArchiveFileDigest[], found: ArchiveFileDi
     else if (got.sha256 !== want.sha256) problems.push({ path: want.path, problem: "mismatch", expected: want.sha256, actual: got.sha256 });
   }
   for (const f of found) {
-    if (!listedPaths.has(f.path) && f.path !== MANIFEST_JSON && f.path !== MANIFEST_PB) problems.push({ path: f.path, problem: "unlisted" });
+    // The manifest cannot list itself, nor the signature of its own bytes.
+    if (!listedPaths.has(f.path) && f.path !== MANIFEST_JSON && f.path !== MANIFEST_PB && f.path !== SIGNATURE_ENTRY) problems.push({ path: f.path, problem: "unlisted" });
   }
   return problems;
 }

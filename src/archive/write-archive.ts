@@ -10,6 +10,7 @@ import { constants as zlib, gzipSync, zstdCompressSync } from "node:zlib";
 import * as tar from "tar";
 import { MANIFEST_JSON, MANIFEST_PB, writeManifest, type ArchiveFileDigest, type Manifest } from "../checkpoint/manifest.ts";
 import { CkptError, ExitCode } from "../errors.ts";
+import { SIGNATURE_ENTRY, signManifest, type SigningKey } from "../signing/signature.ts";
 import { compressorArgv, type Compression } from "./compression.ts";
 import { throttledProgress, type ProgressListener } from "./progress.ts";
 
@@ -20,10 +21,10 @@ export interface ArchiveWriteResult {
 }
 
 // Pure: the order files go into the archive: the top-level files first, then CRIU's
-// images; the manifest (written last, with the others' digests), CRIU's working files and
-// ckpt's partial markers are not in the list.
+// images; the manifest (written last, with the others' digests) and its signature, CRIU's
+// working files and ckpt's partial markers are not in the list.
 export function planArchiveEntries(paths: string[]): string[] {
-  const excluded = (p: string) => p === MANIFEST_JSON || p === MANIFEST_PB || p.startsWith("work/") || p.endsWith(".partial");
+  const excluded = (p: string) => p === MANIFEST_JSON || p === MANIFEST_PB || p === SIGNATURE_ENTRY || p.startsWith("work/") || p.endsWith(".partial");
   const rank = (p: string) => (p.startsWith("checkpoint/") ? 1 : 0);
   return paths.filter((p) => !excluded(p)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -59,6 +60,8 @@ export interface WriteArchiveOptions {
   // path; awaited only once the files themselves are in the archive.
   precomputed?: Promise<ReadonlyMap<string, { size: number; sha256: string }>>;
   onProgress?: ProgressListener;
+  // Signs the manifest: its signature entry goes in right after it.
+  signer?: SigningKey;
 }
 
 // Files at least this big are compressed by the zstd or gzip program reading the file
@@ -139,6 +142,11 @@ export async function writeArchive(dir: string, manifest: Manifest, outputFd: nu
   for (const name of [MANIFEST_PB, MANIFEST_JSON]) {
     const content = await readFile(join(dir, name));
     await add(name, content.length, new Date(), 0o600, content);
+    // Over the manifest's bytes exactly as they went into the archive.
+    if (name === MANIFEST_JSON && options.signer !== undefined) {
+      const signature = Buffer.from(`${JSON.stringify(signManifest(content, options.signer), null, 2)}\n`);
+      await add(SIGNATURE_ENTRY, signature.length, new Date(), 0o600, signature);
+    }
   }
   // The end of the archive: two zero blocks.
   pending.push(Buffer.alloc(1024));

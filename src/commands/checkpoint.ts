@@ -24,6 +24,8 @@ interface CheckpointOptions extends GlobalOptions {
   keep?: boolean;
   allowProcessLoss?: boolean;
   progressTimeout?: string;
+  // --sign NAME, --no-sign (false), or neither.
+  sign?: string | false;
 }
 
 export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
@@ -38,13 +40,19 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     keep: options.keep === true,
     allowProcessLoss: options.allowProcessLoss === true,
   };
+  if (typeof options.sign === "string" && options.export === undefined) throw new CkptError(ExitCode.usage, "--sign goes with --export: only archives are signed");
   if (options.export !== undefined) {
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
     const progress = progressDisplay(options);
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
     const { exportCheckpoint } = await import("../archive/export-checkpoint.ts");
-    const result = await exportCheckpoint(await openContainer(options, names[0]!), {
+    const { selectSigningKey } = await import("../signing/key-store.ts");
+    const ctx = await openContainer(options, names[0]!);
+    // Chosen before anything is dumped: a missing key costs nothing.
+    const signer = await selectSigningKey(ctx.store.layout, options.sign);
+    const result = await exportCheckpoint(ctx, {
       ...request,
+      signer: signer ?? undefined,
       destination: options.export,
       compression: options.compress ?? (config.compress.value as Compression),
       ignoreRootfs: options.ignoreRootfs === true,
@@ -102,7 +110,7 @@ export function exportJson(e: ExportResult) {
   return {
     ...toJson(e.checkpoint),
     checkpoint: null,
-    archive: { path: e.destination, compression: e.compression, bytes: e.archiveBytes, tarBytes: e.tarBytes, files: e.files, staging: e.staging },
+    archive: { path: e.destination, compression: e.compression, bytes: e.archiveBytes, tarBytes: e.tarBytes, files: e.files, staging: e.staging, signedBy: e.signedBy },
     durationNs: e.durationNs,
     phasesNs: e.phasesNs,
   };
@@ -118,6 +126,7 @@ function render(r: CheckpointResult, options: GlobalOptions, write: (text: strin
     exported === undefined
       ? `  checkpoint:     ${r.dir}`
       : `  archive:        ${exported.destination === "-" ? "standard output" : exported.destination} (${exported.compression}, ${exported.archiveBytes === null ? `${(exported.tarBytes / 1048576).toFixed(1)} MiB of tar` : `${(exported.archiveBytes / 1048576).toFixed(1)} MiB`}, ${exported.files} files with SHA-256 in its manifest; staged on ${exported.staging}; ${humanDuration(exported.durationNs)} in all)`,
+    ...(exported === undefined ? [] : [`  signature:      ${exported.signedBy === null ? "none (unsigned: a receiver treats it as foreign; ckpt keys generate makes this host a key)" : `signed by ${exported.signedBy.name} (${exported.signedBy.fingerprint})`}`]),
     `  time namespace: ${t.pid1InHostNamespace ? "the host's" : `its own (${t.pid1Inode}), offsets monotonic ${formatDurationNs(BigInt(t.pid1Offsets.monotonicNs))}, boottime ${formatDurationNs(BigInt(t.pid1Offsets.boottimeNs))}`}; all ${m.tasks.length} task(s) in it`,
     `  clocks at dump: monotonic ${formatDurationNs(BigInt(t.dumpedMonotonicNs))}, boottime ${formatDurationNs(BigInt(t.dumpedBoottimeNs))}`,
   ];

@@ -16,8 +16,9 @@ export async function configCommand(options: GlobalOptions & { typed: Partial<Re
     return;
   }
   const c = colors(options);
-  const show = (k: SettingKey) => (DURATIONS.has(k) ? formatDurationMs(config[k].value as number) : String(config[k].value));
+  const list = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? "none" : v.join(", ")) : String(v));
+  const show = (k: SettingKey) => (DURATIONS.has(k) ? formatDurationMs(config[k].value as number) : list(config[k].value));
   const rows = [["SETTING", "VALUE", "FROM", "ENVIRONMENT", "FLAG"], ...settingKeys.map((k) => [k, show(k), config[k].source === "file" ? `file ${String(config.configFile.value)}` : config[k].source, SETTINGS[k].env, SETTINGS[k].flag])];
   process.stdout.write(`${renderTable(rows).join("\n")}\n\n`);
-  process.stdout.write(`${c.dim(settingKeys.map((k) => `${k}: ${SETTINGS[k].doc} (default ${String(SETTINGS[k].default)})`).join("\n"))}\n`);
+  process.stdout.write(`${c.dim(settingKeys.map((k) => `${k}: ${SETTINGS[k].doc} (default ${list(SETTINGS[k].default)})`).join("\n"))}\n`);
 }

@@ -7,9 +7,14 @@ import { colors } from "../output/color.ts";
 import { printJson, sortKeys } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { rfc3339Nano } from "../output/time.ts";
+import { loadConfig } from "../config/load.ts";
+import { describeSignature } from "../signing/archive-signature.ts";
+import { trustedKeys } from "../signing/key-store.ts";
 
 export async function inspectCommand(target: string, options: GlobalOptions): Promise<void> {
-  const report = await inspectCheckpoint(openStore(options), target);
+  const store = openStore(options);
+  const trust = await trustedKeys(store.layout, (await loadConfig({ configFile: options.config })).trustedKeys.value as string[]);
+  const report = await inspectCheckpoint(store, target, trust);
   if (options.json) printJson(sortKeys(report));
   else process.stdout.write(`${render(report, options).join("\n")}\n`);
 }
@@ -26,6 +31,8 @@ function render(r: InspectReport, options: GlobalOptions): string[] {
     const a = r.source.archive;
     const integrity = a.integrity === "verified" ? c.green("every SHA-256 matches the manifest") : a.integrity === "no-manifest" ? c.yellow("no manifest: integrity unknown") : c.red(`altered: ${a.problems[0] ?? ""}`);
     out.push(`  archive:     ${a.compression ?? "a stream"}, ${a.files} files; ${integrity}`);
+    const signature = describeSignature(a.signature);
+    out.push(`  signature:   ${a.signature.status === "trusted" ? c.green(signature) : a.signature.status === "invalid" ? c.red(signature) : c.yellow(signature)}`);
   }
   if (r.container !== null) {
     const k = r.container;

@@ -9,6 +9,7 @@ import { humanDuration } from "../output/time.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Compression } from "../archive/compression.ts";
 import { parsePageServer, refuseUnservableLazyPages, type PageServerAddress } from "../migrate/page-server.ts";
+import { selectSigningKey } from "../signing/key-store.ts";
 
 interface MigrateOptions extends GlobalOptions {
   to: string;
@@ -23,6 +24,8 @@ interface MigrateOptions extends GlobalOptions {
   progressTimeout?: string;
   compress?: Compression;
   ignoreRootfs?: boolean;
+  // --sign NAME, --no-sign (false), or neither.
+  sign?: string | false;
 }
 
 export async function migrateCommand(name: string, options: MigrateOptions): Promise<void> {
@@ -48,6 +51,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     await refuseUnservableLazyPages();
   }
   const config = await loadConfig({ progressTimeout: options.progressTimeout, compress: options.compress });
+  const signer = await selectSigningKey(ctx.store.layout, options.sign);
   const compression = config.compress.value as Compression;
   const r = await migrateContainer(ctx, {
     target: options.to,
@@ -58,11 +62,12 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     allowProcessLoss: options.allowProcessLoss === true,
     compression,
     ignoreRootfs: options.ignoreRootfs === true,
+    signer,
     progressTimeoutMs: config.progressTimeout.value as number,
     ...(lazy ? { lazy } : {}),
   });
   if (options.json) {
-    printJson({ name: r.name, target: r.target, lazy: lazy !== undefined, downtimeNs: r.downtimeNs, durationNs: r.durationNs, pageTransferNs: r.pageTransferNs, frozenUs: r.export.checkpoint.manifest.criuStats.frozenTimeUs, tarBytes: r.export.tarBytes, restored: r.restored });
+    printJson({ name: r.name, target: r.target, lazy: lazy !== undefined, downtimeNs: r.downtimeNs, durationNs: r.durationNs, pageTransferNs: r.pageTransferNs, frozenUs: r.export.checkpoint.manifest.criuStats.frozenTimeUs, tarBytes: r.export.tarBytes, signedBy: r.export.signedBy, targetTrustsSigner: r.targetTrustsSigner, restored: r.restored });
     return;
   }
   const c = colors(options);
@@ -70,7 +75,16 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     `${c.green("migrated")} ${c.bold(r.name)} to ${r.target} in ${humanDuration(r.durationNs)}\n` +
       `  downtime:  ${humanDuration(r.downtimeNs)} (from the freeze to running on the target)\n` +
       `  streamed:  ${(r.export.tarBytes / 1048576).toFixed(1)} MiB of tar, ${compression === "none" ? "uncompressed" : compression}${options.ignoreRootfs ? ", without the root filesystem" : ""}, every file's SHA-256 verified by the target\n` +
+      `  signature: ${describeMigrationSignature(r.export.signedBy, r.restored["signature"])}\n` +
       (r.pageTransferNs === null ? "" : `  memory:    served from ${options.pageServer} on demand, the last page ${humanDuration(r.pageTransferNs)} after the start there\n`) +
       `  on target: PID ${String(r.restored["pid"])}, time mode ${String(r.restored["timeMode"])}; the source container is removed\n`,
   );
+}
+
+// What the target made of the stream's signature (its restore's JSON says).
+function describeMigrationSignature(signedBy: { name: string; fingerprint: string } | null, reported: unknown): string {
+  if (signedBy === null) return "unsigned: the target treated it as a foreign checkpoint";
+  const status = typeof reported === "object" && reported !== null ? (reported as { status?: unknown }).status : undefined;
+  const verdict = status === "trusted" ? "trusted by the target: its spec and restart policy were kept" : status === undefined ? "the target did not say whether it trusts it" : `${String(status)} on the target: its spec went through the import policy`;
+  return `signed by ${signedBy.name} (${signedBy.fingerprint}), ${verdict}`;
 }

@@ -23,6 +23,8 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { dumpOptionNames } from "../criu/dump-options.ts";
 import { parseRestartPolicy } from "../restart/policy.ts";
+import { describeSignature, type SignatureReport } from "../signing/archive-signature.ts";
+import { trustedKeys } from "../signing/key-store.ts";
 
 interface RestoreOptions extends GlobalOptions, NetworkFlags {
   allow?: string[];
@@ -46,7 +48,7 @@ interface RestoreOptions extends GlobalOptions, NetworkFlags {
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset });
+  const config = await loadConfig({ progressTimeout: options.progressTimeout, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, configFile: options.config });
   const common = {
     newName: options.name,
     runtime: options.runtime as RuntimeName | undefined,
@@ -67,13 +69,23 @@ export async function restoreCommand(source: string | undefined, options: Restor
   if (options.import !== undefined) {
     if (source !== undefined) throw new CkptError(ExitCode.usage, `give either a checkpoint (${source}) or --import ${options.import}, not both`);
     const progress = progressDisplay(options);
-    imported = await importAndRestore(openStore(options), {
+    const store = openStore(options);
+    let signature: SignatureReport | undefined;
+    imported = await importAndRestore(store, {
       ...common,
       archive: options.import,
       verify: options.verify,
       rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
+      trust: await trustedKeys(store.layout, config.trustedKeys.value as string[]),
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
-    }).finally(() => progress.done());
+      onSignature: (s) => (signature = s),
+    })
+      .catch((error: unknown) => {
+        // A refusal after the signature was judged (the import policy's) says what it was.
+        if (signature !== undefined && signature.status !== "trusted") process.stderr.write(`ckpt: ${describeSignature(signature)}\n`);
+        throw error;
+      })
+      .finally(() => progress.done());
     result = imported.restore;
   } else {
     if (source === undefined) throw new CkptError(ExitCode.usage, "missing the container name or checkpoint directory", { hint: "ckpt restore NAME, ckpt restore DIR, or ckpt restore --import FILE" });
@@ -82,7 +94,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
   }
   for (const w of restoreWarnings(result)) process.stderr.write(`ckpt: warning: ${w}\n`);
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
-  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, phasesNs: imported.phasesNs }) });
+  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, signature: signatureJson(imported.signature), phasesNs: imported.phasesNs }) });
   else render(result, options, imported);
   if (options.waitForPages === true && result.lazyPages !== null) await waitForPages(openStore(options), result);
 }
@@ -105,6 +117,10 @@ async function waitForPages(store: ContainerStore, r: RestoreResult): Promise<vo
   throw new CkptError(ExitCode.transferFailed, `the memory of "${r.record.name}" stopped arriving from ${lazy.from} (the lazy-pages daemon ${code === null ? "was killed" : `exited ${code}`}); the container, missing pages, is removed here`, {
     evidence: criuEvidence(log, 6),
   });
+}
+
+export function signatureJson(s: SignatureReport) {
+  return { status: s.status, fingerprint: s.fingerprint, name: s.name, valid: s.valid };
 }
 
 // What the clock plan, the dump options and the CRIU configuration have to say.
@@ -139,6 +155,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
   const lines = [
     `${c.green("restored")} ${c.bold(r.record.name)} in ${humanDuration(r.durationNs)} (PID ${r.pid}, ${r.record.runtime})`,
     `  from:           ${r.record.restoredFrom ?? r.checkpoint}${imported === undefined ? "" : ` (${imported.archive.compression ?? "a stream"}, ${imported.archive.files.length} files, ${imported.verified ? "every SHA-256 verified" : "not verified"})`}`,
+    ...(imported === undefined ? [] : [`  signature:      ${describeSignature(imported.signature)}`]),
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
     `  time namespace: ${ns.host ? "the host's" : `its own (${ns.inode})`}${ns.offsets && !ns.host ? `, offsets monotonic ${formatDurationNs(ns.offsets.monotonicNs)}, boottime ${formatDurationNs(ns.offsets.boottimeNs)}` : ""}`,
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,

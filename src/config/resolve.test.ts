@@ -39,3 +39,10 @@ test("bad values are refused naming where they came from; unknown file keys too"
   assert.throws(() => resolveConfig({ ...base, flags: { parallel: "0" } }), /--parallel: "0" is not valid/);
   assert.throws(() => resolveConfig({ ...base, file: { paralel: 2 } }), /unknown setting paralel/);
 });
+
+test("trustedKeys: a list in the file, comma-separated in the environment, none by default", () => {
+  assert.deepEqual(resolveConfig(base).trustedKeys.value, []);
+  assert.deepEqual(resolveConfig({ ...base, file: { trustedKeys: ["/etc/ckpt/a.pub", "SHA256:x"] } }).trustedKeys.value, ["/etc/ckpt/a.pub", "SHA256:x"]);
+  assert.deepEqual(resolveConfig({ ...base, env: { CKPT_TRUSTED_KEYS: " /etc/ckpt/a.pub, SHA256:x ," } }).trustedKeys.value, ["/etc/ckpt/a.pub", "SHA256:x"]);
+  assert.throws(() => resolveConfig({ ...base, file: { trustedKeys: [""] } }), /trustedKeys in \/etc\/ckpt\/config\.json: \[""\] is not valid/);
+});

@@ -19,12 +19,14 @@ import { readHardLimits } from "../host/process-limits.ts";
 import { NetworkConfigSchema } from "../network/network-config.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
+import { judgeArchiveSignature, type SignatureReport } from "../signing/archive-signature.ts";
+import type { TrustedKey } from "../signing/key-store.ts";
 
 export interface InspectReport {
   source: {
     path: string;
     kind: CheckpointKind;
-    archive: { compression: string | null; files: number; integrity: "verified" | "mismatch" | "no-manifest"; problems: string[] } | null;
+    archive: { compression: string | null; files: number; integrity: "verified" | "mismatch" | "no-manifest"; problems: string[]; signature: SignatureReport } | null;
   };
   container: { name: string; id: string; runtime: string; runtimeVersion: string; criuVersion: string; kernelRelease: string; hostname: string; bootId: string; checkpointedAtNs: bigint; image: string | null } | null;
   timeNamespace: {
@@ -73,14 +75,16 @@ const PAGE = 4096;
 // hashed), not written.
 const isPages = (path: string) => /(^|\/)pages-\d+\.img$/.test(path);
 
-export async function inspectCheckpoint(store: ContainerStore, target: string): Promise<InspectReport> {
+// `trust`: the keys this host trusts (signing/key-store.ts), for the archive's signature.
+export async function inspectCheckpoint(store: ContainerStore, target: string, trust: ReadonlyMap<string, TrustedKey> = new Map()): Promise<InspectReport> {
   const isFile = existsSync(target) && (await stat(target)).isFile();
   if (isFile || target === "-") {
     const unpacked = await unpackArchive(store.layout.root, target, { skip: isPages });
     try {
       const problems = unpacked.read.manifest === null ? [] : compareDigests(unpacked.read.manifest.files, unpacked.read.files).map(describeProblem);
       const integrity = unpacked.read.manifest === null ? "no-manifest" : problems.length === 0 ? "verified" : "mismatch";
-      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.files.length, integrity, problems });
+      const signature = await judgeArchiveSignature(unpacked.dir, trust, integrity === "verified");
+      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.files.length, integrity, problems, signature });
     } finally {
       await unpacked.remove();
     }

@@ -27,6 +27,7 @@ import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 import { removeContainer } from "../container/remove.ts";
 import { refuseUnfitTarget } from "./target-check.ts";
 import { raiseNetwork } from "../network/container-network.ts";
+import type { SigningKey } from "../signing/signature.ts";
 
 export interface MigrateRequest {
   target: string;
@@ -43,6 +44,9 @@ export interface MigrateRequest {
   lazy?: PageServerAddress;
   // End a page transfer (post-copy) that has not moved for this long (ms).
   progressTimeoutMs?: number;
+  // Signs the stream's manifest; the target restores a checkpoint signed by a key it
+  // trusts with its own spec and restart policy.
+  signer?: SigningKey | null;
 }
 
 export interface MigrateResult {
@@ -51,6 +55,8 @@ export interface MigrateResult {
   export: ExportResult;
   // What the target's `restore --import - --json` printed.
   restored: Record<string, unknown>;
+  // Whether the target said, before the freeze, that it trusts the signing key.
+  targetTrustsSigner: boolean;
   // From the dump (the container frozen) to the target reporting it running.
   downtimeNs: bigint;
   durationNs: bigint;
@@ -60,14 +66,19 @@ export interface MigrateResult {
 
 export async function migrateContainer(ctx: ContainerContext, request: MigrateRequest): Promise<MigrateResult> {
   const started = process.hrtime.bigint();
-  // The target restores an import: what its policy would refuse is refused here, before
-  // anything is frozen.
-  // --ignore-rootfs: the operator says the target has the root filesystem at its path.
+  const signer = request.signer ?? undefined;
+  const { trustsSigner } = await refuseUnfitTarget(request.target, { name: ctx.record.name, ...(ctx.record.network ? { network: ctx.record.network } : {}), ...(signer === undefined ? {} : { signer: signer.fingerprint }) });
+  // The target restores an import: unless it trusts this host's signature, what its
+  // policy would refuse is refused here, before anything is frozen. --ignore-rootfs: the
+  // operator says the target has the root filesystem at its path.
   const allow = [...(request.allow ?? []), ...(request.ignoreRootfs ? ["rootfs"] : [])];
-  const spec = await readOciSpec(join(ctx.store.layout.bundleDir(ctx.record.name), "config.json"));
-  const findings = vetImportedSpec(spec, { networkManaged: ctx.record.network !== undefined, hostRlimits: readHardLimits(), rootfsUnpacked: !request.ignoreRootfs });
-  refuseUnallowedSpec(findings, allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked; nothing was frozen`, "if the target may have them, say so:");
-  await refuseUnfitTarget(request.target, { name: ctx.record.name, ...(ctx.record.network ? { network: ctx.record.network } : {}) });
+  if (!trustsSigner) {
+    const spec = await readOciSpec(join(ctx.store.layout.bundleDir(ctx.record.name), "config.json"));
+    const why = signer === undefined ? "the stream would be unsigned" : `the target does not trust this host's key ${signer.name} (${signer.fingerprint})`;
+    const howToTrust = signer === undefined ? "" : ` have the target trust this host's key (ckpt keys export ${signer.name} | TARGET keys trust -), or`;
+    const findings = vetImportedSpec(spec, { networkManaged: ctx.record.network !== undefined, hostRlimits: readHardLimits(), rootfsUnpacked: !request.ignoreRootfs });
+    refuseUnallowedSpec(findings, allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked, and ${why}; nothing was frozen`, `if the target may have them,${howToTrust} say so:`);
+  }
   const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));
   const fifo = join(scratch, "archive");
   await execa("mkfifo", ["-m", "600", fifo]);
@@ -129,6 +140,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
         tcpClose: request.tcpClose === true,
         keep: false,
         allowProcessLoss: request.allowProcessLoss,
+        signer,
         ...(request.lazy ? { lazyPages: { pageServer: formatPageServer(request.lazy) } } : {}),
       });
     } finally {
@@ -181,6 +193,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
       target: request.target,
       export: exported,
       restored,
+      targetTrustsSigner: trustsSigner,
       downtimeNs,
       durationNs: process.hrtime.bigint() - started,
       pageTransferNs,

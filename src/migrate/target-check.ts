@@ -1,7 +1,10 @@
 // Before a migration freezes anything: asks the target whether it can take the container
 // (`TARGET __check-restore`, the container's name and network on standard input), so that
 // a missing bridge, an address in use or a name taken there is refused while the source
-// still runs untouched.
+// still runs untouched. The source also names the key it will sign with; the target says
+// whether it trusts that key (then the container's spec is taken as it is there, and the
+// source need not refuse what the import policy would). A target whose ckpt predates
+// signing does not answer that: it trusts nothing.
 import { execa } from "execa";
 import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
@@ -9,11 +12,16 @@ import { NetworkConfigSchema } from "../network/network-config.ts";
 
 export const CHECK_RESTORE_COMMAND = "__check-restore";
 
-export const RestoreCheckRequestSchema = z.object({ name: z.string(), network: NetworkConfigSchema.optional() });
+export const RestoreCheckRequestSchema = z.object({ name: z.string(), network: NetworkConfigSchema.optional(), signer: z.string().optional() });
 export type RestoreCheckRequest = z.infer<typeof RestoreCheckRequestSchema>;
-const RestoreCheckAnswerSchema = z.object({ problems: z.array(z.string()) });
+const RestoreCheckAnswerSchema = z.object({ problems: z.array(z.string()), trustsSigner: z.boolean().default(false) });
 
-export async function refuseUnfitTarget(target: string, request: RestoreCheckRequest): Promise<void> {
+export interface RestoreCheckAnswer {
+  // The target trusts the key named in the request's `signer`.
+  trustsSigner: boolean;
+}
+
+export async function refuseUnfitTarget(target: string, request: RestoreCheckRequest): Promise<RestoreCheckAnswer> {
   const r = await execa("sh", ["-c", `exec ${target} ${CHECK_RESTORE_COMMAND}`], { input: JSON.stringify(request), reject: false });
   const answer = r.exitCode === 0 ? RestoreCheckAnswerSchema.safeParse(parseJson(String(r.stdout))) : undefined;
   if (answer?.success !== true) {
@@ -28,6 +36,7 @@ export async function refuseUnfitTarget(target: string, request: RestoreCheckReq
       hint: "fix the target (create the bridge, free the address or the name), or migrate elsewhere",
     });
   }
+  return { trustsSigner: request.signer !== undefined && answer.data.trustsSigner };
 }
 
 function parseJson(text: string): unknown {

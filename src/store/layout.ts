@@ -15,6 +15,8 @@
 //   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 //   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
+//   ROOT/keys/signing/NAME.pem             this host's Ed25519 signing keys (0600; signing/)
+//   ROOT/keys/trusted/HEX.json             a public key trusted here, by its fingerprint
 import { join } from "node:path";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 
@@ -86,6 +88,22 @@ export class StoreLayout {
   }
   recoveryJournal(): string {
     return join(this.root, "recovery-journal.json");
+  }
+  keysDir(): string {
+    return join(this.root, "keys");
+  }
+  signingKeysDir(): string {
+    return join(this.root, "keys", "signing");
+  }
+  signingKey(name: string): string {
+    return join(this.signingKeysDir(), `${name}.pem`);
+  }
+  trustedKeysDir(): string {
+    return join(this.root, "keys", "trusted");
+  }
+  // `fingerprintHex`: the key's SHA-256 in hex (base64 has '/').
+  trustedKey(fingerprintHex: string): string {
+    return join(this.trustedKeysDir(), `${fingerprintHex}.json`);
   }
   runtimeStateRoot(runtime: RuntimeName): string {
     return join(this.root, "runtime", runtime);
