@@ -15,6 +15,7 @@ import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
+import { tamperedExport } from "../harness/archives.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 
 interface Signature {
@@ -107,20 +108,10 @@ describe("signed checkpoint archives", () => {
 
     // The attacker's edit: a hook in spec.dump, a manifest that agrees, the old signature.
     const marker = sandbox.path("HOOK-RAN");
-    const dir = sandbox.path("unpacked");
-    await mkdir(dir);
-    await execa("tar", ["-xf", archive, "-C", dir]);
-    const spec = JSON.parse(await readFile(join(dir, "spec.dump"), "utf8")) as Record<string, unknown>;
-    spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
-    const specText = JSON.stringify(spec);
-    await writeFile(join(dir, "spec.dump"), specText);
-    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { files: { path: string; size: number; sha256: string }[] };
-    const entry = manifest.files.find((f) => f.path === "spec.dump")!;
-    entry.sha256 = createHash("sha256").update(specText).digest("hex");
-    entry.size = (await stat(join(dir, "spec.dump"))).size;
-    await writeFile(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    const evil = sandbox.path("evil.tar");
-    await execa("tar", ["-cf", evil, "-C", dir, "."]);
+    const evil = await tamperedExport(archive, sandbox.path("evil-"), ({ spec }) => {
+      spec["hooks"] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
+    });
+    const dir = evil.slice(0, -".tar".length);
     const before = await sha256(evil);
 
     const shown = await host.json<{ source: { archive: { integrity: string; signature: Signature } } }>(["inspect", evil]);
