@@ -9,13 +9,14 @@ import type { Manifest } from "../checkpoint/manifest.ts";
 import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpedTask } from "../criu/dump-contents.ts";
 import { readDumpStats, type DumpStats } from "../criu/images.ts";
 import { unpackArchive } from "../archive/import-checkpoint.ts";
-import { compareDigests, describeProblem } from "../archive/read-archive.ts";
+import { compareFound, describeProblem } from "../archive/read-archive.ts";
 import { checkpointKind, openCheckpointSource, type CheckpointKind } from "../restore/checkpoint-source.ts";
 import { resolveCheckpoint } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { isBindMount, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { vetImportedSpec } from "../restore/spec-policy.ts";
 import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
+import { DEFAULT_ENTRY_LIMITS } from "../archive/entry-safety.ts";
 
 export interface InspectReport {
   source: {
@@ -65,19 +66,30 @@ export interface InspectReport {
 }
 
 const PAGE = 4096;
+const MAX_PROBLEMS_SHOWN = 100;
 
-// The pages themselves are never needed to inspect: an archive's are read past (and
-// hashed), not written.
-const isPages = (path: string) => /(^|\/)pages-\d+\.img$/.test(path);
+// What inspect reads of an archive: the top-level metadata and images (a bare image
+// directory's), CRIU's images but their pages, the statistics. Everything else (the pages,
+// the root filesystem's tar, whatever else an archive carries) is read past and hashed,
+// never written: inspect streams an archive, holding one short digest string per file.
+export function inspectReads(path: string): boolean {
+  const parts = path.split("/");
+  const name = parts[parts.length - 1] ?? "";
+  if (/^pages-\d+\.img$/.test(name)) return false;
+  if (parts.length === 1) return name.endsWith(".img") || DEFAULT_ENTRY_LIMITS.metadataFiles.has(name);
+  return parts.length === 2 && ["checkpoint", "images", "work"].includes(parts[0]!) && (name.endsWith(".img") || name === "stats-dump");
+}
 
 export async function inspectCheckpoint(store: ContainerStore, target: string): Promise<InspectReport> {
   const isFile = existsSync(target) && (await stat(target)).isFile();
   if (isFile || target === "-") {
-    const unpacked = await unpackArchive(store.layout.root, target, { skip: isPages });
+    const unpacked = await unpackArchive(store.layout.root, target, { skip: (path) => !inspectReads(path), listFiles: false });
     try {
-      const problems = unpacked.read.manifest === null ? [] : compareDigests(unpacked.read.manifest.files, unpacked.read.files).map(describeProblem);
+      const found = unpacked.read.manifest === null ? [] : compareFound(unpacked.read.manifest.files, unpacked.read.found);
+      // The first problems, not one line per entry of a hostile archive.
+      const problems = [...found.slice(0, MAX_PROBLEMS_SHOWN).map(describeProblem), ...(found.length > MAX_PROBLEMS_SHOWN ? [`and ${found.length - MAX_PROBLEMS_SHOWN} more`] : [])];
       const integrity = unpacked.read.manifest === null ? "no-manifest" : problems.length === 0 ? "verified" : "mismatch";
-      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.files.length, integrity, problems });
+      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.fileCount, integrity, problems });
     } finally {
       await unpacked.remove();
     }

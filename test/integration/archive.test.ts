@@ -18,6 +18,7 @@ import { integrationRequired, requireRealHost, requireRoot } from "../harness/pr
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
+import { watchStaging } from "../harness/staging.ts";
 
 interface PsEntry {
   name: string;
@@ -206,20 +207,32 @@ describe("archives", () => {
     "special-file": { entries: [{ path: "checkpoint/fifo", type: "FIFO" }], expect: /attack: special-file/ },
     "oversized-metadata": { entries: [{ path: "spec.dump", type: "File", content: Buffer.alloc(17 * 1024 * 1024, 0x20) }], expect: /attack: oversized-metadata/ },
   };
+  // Every reader of an archive: inspect, restore --import of a file, a migration target
+  // (`restore --import - --json` reading the archive on its standard input, exactly as
+  // migrate runs it), and repair, whose output is a destination too.
+  const readers = (evil: string, out: string): { name: string; args: string[]; stdin?: string }[] => [
+    { name: "inspect", args: ["inspect", evil] },
+    { name: "restore --import FILE", args: ["restore", "--import", evil, "--no-verify"] },
+    { name: "restore --import - (a migration target)", args: ["restore", "--import", "-", "--json"], stdin: evil },
+    { name: "repair -o OUT", args: ["repair", "--unify-timens", evil, "-o", out] },
+  ];
   for (const [attack, { entries, expect }] of Object.entries(attacks)) {
-    test(`${attack}: an archive carrying it is refused by restore --import and inspect before anything is written`, async (t) => {
+    test(`attack: ${attack}: an archive carrying it is refused by inspect, restore --import FILE, restore --import - (a migration target) and repair before anything is written`, async (t) => {
       if (!requireRoot(t)) return;
       const sandbox = await Sandbox.create(t);
       const ckpt = new CkptRoot(sandbox);
       const evil = sandbox.path(`${attack}.tar`);
+      const out = sandbox.path("repaired");
       await writeRawTar(evil, [{ path: "config.dump", type: "File", content: Buffer.from("{}") }, ...entries]);
-      for (const command of [["restore", "--import", evil, "--no-verify"], ["inspect", evil]]) {
-        const r = await ckpt.run(command);
-        assert.equal(r.exitCode, 5, `${command[0]}: exit code:\n${r.stderr}`);
-        assert.match(String(r.stderr), expect);
-        assert.deepEqual(landings(ckpt.root).filter((p) => existsSync(p)), [], "nothing was written outside the staging directory");
-        assert.deepEqual(await stagingLeftovers(), [], "the staging directory is gone");
-        assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+      for (const reader of readers(evil, out)) {
+        const leftovers = await watchStaging(ckpt.root);
+        const r = await ckpt.run(reader.args, reader.stdin === undefined ? {} : { inputFile: reader.stdin });
+        assert.equal(r.exitCode, 5, `${reader.name}: exit code:\n${r.stderr}`);
+        assert.match(String(r.stderr), expect, reader.name);
+        assert.deepEqual(landings(ckpt.root).filter((p) => existsSync(p)), [], `${reader.name}: nothing was written outside the staging directory`);
+        assert.deepEqual(await leftovers(), [], `${reader.name}: the staging directory is gone`);
+        assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], `${reader.name}: no container was created`);
+        assert.deepEqual((await readdir(sandbox.dir)).filter((n) => n.startsWith("repaired")), [], `${reader.name}: nothing at OUT, nor a partial copy beside it`);
       }
     });
   }
