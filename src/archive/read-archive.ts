@@ -236,9 +236,14 @@ export async function readArchive(input: ArchiveInput, dest: string, source: str
     await Promise.allSettled(writes);
     if (refusal !== null) throw refusal;
     if (error instanceof CkptError) throw error;
-    const zstdSaid = decompressorErrors.split("\n").find((l) => l.trim() !== "" && !/broken pipe/i.test(l));
+    const zstdSaid = decompressorErrors
+      .split("\n")
+      .map((l) => l.replace(/^(zstd: )?\/\*stdin\*\\?\s*:\s*/, "").trim())
+      .find((l) => l !== "" && !/broken pipe/i.test(l));
     const at = lastPath === null ? "" : ` (at or after ${shownPath(lastPath)})`;
-    throw new CkptError(ExitCode.badCheckpoint, `${source} could not be read as a checkpoint archive${at}: ${(error as Error).message}${zstdSaid === undefined ? "" : `; ${zstdSaid.trim()}`}`, damaged);
+    const message = (error as Error).message;
+    if (zstdSaid !== undefined) throw new CkptError(ExitCode.badCheckpoint, `${source} could not be decompressed${at}: ${zstdSaid} (and so the tar reader: ${message})`, damaged);
+    throw new CkptError(ExitCode.badCheckpoint, `${source} could not be read as a checkpoint archive${at}: ${message}`, damaged);
   } finally {
     await handle?.close();
   }
