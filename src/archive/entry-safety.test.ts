@@ -66,3 +66,13 @@ test("link-escape inside a root filesystem: absolute symbolic links point into t
   const hard = checkArchiveEntry({ path: "x", type: "Link", size: 0, linkpath: "/etc/shadow" }, DEFAULT_ENTRY_LIMITS, rooted);
   assert.equal(hard.ok ? "ok" : hard.attack, "link-escape", "a hard link to an absolute path is never rooted");
 });
+
+test("a path in a message has its control characters escaped and is cut short (terminal escapes, megabyte pax paths)", async () => {
+  const { shownPath } = await import("./entry-safety.ts");
+  assert.equal(shownPath("checkpoint/pages-1.img"), "checkpoint/pages-1.img");
+  assert.equal(shownPath("a\u001b]0;owned\u0007b"), "a\\x1b]0;owned\\x07b");
+  const long = shownPath("x".repeat(1_000_000));
+  assert.ok(long.length < 300 && long.endsWith("(1000000 characters)"), long.slice(-40));
+  const v = checkArchiveEntry({ path: `/${"y".repeat(5000)}`, type: "File", size: 1 });
+  assert.ok(!v.ok && v.reason.length < 400);
+});

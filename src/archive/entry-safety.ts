@@ -53,8 +53,17 @@ export interface EntryContext {
   linksAllowed?: boolean;
 }
 
-export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS, context: EntryContext = {}): EntryVerdict {
-  const path = entry.path.replace(/\/+$/, "");
+// An entry's path as it may appear in a message: control characters escaped (a name
+// could carry terminal escapes) and cut short (a pax path can be a megabyte long).
+export function shownPath(path: string, max = 200): string {
+  const escaped = path.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return escaped.length <= max ? escaped : `${escaped.slice(0, max)}... (${path.length} characters)`;
+}
+
+export function checkArchiveEntry(header: ArchiveEntryHeader, limits: EntryLimits = DEFAULT_ENTRY_LIMITS, context: EntryContext = {}): EntryVerdict {
+  // The reasons name the entry as it may be shown; the checks read it as it is.
+  const entry = { ...header, path: shownPath(header.path), linkpath: header.linkpath === undefined ? undefined : shownPath(header.linkpath) };
+  const path = header.path.replace(/\/+$/, "");
   if (path.startsWith("/") || /^[a-zA-Z]:/.test(path)) {
     return { ok: false, attack: "absolute-path", reason: `${entry.path}: an absolute path would be written outside the destination` };
   }
@@ -62,15 +71,15 @@ export function checkArchiveEntry(entry: ArchiveEntryHeader, limits: EntryLimits
     return { ok: false, attack: "parent-traversal", reason: `${entry.path}: a ".." component would climb out of the destination` };
   }
   if (entry.type === "SymbolicLink" || entry.type === "Link") {
-    const target = entry.linkpath ?? "";
+    const target = header.linkpath ?? "";
     if (context.linksAllowed !== true) {
-      return { ok: false, attack: "link-in-checkpoint", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${target}; a checkpoint archive holds only files and directories (links can chain out of the destination)` };
+      return { ok: false, attack: "link-in-checkpoint", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${entry.linkpath ?? ""}; a checkpoint archive holds only files and directories (links can chain out of the destination)` };
     }
     // A symbolic link resolves from its own directory; a hard link names a path in the archive.
     const resolved = entry.type === "SymbolicLink" ? posix.normalize(posix.join(posix.dirname(path), target)) : posix.normalize(target);
     const absoluteOk = context.rootedLinks === true && entry.type === "SymbolicLink";
     if ((target.startsWith("/") && !absoluteOk) || (!target.startsWith("/") && (resolved === ".." || resolved.startsWith("../")))) {
-      return { ok: false, attack: "link-escape", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${target} resolves outside the destination` };
+      return { ok: false, attack: "link-escape", reason: `${entry.path}: a ${entry.type === "Link" ? "hard" : "symbolic"} link to ${entry.linkpath ?? ""} resolves outside the destination` };
     }
     return { ok: true };
   }

@@ -10,7 +10,7 @@ import { restoreContainer, type RestoreRequest, type RestoreResult } from "../re
 import type { ContainerStore } from "../store/container-store.ts";
 import type { ProgressListener } from "./progress.ts";
 import { compareDigests, describeProblem, readArchive, type ArchiveInput, type ReadArchiveOptions, type ReadArchiveResult } from "./read-archive.ts";
-import { createStagingDir, maxArchiveEntries } from "./staging.ts";
+import { createStagingDir, maxArchiveEntries, maxArchiveMetadataBytes } from "./staging.ts";
 import { judgeArchiveSignature, refuseInvalidSignature, type SignatureReport } from "../signing/archive-signature.ts";
 import type { TrustedKey } from "../signing/key-store.ts";
 
@@ -65,7 +65,7 @@ export async function unpackArchive(storeRoot: string, archive: string, options:
   const staging = await createStagingDir(storeRoot, "import", size === null ? null : size * 4);
   const remove = () => rm(staging.dir, { recursive: true, force: true });
   try {
-    const read = await readArchive(input, staging.dir, label, { ...options, totalBytes: options.totalBytes ?? null, maxBytes: staging.maxBytes, maxEntries: maxArchiveEntries() });
+    const read = await readArchive(input, staging.dir, label, { ...options, totalBytes: options.totalBytes ?? null, maxBytes: staging.maxBytes, maxEntries: maxArchiveEntries(), maxMetadataBytes: maxArchiveMetadataBytes() });
     return { dir: staging.dir, label, read, staging: staging.where, remove };
   } catch (error) {
     await remove();

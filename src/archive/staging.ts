@@ -72,3 +72,12 @@ export function maxArchiveEntries(): number {
   const text = process.env["CKPT_MAX_ARCHIVE_ENTRIES"];
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : 100_000;
 }
+
+// At most this many bytes of metadata in one archive: its entries' paths and link targets
+// and its pax and GNU long-name headers, all of which a reader holds or parses (a
+// checkpoint has some tens of KiB; 100,000 entries of 1 MiB pax paths would be 100 GB):
+// CKPT_MAX_ARCHIVE_METADATA_BYTES.
+export function maxArchiveMetadataBytes(): number {
+  const text = process.env["CKPT_MAX_ARCHIVE_METADATA_BYTES"];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : 16 * 1024 * 1024;
+}

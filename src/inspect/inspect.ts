@@ -9,7 +9,7 @@ import type { Manifest } from "../checkpoint/manifest.ts";
 import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpedTask } from "../criu/dump-contents.ts";
 import { readDumpStats, type DumpStats } from "../criu/images.ts";
 import { unpackArchive } from "../archive/import-checkpoint.ts";
-import { compareDigests, describeProblem } from "../archive/read-archive.ts";
+import { compareFound, describeProblem } from "../archive/read-archive.ts";
 import { checkpointKind, openCheckpointSource, type CheckpointKind, type CheckpointSource } from "../restore/checkpoint-source.ts";
 import { resolveCheckpoint } from "../restore/restore.ts";
 import type { ContainerStore } from "../store/container-store.ts";
@@ -21,6 +21,8 @@ import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
 import { judgeArchiveSignature, type SignatureReport } from "../signing/archive-signature.ts";
 import type { TrustedKey } from "../signing/key-store.ts";
+import { DEFAULT_ENTRY_LIMITS } from "../archive/entry-safety.ts";
+import { SIGNATURE_ENTRY } from "../signing/signature.ts";
 
 export interface InspectReport {
   source: {
@@ -70,30 +72,47 @@ export interface InspectReport {
 }
 
 const PAGE = 4096;
+const MAX_PROBLEMS_SHOWN = 100;
 
-// The pages themselves are never needed to inspect: an archive's are read past (and
-// hashed), not written.
-const isPages = (path: string) => /(^|\/)pages-\d+\.img$/.test(path);
+// What inspect reads of an archive: the top-level metadata and images (a bare image
+// directory's), CRIU's images but their pages, the statistics. Everything else (the pages,
+// the root filesystem's tar, whatever else an archive carries) is read past and hashed,
+// never written: inspect streams an archive, holding one short digest string per file.
+export function inspectReads(path: string): boolean {
+  const parts = path.split("/");
+  const name = parts[parts.length - 1] ?? "";
+  if (/^pages-\d+\.img$/.test(name)) return false;
+  if (parts.length === 1) return name.endsWith(".img") || name === SIGNATURE_ENTRY || DEFAULT_ENTRY_LIMITS.metadataFiles.has(name);
+  return parts.length === 2 && ["checkpoint", "images", "work"].includes(parts[0]!) && (name.endsWith(".img") || name === "stats-dump");
+}
 
 // `trust`: the keys this host trusts (signing/key-store.ts), for the archive's signature.
 export async function inspectCheckpoint(store: ContainerStore, target: string, trust: ReadonlyMap<string, TrustedKey> = new Map()): Promise<InspectReport> {
   const isFile = existsSync(target) && (await stat(target)).isFile();
   if (isFile || target === "-") {
-    const unpacked = await unpackArchive(store.layout.root, target, { skip: isPages });
+    // The root filesystem is not unpacked to be inspected; whether the archive carries one is noted.
+    let carriesRootfs = false;
+    const skip = (path: string) => {
+      if (path === CheckpointFiles.rootfsDiff) carriesRootfs = true;
+      return !inspectReads(path);
+    };
+    const unpacked = await unpackArchive(store.layout.root, target, { skip, listFiles: false });
     try {
-      const problems = unpacked.read.manifest === null ? [] : compareDigests(unpacked.read.manifest.files, unpacked.read.files).map(describeProblem);
+      const found = unpacked.read.manifest === null ? [] : compareFound(unpacked.read.manifest.files, unpacked.read.found);
+      // The first problems, not one line per entry of a hostile archive.
+      const problems = [...found.slice(0, MAX_PROBLEMS_SHOWN).map(describeProblem), ...(found.length > MAX_PROBLEMS_SHOWN ? [`and ${found.length - MAX_PROBLEMS_SHOWN} more`] : [])];
       const integrity = unpacked.read.manifest === null ? "no-manifest" : problems.length === 0 ? "verified" : "mismatch";
       const signature = await judgeArchiveSignature(unpacked.dir, trust, integrity === "verified");
-      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.files.length, integrity, problems, signature });
+      return await inspectDirectory(unpacked.dir, unpacked.label, { compression: unpacked.read.compression, files: unpacked.read.fileCount, integrity, problems, signature }, carriesRootfs);
     } finally {
       await unpacked.remove();
     }
   }
   const dir = checkpointKind(target) !== null ? target : await resolveCheckpoint(store, target);
-  return inspectDirectory(dir, dir, null);
+  return inspectDirectory(dir, dir, null, existsSync(join(dir, CheckpointFiles.rootfsDiff)));
 }
 
-async function inspectDirectory(dir: string, label: string, archive: InspectReport["source"]["archive"]): Promise<InspectReport> {
+async function inspectDirectory(dir: string, label: string, archive: InspectReport["source"]["archive"], carriesRootfs: boolean): Promise<InspectReport> {
   const kind = checkpointKind(dir);
   // A bare image directory has no spec; inspect does not need one.
   const source = kind === "criu-images" ? null : await openCheckpointSource(dir);
@@ -137,7 +156,7 @@ async function inspectDirectory(dir: string, label: string, archive: InspectRepo
     },
     processes: dump.tasks.map(processOf),
     criuStats: stats,
-    spec: source === null ? null : specView(await readOciSpec(source.specPath), engine, importPolicyContext(source)),
+    spec: source === null ? null : specView(await readOciSpec(source.specPath), engine, importPolicyContext(source, carriesRootfs)),
   };
 }
 
@@ -162,12 +181,12 @@ function specView(spec: OciSpec, engine: Record<string, unknown> | null, context
 }
 
 // The facts restore --import would weigh the spec with, as far as the checkpoint tells.
-function importPolicyContext(source: CheckpointSource): Partial<PolicyContext> {
+function importPolicyContext(source: CheckpointSource, carriesRootfs: boolean): Partial<PolicyContext> {
   return {
     networkManaged: source.kind === "ckpt" && NetworkConfigSchema.safeParse(source.engineConfig?.["network"]).success,
     engineConfinesByDefault: source.kind === "podman",
     hostRlimits: readHardLimits(),
-    rootfsUnpacked: source.manifest.rootfsInArchive === "full" || existsSync(join(source.dir, CheckpointFiles.rootfsDiff)),
+    rootfsUnpacked: source.manifest.rootfsInArchive === "full" || carriesRootfs,
   };
 }
 

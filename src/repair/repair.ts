@@ -1,8 +1,9 @@
 // `ckpt repair --unify-timens`: a copy of a checkpoint whose tasks are all in PID 1's time
 // namespace (TESTBED fact 2), with that namespace's clocks chosen by unify-plan.ts. The
-// original is never written to: the copy is built as OUT.partial and renamed when done.
+// original is never written to: the copy is built in a fresh OUT.partial-XXXXXX and
+// renamed when done; nothing already at OUT (a link included) is written through.
 import { existsSync } from "node:fs";
-import { cp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { cp, lstat, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { unpackArchive } from "../archive/import-checkpoint.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
@@ -48,7 +49,8 @@ async function repairDirectory(dir: string, label: string, output: string): Prom
   if (dump.timens === null) throw new CkptError(ExitCode.badCheckpoint, `${label} has no time namespace image: there is no clock to unify on`);
 
   const out = resolve(output);
-  if (existsSync(out)) throw new CkptError(ExitCode.conflict, `${out} already exists`, { hint: "choose another -o, or remove it" });
+  // lstat: a link at OUT, even a dangling one, is something already there.
+  if ((await lstat(out).catch(() => null)) !== null) throw new CkptError(ExitCode.conflict, `${out} already exists`, { hint: "choose another -o, or remove it" });
   const manifest = source?.manifest ?? null;
   const plan = planTimensUnification({
     pid1: { monotonicNs: dump.timens.monotonicNs, boottimeNs: dump.timens.boottimeNs },
@@ -57,8 +59,8 @@ async function repairDirectory(dir: string, label: string, output: string): Prom
     boottimeAtImagesNs: await boottimeAtWrite(join(imagesDir, "inventory.img"), manifest?.bootId ?? null),
   });
 
-  const partial = `${out}.partial`;
-  await rm(partial, { recursive: true, force: true });
+  // A name nobody could have prepared (a link planted at OUT.partial would be written through).
+  const partial = await mkdtemp(`${out}.partial-`);
   try {
     await cp(dir, partial, { recursive: true, preserveTimestamps: true });
     const images = join(partial, relative(dir, imagesDir));
@@ -80,7 +82,9 @@ async function repairDirectory(dir: string, label: string, output: string): Prom
     // Check the result the way restore will.
     const check = await readDumpContents(images, { details: false });
     if (tasksOutsideRootTimeNamespace(check).length > 0) throw new CkptError(ExitCode.internal, "the repaired images still name more than one time namespace");
-    await rename(partial, out);
+    await rename(partial, out).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === "ENOTDIR" || error.code === "ENOTEMPTY" || error.code === "EEXIST" ? new CkptError(ExitCode.conflict, `${out} appeared while the copy was built`, { hint: "choose another -o, or remove it" }) : error;
+    });
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     throw error;

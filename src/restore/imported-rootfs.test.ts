@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { OciSpec } from "../oci/spec.ts";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeRawTar, type RawEntry } from "../../test/harness/archives.ts";
 import { CkptError } from "../errors.ts";
-import { extractJudged, planImportedSpec, removeDeletedFiles } from "./imported-rootfs.ts";
+import { extractJudged, planImportedSpec, prepareImportedRootfs, removeDeletedFiles } from "./imported-rootfs.ts";
 
 // The shape of podman 4.3.1's spec.dump for a container run with --network none.
 const userdata = "/var/lib/containers/storage/overlay-containers/0123abcd/userdata";
@@ -134,3 +134,89 @@ test("attack: deleted.files through an absolute link of the base (/var/run -> /r
   assert.equal(existsSync("/etc/passwd"), true, "not what it pointed at");
   await assert.rejects(removeDeletedFiles(rootfs, ["../outside"]), (e: unknown) => e instanceof CkptError && e.exitCode === 5);
 });
+
+// A --rootfs base whose links lead out of it when the host follows them: /var/run by an
+// absolute path (Debian's /var/run -> /run), or by a relative one that climbs past the
+// root (../../../host-run from ROOT/var is, on the host, three levels up). In the
+// container both name its own /host-run; on the host they name the host's.
+async function baseWithLinksOut(t: { after: (fn: () => Promise<void>) => void }, link: "absolute" | "relative") {
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-unit-base-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // dir/host-run is the host's; dir/x/base (copied to dir/x/rootfs) the image.
+  const hostRun = join(dir, "host-run");
+  const base = join(dir, "x", "base");
+  const rootfs = join(dir, "x", "rootfs");
+  await mkdir(hostRun);
+  await writeFile(join(hostRun, "x.pid"), "the host's");
+  await writeFile(join(dir, "host-file"), "the host's");
+  await mkdir(join(base, "var"), { recursive: true });
+  await mkdir(join(base, "etc"), { recursive: true });
+  // The relative target from base/var and base/etc reaches dir/ on the host.
+  await symlink(link === "absolute" ? hostRun : "../../../host-run", join(base, "var", "run"));
+  await symlink(link === "absolute" ? join(dir, "host-file") : "../../../host-file", join(base, "etc", "passwd-link"));
+  const checkpoint = join(dir, "checkpoint-dir");
+  await mkdir(checkpoint);
+  const hostUntouched = async () => {
+    assert.deepEqual(await readdir(hostRun), ["x.pid"], "nothing was added to the host's directory");
+    assert.equal(await readFile(join(hostRun, "x.pid"), "utf8"), "the host's");
+    assert.equal(await readFile(join(dir, "host-file"), "utf8"), "the host's");
+  };
+  return { dir, base, rootfs, checkpoint, hostRun, hostUntouched };
+}
+
+for (const link of ["absolute", "relative"] as const) {
+  const aLink = link === "absolute" ? "an absolute link" : "a relative link";
+  test(`attack: deleted.files through ${aLink} of the base that leads out on the host deletes the container's file, never the host's`, async (t) => {
+    const b = await baseWithLinksOut(t, link);
+    await writeFile(join(b.checkpoint, "deleted.files"), JSON.stringify(["/var/run/x.pid", "/etc/passwd-link/x"]));
+    // The container's own /host-run (where its /var/run leads, in both cases) has an x.pid.
+    const inContainer = link === "absolute" ? join(b.base, b.hostRun) : join(b.base, "host-run");
+    await mkdir(inContainer, { recursive: true });
+    await writeFile(join(inContainer, "x.pid"), "the container's");
+    await prepareImportedRootfs(b.checkpoint, join(b.checkpoint, "checkpoint"), b.rootfs, b.base);
+    await b.hostUntouched();
+    const containerCopy = link === "absolute" ? join(b.rootfs, b.hostRun) : join(b.rootfs, "host-run");
+    assert.deepEqual(await readdir(containerCopy), [], "the container's own x.pid is gone");
+    assert.equal(await readlink(join(b.rootfs, "var", "run")), link === "absolute" ? b.hostRun : "../../../host-run", "the base's link is kept as it is");
+  });
+
+  test(`attack: a rootfs-diff.tar writing below ${aLink} of the base that leads out on the host is refused (exit 5); nothing lands on the host`, async (t) => {
+    const b = await baseWithLinksOut(t, link);
+    await writeRawTar(join(b.checkpoint, "rootfs-diff.tar"), [
+      { path: "var/run/ckpt-unit-marker", type: "File", content: Buffer.from("owned") },
+    ]);
+    await assert.rejects(prepareImportedRootfs(b.checkpoint, join(b.checkpoint, "checkpoint"), b.rootfs, b.base), (e: unknown) => e instanceof CkptError && e.exitCode === 5 && /var\/run.*symbolic link/.test(e.message));
+    await b.hostUntouched();
+    assert.equal(existsSync(join(b.dir, "ckpt-unit-marker")), false);
+  });
+
+  test(`attack: a rootfs-diff.tar whose link, directory and hard link go below ${aLink} of the base is refused (exit 5); nothing lands on the host`, async (t) => {
+    for (const entries of [
+      [{ path: "var/run/sub", type: "Directory" }],
+      [{ path: "var/run/new-link", type: "SymbolicLink", linkpath: "/etc" }],
+      [{ path: "usr/f", type: "File", content: Buffer.from("x") }, { path: "var/run/hard", type: "Link", linkpath: "usr/f" }],
+      [{ path: "usr/hard", type: "Link", linkpath: "etc/passwd-link" }],
+    ] as RawEntry[][]) {
+      const b = await baseWithLinksOut(t, link);
+      await writeRawTar(join(b.checkpoint, "rootfs-diff.tar"), entries);
+      await assert.rejects(prepareImportedRootfs(b.checkpoint, join(b.checkpoint, "checkpoint"), b.rootfs, b.base), (e: unknown) => e instanceof CkptError && e.exitCode === 5, entries.map((e) => e.path).join(", "));
+      await b.hostUntouched();
+      assert.deepEqual((await readdir(b.dir)).sort(), ["checkpoint-dir", "host-file", "host-run", "x"], "nothing new beside the host's files");
+    }
+  });
+
+  test(`a rootfs-diff.tar file replacing ${aLink} of the base replaces the link itself, inside the root filesystem, never what it points at`, async (t) => {
+    const b = await baseWithLinksOut(t, link);
+    await writeRawTar(join(b.checkpoint, "rootfs-diff.tar"), [
+      { path: "etc/passwd-link", type: "File", content: Buffer.from("the container's") },
+      { path: "var/run", type: "Directory" },
+      { path: "var/run/x.pid", type: "File", content: Buffer.from("the container's") },
+    ]);
+    await prepareImportedRootfs(b.checkpoint, join(b.checkpoint, "checkpoint"), b.rootfs, b.base);
+    await b.hostUntouched();
+    assert.equal((await lstat(join(b.rootfs, "etc", "passwd-link"))).isFile(), true);
+    assert.equal(await readFile(join(b.rootfs, "etc", "passwd-link"), "utf8"), "the container's");
+    assert.equal((await lstat(join(b.rootfs, "var", "run"))).isDirectory(), true, "the diff's directory replaced the base's link");
+    assert.equal(await readFile(join(b.rootfs, "var", "run", "x.pid"), "utf8"), "the container's");
+  });
+}

@@ -14,6 +14,25 @@ export interface RawEntry {
   // Claimed size when it differs from the content's (oversized headers).
   size?: number;
   linkpath?: string;
+  // Extended (pax) header records written before the entry, as given (any key, any size).
+  pax?: Record<string, string>;
+}
+
+// One pax record: "LENGTH key=value\n", LENGTH counting itself.
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let length = Buffer.byteLength(body) + 1;
+  while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body);
+  return `${length}${body}`;
+}
+
+function paxBlocks(records: Record<string, string>, name: string): Buffer[] {
+  const body = Buffer.from(Object.entries(records).map(([k, v]) => paxRecord(k, v)).join(""));
+  const header = new tar.Header({ path: `PaxHeader/${name}`.slice(0, 99), type: "ExtendedHeader", size: body.length, mode: 0o644, mtime: new Date(), uid: 0, gid: 0 });
+  header.encode();
+  const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+  body.copy(padded);
+  return [header.block!, padded];
 }
 
 export async function writeRawTar(file: string, entries: RawEntry[]): Promise<void> {
@@ -22,7 +41,10 @@ export async function writeRawTar(file: string, entries: RawEntry[]): Promise<vo
     const content = e.content ?? Buffer.alloc(0);
     const size = e.type === "File" ? (e.size ?? content.length) : 0;
     const header = new tar.Header({ path: e.path, type: e.type, size, mode: e.type === "Directory" ? 0o755 : 0o644, mtime: new Date(), uid: 0, gid: 0, ...(e.linkpath === undefined ? {} : { linkpath: e.linkpath }) });
-    header.encode();
+    // A path or link target too long for the classic header travels in a pax header.
+    const long = header.encode();
+    const pax = { ...(long ? { path: e.path, ...(e.linkpath === undefined ? {} : { linkpath: e.linkpath }) } : {}), ...e.pax };
+    if (Object.keys(pax).length > 0) blocks.push(...paxBlocks(pax, e.path.slice(0, 80)));
     blocks.push(header.block!);
     if (size > 0) {
       const body = Buffer.alloc(Math.ceil(size / 512) * 512);

@@ -18,6 +18,7 @@ import { requirePodman, requireRealHost, requireRoot } from "../harness/prerequi
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
+import { watchStaging } from "../harness/staging.ts";
 
 interface PsEntry {
   name: string;
@@ -26,7 +27,6 @@ interface PsEntry {
 }
 
 const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
-const stagingLeftovers = async () => (await readdir("/dev/shm")).filter((n) => n.startsWith("ckpt-import-") || n.startsWith("ckpt-export-"));
 
 // A memory holder (32 MiB, half random) whose output reaches `ckpt logs`.
 async function memoryContainer(ckpt: CkptRoot, sandbox: Sandbox, runtime: string, name: string) {
@@ -46,6 +46,7 @@ describe("archives", () => {
       const sandbox = await Sandbox.create(t);
       const ckpt = new CkptRoot(sandbox);
       const c = await memoryContainer(ckpt, sandbox, runtime, "mem");
+      const leftovers = await watchStaging(ckpt.root);
       const pipe = await execa("bash", ["-o", "pipefail", "-c", `"$CKPT" --root "$ROOT" checkpoint --export - mem | "$CKPT" --root "$ROOT" restore --import - --json`], {
         env: { CKPT: ckptBin, ROOT: ckpt.root, CKPT_NODE: process.execPath },
         reject: false,
@@ -66,7 +67,7 @@ describe("archives", () => {
       const verdict = await waitFor("the memory holder's verdict", async () => /verify (ok|MISMATCH) checksum=([0-9a-f]+)/.exec(await c.logs()) ?? undefined);
       assert.equal(verdict[1], "ok");
       assert.equal(verdict[2], c.checksum);
-      assert.deepEqual(await stagingLeftovers(), [], "no staging directory is left in tmpfs");
+      assert.deepEqual(await leftovers(), [], "no staging directory is left in tmpfs");
     });
   }
 
@@ -111,12 +112,13 @@ describe("archives", () => {
     const tampered = sandbox.path("tampered.tar.zst");
     await execa("bash", ["-c", `tar -cf - -C "$1" . | zstd -q -c > "$2"`, "_", unpacked, tampered]);
     const before = await sha256(tampered);
+    const leftovers = await watchStaging(ckpt.root);
     const refused = await ckpt.run(["restore", "--import", tampered, "-n", "tampered"]);
     assert.equal(refused.exitCode, 8);
     assert.match(String(refused.stderr), new RegExp(`failed verification: checkpoint/${pagesName}: SHA-256 [0-9a-f]{64} does not match`));
     assert.equal(await sha256(tampered), before, "the archive is untouched");
     assert.equal((await ckpt.json<PsEntry[]>(["ps", "-a"])).some((e) => e.name === "tampered"), false, "nothing was restored");
-    assert.deepEqual(await stagingLeftovers(), []);
+    assert.deepEqual(await leftovers(), []);
     // The untouched archive still restores; with --json, progress comes as NDJSON on stderr.
     const again = await ckpt.ok(["restore", "--import", archive, "--json"]);
     const events = String(again.stderr).split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; phase: string; bytes: number });
@@ -157,6 +159,7 @@ describe("archives", () => {
     const ckpt = new CkptRoot(sandbox);
     await memoryContainer(ckpt, sandbox, "runc", "mem");
     // The reader goes away after a few bytes: the export's writes fail with EPIPE.
+    const leftovers = await watchStaging(ckpt.root);
     const r = await execa("bash", ["-c", `"$CKPT" --root "$ROOT" checkpoint --export - mem | head -c 1000 > /dev/null; exit "\${PIPESTATUS[0]}"`], {
       env: { CKPT: ckptBin, ROOT: ckpt.root, CKPT_NODE: process.execPath },
       reject: false,
@@ -168,7 +171,7 @@ describe("archives", () => {
     const missing = await ckpt.run(["checkpoint", "--export", sandbox.path("no-such-dir", "x.tar.zst"), "mem"]);
     assert.equal(missing.exitCode, 4);
     assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "mem")?.status, "running");
-    assert.deepEqual(await stagingLeftovers(), []);
+    assert.deepEqual(await leftovers(), []);
   });
 
   // Each attack: a tar whose first hostile entry must stop the import before it writes.
@@ -206,20 +209,32 @@ describe("archives", () => {
     "special-file": { entries: [{ path: "checkpoint/fifo", type: "FIFO" }], expect: /attack: special-file/ },
     "oversized-metadata": { entries: [{ path: "spec.dump", type: "File", content: Buffer.alloc(17 * 1024 * 1024, 0x20) }], expect: /attack: oversized-metadata/ },
   };
+  // Every reader of an archive: inspect, restore --import of a file, a migration target
+  // (`restore --import - --json` reading the archive on its standard input, exactly as
+  // migrate runs it), and repair, whose output is a destination too.
+  const readers = (evil: string, out: string): { name: string; args: string[]; stdin?: string }[] => [
+    { name: "inspect", args: ["inspect", evil] },
+    { name: "restore --import FILE", args: ["restore", "--import", evil, "--no-verify"] },
+    { name: "restore --import - (a migration target)", args: ["restore", "--import", "-", "--json"], stdin: evil },
+    { name: "repair -o OUT", args: ["repair", "--unify-timens", evil, "-o", out] },
+  ];
   for (const [attack, { entries, expect }] of Object.entries(attacks)) {
-    test(`${attack}: an archive carrying it is refused by restore --import and inspect before anything is written`, async (t) => {
+    test(`attack: ${attack}: an archive carrying it is refused by inspect, restore --import FILE, restore --import - (a migration target) and repair before anything is written`, async (t) => {
       if (!requireRoot(t)) return;
       const sandbox = await Sandbox.create(t);
       const ckpt = new CkptRoot(sandbox);
       const evil = sandbox.path(`${attack}.tar`);
+      const out = sandbox.path("repaired");
       await writeRawTar(evil, [{ path: "config.dump", type: "File", content: Buffer.from("{}") }, ...entries]);
-      for (const command of [["restore", "--import", evil, "--no-verify"], ["inspect", evil]]) {
-        const r = await ckpt.run(command);
-        assert.equal(r.exitCode, 5, `${command[0]}: exit code:\n${r.stderr}`);
-        assert.match(String(r.stderr), expect);
-        assert.deepEqual(landings(ckpt.root).filter((p) => existsSync(p)), [], "nothing was written outside the staging directory");
-        assert.deepEqual(await stagingLeftovers(), [], "the staging directory is gone");
-        assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+      for (const reader of readers(evil, out)) {
+        const leftovers = await watchStaging(ckpt.root);
+        const r = await ckpt.run(reader.args, reader.stdin === undefined ? {} : { inputFile: reader.stdin });
+        assert.equal(r.exitCode, 5, `${reader.name}: exit code:\n${r.stderr}`);
+        assert.match(String(r.stderr), expect, reader.name);
+        assert.deepEqual(landings(ckpt.root).filter((p) => existsSync(p)), [], `${reader.name}: nothing was written outside the staging directory`);
+        assert.deepEqual(await leftovers(), [], `${reader.name}: the staging directory is gone`);
+        assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], `${reader.name}: no container was created`);
+        assert.deepEqual((await readdir(sandbox.dir)).filter((n) => n.startsWith("repaired")), [], `${reader.name}: nothing at OUT, nor a partial copy beside it`);
       }
     });
   }

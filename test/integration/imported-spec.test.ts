@@ -207,6 +207,8 @@ test("attack: a podman archive whose spec has a hook and a host bind mount is re
   const runsByPodman = (await readFile(marker, "utf8")).split("\n").filter(Boolean).length;
   assert.ok(runsByPodman >= 1, "podman ran the hook when it started the container");
 
+  const shown = await ckpt.json<{ spec: { refusedOnImport: { kind: string }[] } }>(["inspect", "--json", archive]);
+  assert.deepEqual(shown.spec.refusedOnImport.map((f) => f.kind).sort(), ["hooks", "mounts"], "inspect names what restore refuses, and only that (podman's defaults and its root filesystem changes pass)");
   const refused = await ckpt.run(["restore", "--import", archive, "--no-verify", "--rootfs", rootfs]);
   assert.equal(refused.exitCode, 5, String(refused.stderr));
   assert.match(String(refused.stderr), /hooks: hooks\.prestart\[0\]: \/bin\/sh -c echo ran >>/);
