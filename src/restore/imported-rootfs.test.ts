@@ -30,12 +30,12 @@ test("an imported podman spec: new root, no cgroup path, placeholders for podman
   assert.equal(spec.root.path, "/ckpt/containers/web/rootfs");
   assert.equal((spec.linux as { cgroupsPath?: string }).cgroupsPath, undefined);
   assert.deepEqual(placeholders, [
-    { destination: "/etc/hosts", source: "/ckpt/containers/web/mounts/etc_hosts", kind: "file" },
-    { destination: "/dev/shm", source: "/ckpt/containers/web/mounts/dev_shm", kind: "dir" },
-    { destination: "/run/.containerenv", source: "/ckpt/containers/web/mounts/run_.containerenv", kind: "file" },
+    { destination: "/etc/hosts", source: "/ckpt/containers/web/mounts/0-etc_hosts", kind: "file" },
+    { destination: "/dev/shm", source: "/ckpt/containers/web/mounts/1-dev_shm", kind: "dir" },
+    { destination: "/run/.containerenv", source: "/ckpt/containers/web/mounts/2-run_.containerenv", kind: "file" },
   ]);
   const mounts = (spec as unknown as { mounts: { destination: string; source: string }[] }).mounts;
-  assert.equal(mounts.find((m) => m.destination === "/etc/hosts")?.source, "/ckpt/containers/web/mounts/etc_hosts");
+  assert.equal(mounts.find((m) => m.destination === "/etc/hosts")?.source, "/ckpt/containers/web/mounts/0-etc_hosts");
   assert.equal(mounts.find((m) => m.destination === "/proc")?.source, "proc", "non-bind mounts stay");
   assert.equal(podmanSpec.root.path, "/var/lib/containers/storage/overlay/4567/merged", "the input is not changed");
 });
@@ -48,6 +48,13 @@ test("an engine's userdata files get ckpt's stand-ins even when they exist here 
   const withData = { ...podmanSpec, mounts: [...(podmanSpec.mounts ?? []), { destination: "/data", type: "bind", source: "/srv/data", options: ["rbind"] }] } as typeof podmanSpec;
   const kept = planImportedSpec(withData, "/r", "/m", (p) => p === "/srv/data").spec.mounts?.find((m) => m.destination === "/data");
   assert.equal(kept?.source, "/srv/data");
+});
+
+test("attack: a stand-in's destination that climbs (/.., /./../x, /) never names a path outside the directory of stand-ins (/.. once named the container's own directory, where /dev/shm's tar would have been extracted)", () => {
+  const userdata = "/var/lib/containers/storage/overlay-containers/abc/userdata";
+  const spec = { ...podmanSpec, mounts: ["/..", "/./../x", "/", "/../../etc/cron.d"].map((destination) => ({ destination, type: "bind", source: `${userdata}/shm`, options: ["rbind"] })) } as unknown as OciSpec;
+  const sources = planImportedSpec(spec, "/r", "/ckpt/containers/web/mounts", () => false).placeholders.map((p) => p.source);
+  assert.deepEqual(sources, ["/ckpt/containers/web/mounts/0-root", "/ckpt/containers/web/mounts/1-x", "/ckpt/containers/web/mounts/2-root", "/ckpt/containers/web/mounts/3-etc_cron.d"]);
 });
 
 test("a missing bind source outside an engine's userdata is an error naming it, not a silent placeholder", () => {

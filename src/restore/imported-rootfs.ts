@@ -40,7 +40,9 @@ export function planImportedSpec(source: OciSpec, rootfs: string, mountsDir: str
       continue;
     }
     const kind = mount.destination === "/dev/shm" || mount.source.endsWith("/shm") ? "dir" : "file";
-    const path = join(mountsDir, mount.destination.replace(/^\/+/, "").replace(/\//g, "_"));
+    // One plain name per stand-in, whatever the destination says ("/..", "/./x"): never a
+    // path that leaves the directory of stand-ins.
+    const path = join(mountsDir, `${placeholders.length}-${mount.destination.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "") || "root"}`);
     placeholders.push({ destination: mount.destination, source: path, kind });
     mount.source = path;
   }
