@@ -184,6 +184,7 @@ function specView(spec: OciSpec, engine: Record<string, unknown> | null, context
 function importPolicyContext(source: CheckpointSource, carriesRootfs: boolean): Partial<PolicyContext> {
   return {
     networkManaged: source.kind === "ckpt" && NetworkConfigSchema.safeParse(source.engineConfig?.["network"]).success,
+    recordedNetwork: source.kind === "ckpt" ? NetworkConfigSchema.safeParse(source.engineConfig?.["network"]).data : undefined,
     engineConfinesByDefault: source.kind === "podman",
     hostRlimits: readHardLimits(),
     rootfsUnpacked: source.manifest.rootfsInArchive === "full" || carriesRootfs,

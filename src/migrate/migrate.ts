@@ -76,7 +76,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     const spec = await readOciSpec(join(ctx.store.layout.bundleDir(ctx.record.name), "config.json"));
     const why = signer === undefined ? "the stream would be unsigned" : `the target does not trust this host's key ${signer.name} (${signer.fingerprint})`;
     const howToTrust = signer === undefined ? "" : ` have the target trust this host's key (ckpt keys export ${signer.name} | TARGET keys trust -), or`;
-    const findings = vetImportedSpec(spec, { networkManaged: ctx.record.network !== undefined, hostRlimits: readHardLimits(), rootfsUnpacked: !request.ignoreRootfs });
+    const findings = vetImportedSpec(spec, { networkManaged: ctx.record.network !== undefined, hostRlimits: readHardLimits(), rootfsUnpacked: !request.ignoreRootfs, recordedNetwork: ctx.record.network });
     refuseUnallowedSpec(findings, allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked, and ${why}; nothing was frozen`, `if the target may have them,${howToTrust} say so:`);
   }
   const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));

@@ -234,6 +234,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   let holder: TimeNamespaceHolder | undefined;
   let daemon: LazyPagesDaemon | undefined;
   let networkBuilt = false;
+  let rootfsUnpacked = false;
   try {
     let dumpedSpec = await readOciSpec(source.specPath);
     // A bundle's config.json names its root relative to the bundle.
@@ -263,11 +264,15 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
         engineConfinesByDefault: source.kind === "podman",
         hostRlimits: readHardLimits(),
         rootfsUnpacked: importedRootfs,
+        recordedNetwork: request.network === undefined ? record.network : undefined,
       });
       refuseUnallowedSpec(findings, request.allow ?? [], `refusing to restore ${label}: its spec asks this host for what an imported checkpoint does not get unasked`, "if you trust the sender, allow them with");
     }
     // Vetted: now the root filesystem is unpacked and the engine's files get stand-ins.
-    if (importedRootfs) await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
+    if (importedRootfs) {
+      rootfsUnpacked = true;
+      await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
+    }
     if (planned !== null) await createPlaceholders(checkpoint, planned.placeholders);
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
@@ -368,14 +373,19 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     if (remaining.length === 0) {
       await rmdir(join(runtimeState, "criu-root")).catch(() => {});
       // Only the id this restore gave the runtime: never another container's (idIsFree).
-      if ((await runtime.state(record.id).catch(() => null)) !== null && (await runtime.delete(record.id, true).then(() => true, () => false))) removed.push(`${runtimeName}'s container ${record.id.slice(0, 12)} was deleted`);
+      // crun leaves a state directory without a status when its restore fails: gone too.
+      const known = (await runtime.state(record.id).catch(() => null)) !== null;
+      if (known) await runtime.delete(record.id, true).catch(() => {});
+      const leftState = existsSync(runtimeState);
+      if (leftState) await rm(runtimeState, { recursive: true, force: true }).catch(() => {});
+      if (known || leftState) removed.push(`${runtimeName}'s container ${record.id.slice(0, 12)} was deleted`);
     }
     if (existing !== null) {
       await store.save(existing).then(() => writeFile(layout.criuConfig(name), "")).catch(() => {});
       removed.push(`the stopped container "${name}" it was restoring over is kept as it was`);
     } else if (remaining.length === 0) {
       await store.remove(name);
-      removed.push(`the container "${name}" (record${importedRootfs ? ", root filesystem unpacked from the archive" : ""}) was removed`);
+      removed.push(`the container "${name}" (record${rootfsUnpacked ? ", root filesystem unpacked from the archive" : ""}) was removed`);
     }
     if (error instanceof CkptError) {
       const nothing = removed.length === 0 ? ["nothing had been created yet: nothing was removed"] : removed.map((r) => `cleanup: ${r}`);

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { OciSpec } from "../oci/spec.ts";
 import { parseHardLimits } from "../host/process-limits.ts";
 import { fixtureText } from "../../test/support/fixtures.ts";
-import { refuseUnallowedSpec, unallowed, vetImportedSpec, type PolicyContext } from "./spec-policy.ts";
+import { allowableKinds, refuseUnallowedSpec, unallowed, vetImportedSpec, type PolicyContext } from "./spec-policy.ts";
 import { CkptError } from "../errors.ts";
 
 // Real defaults: what `runc spec` (1.1.5) writes, and the config.json podman 4.3.1 made
@@ -115,7 +115,7 @@ describe("privileges and walls", () => {
       s["process"]["apparmorProfile"] = "unconfined";
       s["process"]["selinuxLabel"] = "system_u:system_r:spc_t:s0";
     });
-    assert.deepEqual(kinds(spec), ["confinement: linux.seccomp: allows every system call (unconfined)", "confinement: process.apparmorProfile: unconfined", "confinement: process.selinuxLabel: system_u:system_r:spc_t:s0 (unconfined)"]);
+    assert.deepEqual(kinds(spec), ["confinement: linux.seccomp: SCMP_ACT_ALLOW by default and no rule that refuses anything (unconfined)", "confinement: process.apparmorProfile: unconfined", "confinement: process.selinuxLabel: system_u:system_r:spc_t:s0 (unconfined)"]);
     const noSeccomp = edited(podmanSpec(), (s) => delete s["linux"]["seccomp"]);
     const podmanContext = { ...host, ownRoots: ["/var/lib/containers", "/run/containers"] };
     assert.deepEqual(kinds(noSeccomp, { ...podmanContext, engineConfinesByDefault: true }), ["confinement: linux.seccomp: none, where the engine that made it sets a profile unless told not to"]);
@@ -175,4 +175,49 @@ test("mounts of anything but the kernel's virtual file systems are findings: an 
 test("annotations crun acts on (run.oci.*) are findings; podman's and CRI-O's records are not", () => {
   const spec = edited(podmanSpec(), (s) => (s["annotations"] = { ...s["annotations"], "run.oci.seccomp.receiver": "/run/agent.sock", "io.podman.annotations.autoremove": "FALSE" }));
   assert.deepEqual(kinds(spec, { ...host, engineConfinesByDefault: true, ownRoots: ["/var/lib/containers", "/run/containers"] }), ["annotations: annotations: run.oci.seccomp.receiver=/run/agent.sock"]);
+});
+
+describe("red team findings", () => {
+  test("attack: keys runc reads under another spelling (Go folds case, U+212A to k, U+017F to s) are refused whatever is allowed: Hooks, HOOKS, hoo\u212As, Root, process.Capabilities, linux.MaskedPaths, linux.Namespaces, Annotations", () => {
+    const cases: [string, (s: Loose) => void][] = [
+      ["Hooks", (s) => (s["Hooks"] = { prestart: [{ path: "/bin/sh" }] })],
+      ["HOOKS", (s) => (s["HOOKS"] = { prestart: [{ path: "/bin/sh" }] })],
+      ["hoo\u212as", (s) => (s["hoo\u212as"] = { prestart: [{ path: "/bin/sh" }] })],
+      ["Root", (s) => (s["Root"] = { path: "/" })],
+      ["process.Capabilities", (s) => (s["process"]["Capabilities"] = { bounding: ["CAP_SYS_ADMIN"] })],
+      ["linux.MaskedPaths", (s) => (s["linux"]["MaskedPaths"] = [])],
+      ["linux.Namespaces", (s) => (s["linux"]["Namespaces"] = [{ type: "mount" }])],
+      ["mounts[0].Source", (s) => (s["mounts"][0]["Source"] = "/")],
+      ["Annotations", (s) => (s["Annotations"] = { "org.criu.config": "/tmp/evil.conf" })],
+      ["linux.cgroup\u017fPath", (s) => (s["linux"]["cgroup\u017fPath"] = "/victim")],
+    ];
+    for (const [path, edit] of cases) {
+      const findings = vetImportedSpec(edited(runcSpec(), edit), host);
+      assert.deepEqual(findings.filter((f) => f.kind === "disguised").map((f) => f.detail.split(":")[0]), [path], path);
+      assert.throws(() => refuseUnallowedSpec(findings, [...allowableKinds], "refusing", "allow with"), (e: unknown) => e instanceof CkptError && /nothing allows that/.test(e.hint ?? ""), `${path}: no --allow lets it through`);
+    }
+    assert.deepEqual(kinds(edited(runcSpec(), (s) => (s["annotations"] = { Hooks: "a value", "org.opencontainers.image.Source": "x" }))), [], "keys of free-form maps are data");
+  });
+
+  test("attack: a second proc, sysfs or cgroup mount elsewhere than where engines mount it is a finding (the masked paths cover /proc and /sys only); the usual ones pass", () => {
+    for (const type of ["proc", "sysfs", "cgroup", "devpts"]) {
+      assert.deepEqual(kinds(edited(runcSpec(), (s) => s["mounts"].push({ destination: "/p2", type, source: type }))).map((k) => k.split(":")[0]), ["mounts"], type);
+    }
+    assert.deepEqual(kinds(edited(runcSpec(), (s) => s["mounts"].push({ destination: "/proc/", type: "proc", source: "proc" }))), [], "/proc/ is /proc");
+  });
+
+  test("attack: seccomp that only logs, or allows by default with rules that refuse nothing, is unconfined; a deny-list is not", () => {
+    const seccomp = (profile: Loose) => kinds(edited(runcSpec(), (s) => (s["linux"]["seccomp"] = profile)));
+    assert.equal(seccomp({ defaultAction: "SCMP_ACT_LOG" }).length, 1);
+    assert.equal(seccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ALLOW" }] }).length, 1);
+    assert.deepEqual(seccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["kexec_load"], action: "SCMP_ACT_ERRNO" }] }), []);
+    assert.equal(kinds(edited(runcSpec(), (s) => (s["process"]["selinuxLabel"] = "system_u:system_r:unconfined_service_t:s0"))).length, 1);
+  });
+
+  test("attack: a recorded network that joins a bridge of this host (config.dump) is a finding; without a bridge, or the operator's own --network, it is not", () => {
+    const veth = { name: "eth0", mac: "02:42:c0:00:02:32", addresses: ["192.0.2.50/24"], hostEnd: { name: "ck0123456789ab", bridge: "br0" }, mtu: null };
+    assert.deepEqual(kinds(runcSpec(), { ...host, recordedNetwork: { mode: "private", interfaces: [veth], routes: [] } }), ["network: eth0 joins this host's bridge br0 with MAC 02:42:c0:00:02:32 and 192.0.2.50/24"]);
+    assert.deepEqual(kinds(runcSpec(), { ...host, recordedNetwork: { mode: "private", interfaces: [{ ...veth, hostEnd: { ...veth.hostEnd, bridge: null } }], routes: [] } }), []);
+    assert.deepEqual(kinds(runcSpec(), { ...host, recordedNetwork: undefined }), []);
+  });
 });

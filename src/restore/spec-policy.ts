@@ -10,8 +10,10 @@
 import { posix } from "node:path";
 import { CkptError, ExitCode } from "../errors.ts";
 import { isBindMount, type OciSpec } from "../oci/spec.ts";
+import { disguisedSpecKeys } from "../oci/spec-keys.ts";
+import type { NetworkConfig } from "../network/network-config.ts";
 
-export const allowableKinds = ["hooks", "mounts", "capabilities", "namespaces", "devices", "sysctls", "confinement", "masked-paths", "rlimits", "rootfs", "annotations"] as const;
+export const allowableKinds = ["hooks", "mounts", "capabilities", "namespaces", "devices", "sysctls", "confinement", "masked-paths", "rlimits", "rootfs", "annotations", "network"] as const;
 export type AllowableKind = (typeof allowableKinds)[number];
 
 // What each kind gives the container, for the refusal's hint.
@@ -27,10 +29,13 @@ export const kindRisks: Record<AllowableKind, string> = {
   rlimits: "limits above this host's let the container take more than ckpt itself may",
   rootfs: "a root filesystem the archive does not carry is a directory of this host",
   annotations: "annotations the runtime acts on change how it treats this host",
+  network: "a bridge of this host puts the container on its network, with the MAC and addresses the archive chose",
 };
 
+// "disguised": a key runc reads as a field of another spelling (oci/spec-keys.ts); no flag
+// allows it, since what the spec asks could not be shown.
 export interface SpecFinding {
-  kind: AllowableKind;
+  kind: AllowableKind | "disguised";
   detail: string;
 }
 
@@ -50,9 +55,11 @@ export interface PolicyContext {
   // The root filesystem is the one ckpt unpacks from the archive; otherwise root.path
   // names a directory of this host.
   rootfsUnpacked: boolean;
+  // The network the checkpoint's record asks ckpt to build (not the operator's --network).
+  recordedNetwork: NetworkConfig | undefined;
 }
 
-export const DEFAULT_POLICY_CONTEXT: PolicyContext = { ownRoots: [], networkManaged: false, engineConfinesByDefault: false, hostRlimits: new Map(), rootfsUnpacked: true };
+export const DEFAULT_POLICY_CONTEXT: PolicyContext = { ownRoots: [], networkManaged: false, engineConfinesByDefault: false, hostRlimits: new Map(), rootfsUnpacked: true, recordedNetwork: undefined };
 
 // The default capability set of container engines (moby's and containerd's; podman's and
 // `runc spec`'s are subsets of it).
@@ -104,6 +111,7 @@ export function vetImportedSpec(spec: OciSpec, context: Partial<PolicyContext> =
   const s = spec as unknown as VettedSpec;
   const ownNetwork = ctx.networkManaged || (s.linux?.namespaces ?? []).some((n) => n.type === "network" && n.path === undefined);
   return [
+    ...disguisedSpecKeys(spec).map((k): SpecFinding => ({ kind: "disguised", detail: `${k.path}: runc would read it as "${k.readAs}"` })),
     ...rootfsFindings(spec, ctx),
     ...hookFindings(s),
     ...mountFindings(spec, ctx),
@@ -115,6 +123,7 @@ export function vetImportedSpec(spec: OciSpec, context: Partial<PolicyContext> =
     ...maskedPathFindings(s),
     ...rlimitFindings(s, ctx),
     ...annotationFindings(spec),
+    ...networkFindings(ctx),
   ];
 }
 
@@ -136,15 +145,21 @@ function hookFindings(s: VettedSpec): SpecFinding[] {
   });
 }
 
-// File systems that hold nothing of the host's: the kernel's views and memory.
-const VIRTUAL_FILESYSTEMS = new Set(["proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "shm"]);
+// File systems that hold nothing of the host's (the kernel's views, memory), each where
+// the engines mount it: a second proc or sysfs elsewhere would lack the masked and
+// read-only paths, which cover /proc and /sys only. null: anywhere.
+const VIRTUAL_FILESYSTEMS = new Map<string, string | null>([
+  ["proc", "/proc"], ["sysfs", "/sys"], ["devpts", "/dev/pts"], ["mqueue", "/dev/mqueue"], ["cgroup", "/sys/fs/cgroup"], ["cgroup2", "/sys/fs/cgroup"], ["tmpfs", null], ["shm", null],
+]);
 
 function mountFindings(spec: OciSpec, ctx: PolicyContext): SpecFinding[] {
   const roots = ctx.ownRoots.map((r) => posix.normalize(r).replace(/\/+$/, ""));
   return (spec.mounts ?? []).flatMap((mount): SpecFinding[] => {
     if (!isBindMount(mount)) {
       // Any other file system (overlay's lowerdir=, a block device, nfs) names host things.
-      if (mount.type !== undefined && VIRTUAL_FILESYSTEMS.has(mount.type)) return [];
+      const at = mount.type === undefined ? undefined : VIRTUAL_FILESYSTEMS.get(mount.type);
+      if (at === null || (at !== undefined && posix.normalize(mount.destination).replace(/(.)\/+$/, "$1") === at)) return [];
+      if (at !== undefined) return [{ kind: "mounts", detail: `${mount.destination}: a ${mount.type} mount outside ${at}, where no masked or read-only path covers it` }];
       const options = (mount.options ?? []).filter((o) => o.includes("/")).join(",");
       return [{ kind: "mounts", detail: `${mount.destination}: a mount of type ${mount.type ?? "(none)"} from ${mount.source ?? "?"}${options === "" ? "" : ` (${options})`}` }];
     }
@@ -200,16 +215,19 @@ function sysctlFindings(s: VettedSpec, ownNetwork: boolean): SpecFinding[] {
     .map(([key, value]): SpecFinding => ({ kind: "sysctls", detail: `linux.sysctl: ${key}=${String(value)}${SAFE_SYSCTLS.has(key) ? " without a network namespace of its own" : ""}` }));
 }
 
+// Seccomp actions that let a system call run.
+const PERMISSIVE_ACTIONS = new Set(["SCMP_ACT_ALLOW", "SCMP_ACT_LOG"]);
+
 function confinementFindings(s: VettedSpec, ctx: PolicyContext): SpecFinding[] {
   const findings: SpecFinding[] = [];
   const seccomp = s.linux?.seccomp;
   if (seccomp === undefined || seccomp === null) {
     if (ctx.engineConfinesByDefault) findings.push({ kind: "confinement", detail: "linux.seccomp: none, where the engine that made it sets a profile unless told not to" });
-  } else if (seccomp.defaultAction === "SCMP_ACT_ALLOW" && (seccomp.syscalls ?? []).length === 0) {
-    findings.push({ kind: "confinement", detail: "linux.seccomp: allows every system call (unconfined)" });
+  } else if (PERMISSIVE_ACTIONS.has(String(seccomp.defaultAction)) && !(seccomp.syscalls ?? []).some((rule) => !PERMISSIVE_ACTIONS.has(String((rule as { action?: unknown })?.action)))) {
+    findings.push({ kind: "confinement", detail: `linux.seccomp: ${String(seccomp.defaultAction)} by default and no rule that refuses anything (unconfined)` });
   }
   if (typeof s.process.apparmorProfile === "string" && s.process.apparmorProfile.trim() === "unconfined") findings.push({ kind: "confinement", detail: "process.apparmorProfile: unconfined" });
-  if (typeof s.process.selinuxLabel === "string" && /(^|:)(spc_t|unconfined_t)(:|$)/.test(s.process.selinuxLabel)) findings.push({ kind: "confinement", detail: `process.selinuxLabel: ${s.process.selinuxLabel} (unconfined)` });
+  if (typeof s.process.selinuxLabel === "string" && /(^|:)(spc_t|[a-z_]*unconfined[a-z_]*)(:|$)/.test(s.process.selinuxLabel)) findings.push({ kind: "confinement", detail: `process.selinuxLabel: ${s.process.selinuxLabel} (unconfined)` });
   return findings;
 }
 
@@ -235,6 +253,14 @@ function rlimitFindings(s: VettedSpec, ctx: PolicyContext): SpecFinding[] {
   });
 }
 
+// A recorded network that joins bridges of this host.
+function networkFindings(ctx: PolicyContext): SpecFinding[] {
+  if (ctx.recordedNetwork?.mode !== "private") return [];
+  return ctx.recordedNetwork.interfaces
+    .filter((i) => i.hostEnd.bridge !== null)
+    .map((i): SpecFinding => ({ kind: "network", detail: `${i.name} joins this host's bridge ${i.hostEnd.bridge} with MAC ${i.mac}${i.addresses.length > 0 ? ` and ${i.addresses.join(", ")}` : ""}` }));
+}
+
 // The findings the operator has not allowed.
 export function unallowed(findings: SpecFinding[], allow: ReadonlySet<string>): SpecFinding[] {
   return findings.filter((f) => !allow.has(f.kind));
@@ -245,9 +271,12 @@ export function unallowed(findings: SpecFinding[], allow: ReadonlySet<string>): 
 export function refuseUnallowedSpec(findings: SpecFinding[], allow: readonly string[], refusal: string, allowHint: string): void {
   const refused = unallowed(findings, new Set(allow));
   if (refused.length === 0) return;
-  const kinds = [...new Set(refused.map((f) => f.kind))];
+  const kinds = [...new Set(refused.map((f) => f.kind))].filter((k): k is AllowableKind => k !== "disguised");
+  const disguised = refused.some((f) => f.kind === "disguised");
   throw new CkptError(ExitCode.refused, refusal, {
     evidence: [...refused.map((f) => `${f.kind}: ${f.detail}`), ...kinds.map((k) => `(${k}: ${kindRisks[k]})`)],
-    hint: `${allowHint} ${kinds.map((k) => `--allow ${k}`).join(" ")}, or give the spec yourself with --spec FILE`,
+    hint: disguised
+      ? "its spec spells keys so that ckpt would read one thing and runc another: nothing allows that; give the spec yourself with --spec FILE"
+      : `${allowHint} ${kinds.map((k) => `--allow ${k}`).join(" ")}, or give the spec yourself with --spec FILE`,
   });
 }

@@ -122,7 +122,7 @@ test("attack: an imported spec that asks for privileges (CAP_SYS_ADMIN, the host
     /namespaces: linux\.namespaces: pid joins \/proc\/1\/ns\/pid/,
     /sysctls: linux\.sysctl: kernel\.core_pattern=/,
     /masked-paths: linux\.maskedPaths: none/,
-    /confinement: linux\.seccomp: allows every system call/,
+    /confinement: linux\.seccomp: SCMP_ACT_ALLOW by default and no rule that refuses anything/,
     /rlimits: process\.rlimits: RLIMIT_NOFILE 1024\/1099511627776, above this host's/,
   ]) assert.match(String(refused.stderr), finding);
   assert.match(String(refused.stderr), /--allow capabilities --allow namespaces --allow sysctls --allow confinement --allow masked-paths --allow rlimits, or give the spec yourself with --spec FILE/);
@@ -223,4 +223,29 @@ test("attack: a podman archive whose spec has a hook and a host bind mount is re
   assert.equal((await readFile(marker, "utf8")).split("\n").filter(Boolean).length, runsByPodman + 1, "allowed, the runtime ran the hook once");
   assert.equal(String((await ckpt.ok(["exec", tag, "--", "cat", "/data/greeting"])).stdout).trim(), "hello from the host");
   await ckpt.ok(["rm", "-f", tag]);
+});
+
+test("attack: a hook under a key runc folds to hooks (Hooks, hoo\\u212As with a Kelvin sign) is refused as disguised, even with every --allow; no hook runs, inspect names it", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const sandbox = await Sandbox.create(t);
+  const ckpt = new CkptRoot(sandbox);
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
+  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "folded", bundle]);
+  const archive = sandbox.path("folded.tar");
+  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "folded"]);
+  await ckpt.ok(["rm", "-f", "folded"]);
+  const marker = sandbox.path("HOOK-RAN");
+  for (const key of ["Hooks", "hoo\u212as"]) {
+    const evil = await tamperedExport(archive, sandbox.path("folded-"), ({ spec }) => {
+      spec[key] = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }], createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo ran > ${marker}`] }] };
+    });
+    const shown = await ckpt.json<{ spec: { refusedOnImport: { kind: string; detail: string }[] } }>(["inspect", "--json", evil]);
+    assert.deepEqual(shown.spec.refusedOnImport.map((f) => f.kind), ["disguised"], key);
+    const allowAll = ["hooks", "mounts", "capabilities", "namespaces", "devices", "sysctls", "confinement", "masked-paths", "rlimits", "rootfs", "annotations", "network"].flatMap((k) => ["--allow", k]);
+    const r = await ckpt.run(["restore", "--import", evil, ...allowAll]);
+    assert.equal(r.exitCode, 5, String(r.stderr));
+    assert.match(String(r.stderr), new RegExp(`disguised: ${key}: runc would read it as "hooks"`));
+    assert.equal(existsSync(marker), false, `${key}: no hook ran`);
+    assert.deepEqual(await readdir(join(ckpt.root, "containers")).catch(() => []), [], "no container was created");
+  }
 });

@@ -127,7 +127,14 @@ describe("networked containers", () => {
       const { sandbox, a, b, rootA, rootB, toB } = await twoHostsWithServer(t, runtime);
       const client = await startClient(sandbox, a);
 
-      await a.ckptOk(rootA.root, ["migrate", "echo", "--tcp-established", "--to", toB]);
+      // Unsigned, the stream is a foreign checkpoint to B: joining B's bridge needs saying so.
+      if (runtime === "runc") {
+        const unasked = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", toB]);
+        assert.equal(unasked.exitCode, 5, unasked.stderr);
+        assert.match(unasked.stderr, /network: eth0 joins this host's bridge br0 with MAC [0-9a-f:]+ and 192\.0\.2\.\d+\/24[\s\S]*--allow network/);
+        assert.equal((await psEntry(a, rootA.root, "echo"))?.status, "running", "nothing was frozen");
+      }
+      await a.ckptOk(rootA.root, ["migrate", "echo", "--tcp-established", "--allow", "network", "--to", toB]);
       assert.equal(await psEntry(a, rootA.root, "echo"), undefined, "the source is gone");
       assert.equal((await psEntry(b, rootB.root, "echo"))?.status, "running");
       const atMove = clientProgress(client.output()).lastOk;
@@ -142,7 +149,7 @@ describe("networked containers", () => {
   test("migrate --lazy: the listener answers at its address on the target while its memory arrives from the source's page server; the source's veth is gone", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
     const { a, b, rootA, rootB, toB } = await twoHostsWithServer(t, "runc");
-    await a.ckptOk(rootA.root, ["migrate", "echo", "--lazy", "--page-server", "192.0.2.11", "--to", toB]);
+    await a.ckptOk(rootA.root, ["migrate", "echo", "--lazy", "--page-server", "192.0.2.11", "--allow", "network", "--to", toB]);
     assert.equal(await psEntry(a, rootA.root, "echo"), undefined, "the source is gone");
     assert.deepEqual(await a.hostEnds(), [], "the source's veth went with it");
     assert.equal((await psEntry(b, rootB.root, "echo"))?.status, "running");
@@ -187,11 +194,11 @@ describe("networked containers", () => {
     await echoServer("runc", sandbox, busy, rootBusy, "other");
     const client = await startClient(sandbox, a);
 
-    const noBridge = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", bare.ckptCommand(rootBare.root)]);
+    const noBridge = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--allow", "network", "--to", bare.ckptCommand(rootBare.root)]);
     assert.equal(noBridge.exitCode, 5, noBridge.stderr);
     assert.match(noBridge.stderr, /no bridge br0/);
     assert.match(noBridge.stderr, /nothing was frozen/);
-    const taken = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--to", busy.ckptCommand(rootBusy.root)]);
+    const taken = await a.ckpt(rootA.root, ["migrate", "echo", "--tcp-established", "--allow", "network", "--to", busy.ckptCommand(rootBusy.root)]);
     assert.equal(taken.exitCode, 5, taken.stderr);
     assert.match(taken.stderr, new RegExp(`address ${CONTAINER_IP.replaceAll(".", "\\.")} of eth0 is already used by container "other"`));
 
