@@ -1,7 +1,7 @@
 // A per-test scratch area that is always cleaned up: a temporary directory plus a stack
 // of cleanup steps (containers to delete, ...) run in reverse order after the test,
 // whether it passed or failed.
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -56,8 +56,40 @@ export class Sandbox {
 // Removes the temporary directories of test processes that were killed; returns them.
 export async function removeStaleSandboxes(dir = tmpdir()): Promise<string[]> {
   const stale = (await readdir(dir)).filter(isStaleTestResource).map((name) => join(dir, name));
+  for (const sandbox of stale) await endStaleContainers(sandbox);
   const mounted = await unmountBelow(stale).catch(() => [] as string[]);
   const removable = stale.filter((path) => !mounted.some((m) => m === path || m.startsWith(`${path}/`)));
   await Promise.all(removable.map((path) => rm(path, { recursive: true, force: true })));
   return removable;
+}
+
+// The containers a killed test process left running in its sandbox: each monitor (conmon)
+// and container process whose PID its ckpt root recorded, ended only when the process is
+// still that one (its command line names the sandbox, or its cgroup the container id), then the
+// runtime's cgroups of that container id.
+async function endStaleContainers(sandbox: string): Promise<void> {
+  const roots = (await readdir(sandbox, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => join(sandbox, e.name, "containers"));
+  for (const containers of roots) {
+    for (const name of await readdir(containers).catch(() => [] as string[])) {
+      const dir = join(containers, name);
+      const id = await readFile(join(dir, "container.json"), "utf8").then((t) => (JSON.parse(t) as { id?: unknown }).id, () => undefined);
+      const pids = await Promise.all(["monitor.pid", "container.pid"].map((f) => readFile(join(dir, f), "utf8").then((t) => Number(t.trim()), () => 0)));
+      for (const pid of pids.filter((p) => Number.isInteger(p) && p > 1)) {
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+        const cgroups = await readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
+        if (cmdline.includes(sandbox) || (typeof id === "string" && id.length === 64 && cgroups.includes(id))) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }
+      }
+      if (typeof id === "string" && /^[0-9a-f]{64}$/.test(id)) {
+        await new Promise((r) => setTimeout(r, 200));
+        for (const hierarchy of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) await rmdir(join("/sys/fs/cgroup", hierarchy, id)).catch(() => {});
+        await rmdir(join("/sys/fs/cgroup", id)).catch(() => {});
+      }
+    }
+  }
 }

@@ -10,6 +10,8 @@ import { createBusyboxBundle } from "../harness/bundle.ts";
 import { OciRuntime, testContainerName } from "../harness/oci-runtime.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { runCkpt } from "../harness/cli.ts";
+import { waitFor } from "../harness/reports.ts";
 
 test("a sandbox deletes its running container and its directory after a test that failed", async (t) => {
   if (!(await requireRealHost(t, "runc"))) return;
@@ -54,6 +56,25 @@ test("leftovers of a killed test process are removed by the next run, and only t
   assert.ok((await removeStaleSandboxes()).includes(staleDir));
   assert.equal(existsSync(staleDir), false);
   assert.equal(existsSync(sandbox.dir), true, "a live run's sandbox is left alone");
+});
+
+test("a ckpt container a killed test process left running (its monitor, its process, its cgroups) is ended by the next run", async (t) => {
+  if (!(await requireRealHost(t, "runc"))) return;
+  const sandbox = await Sandbox.create(t);
+  const exited = execa("true");
+  await exited;
+  const staleDir = join(tmpdir(), `ckpt-test-${exited.pid!}-killed`);
+  mkdirSync(staleDir, { recursive: true });
+  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/sleep", "1000"] });
+  const root = join(staleDir, "ckpt-root");
+  const ran = JSON.parse(String((await runCkpt(["--root", root, "--runtime", "runc", "run", "-d", "--json", "--name", "orphan", bundle])).stdout)) as { id: string; pid: number };
+  const monitor = Number(readFileSync(join(root, "containers", "orphan", "monitor.pid"), "utf8"));
+  assert.ok(isRunning(ran.pid) && isRunning(monitor));
+
+  assert.ok((await removeStaleSandboxes()).includes(staleDir));
+  await waitFor("the orphan's processes to end", async () => (!isRunning(ran.pid) && !isRunning(monitor) ? true : undefined), 5000);
+  assert.equal(existsSync(join("/sys/fs/cgroup/pids", ran.id)) || existsSync(join("/sys/fs/cgroup", ran.id, "cgroup.procs")), false, "its cgroups are gone");
+  assert.equal(existsSync(staleDir), false);
 });
 
 // Gone, or a zombie: detached containers are orphans of the host's init, which on some
