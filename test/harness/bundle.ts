@@ -72,3 +72,15 @@ export interface SpecForTests {
   mounts: { destination: string; type?: string; source?: string; options?: string[] }[];
   linux: { namespaces: { type: string; path?: string }[] };
 }
+
+// A busybox bundle sleeping, with the host directory `shared` (holding greeting: "hello")
+// bind-mounted at /data: a spec the import policy refuses unless mounts are allowed.
+export async function createBundleWithHostMount(dir: string, shared: string): Promise<string> {
+  await mkdir(shared, { recursive: true });
+  await writeFile(join(shared, "greeting"), "hello\n");
+  const bundle = await createBusyboxBundle(dir, { args: inContainerShell("sleep 1000") });
+  const config = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as { mounts: unknown[] };
+  config.mounts.push({ destination: "/data", type: "bind", source: shared, options: ["rbind", "rw"] });
+  await writeFile(join(bundle, "config.json"), JSON.stringify(config));
+  return bundle;
+}

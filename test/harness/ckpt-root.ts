@@ -15,6 +15,15 @@ export class CkptRoot {
     sandbox.defer(() => this.removeAll());
   }
 
+  // Runs `name` from `bundle` (runc), exports it uncompressed to `archive` and removes it:
+  // a real export for the import tests to read or tamper with.
+  async exportOf(bundle: string, name: string, archive: string, options: { run?: string[]; export?: string[] } = {}): Promise<string> {
+    await this.ok(["--runtime", "runc", "run", "-d", "--name", name, ...(options.run ?? []), bundle]);
+    await this.ok(["checkpoint", "--export", archive, "-c", "none", ...(options.export ?? []), name]);
+    await this.ok(["rm", "-f", name]);
+    return archive;
+  }
+
   // `ckpt --root ROOT args...`
   run(args: string[], options: Parameters<typeof runCkpt>[1] = {}): Promise<Result> {
     return runCkpt(["--root", this.root, ...args], options);

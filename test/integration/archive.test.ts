@@ -14,6 +14,7 @@ import { writeRawTar, type RawEntry } from "../harness/archives.ts";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
+import { podmanBusyboxImage } from "../harness/podman.ts";
 import { requirePodman, requireRealHost, requireRoot } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
@@ -247,16 +248,7 @@ describe("other tools' checkpoints", () => {
     if (!(await requirePodman(t))) return;
     const sandbox = await Sandbox.create(t);
     const ckpt = new CkptRoot(sandbox);
-    const tag = `${testResourcePrefix}${process.pid}`.replace(/[^a-z0-9-]/g, "-");
-    const image = `localhost/${tag}:latest`;
-    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/true"] });
-    const rootfs = join(bundle, "rootfs");
-    await execa("tar", ["-C", rootfs, "-cf", sandbox.path("rootfs.tar"), "."]);
-    sandbox.defer(async () => {
-      await execa("podman", ["rm", "-f", tag], { reject: false });
-      await execa("podman", ["rmi", "-f", image], { reject: false });
-    });
-    await execa("podman", ["import", sandbox.path("rootfs.tar"), image]);
+    const { tag, image, rootfs } = await podmanBusyboxImage(sandbox);
     await execa("podman", ["run", "-d", "--name", tag, "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, "/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done"]);
     await waitFor("podman's counter", async () => ((await execa("podman", ["exec", tag, "cat", "/tmp/count"], { reject: false })).stdout.trim() >= "3" ? true : undefined));
     const archive = sandbox.path("podman.tar.zst");

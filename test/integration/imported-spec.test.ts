@@ -7,11 +7,11 @@ import { mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { execa } from "execa";
-import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
+import { createBundleWithHostMount, createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requirePodman, requireRealHost } from "../harness/prerequisites.ts";
-import { testResourcePrefix } from "../harness/owner.ts";
+import { podmanBusyboxImage } from "../harness/podman.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { waitFor } from "../harness/reports.ts";
 import { tamperedExport, type Json } from "../harness/archives.ts";
@@ -24,10 +24,7 @@ test("attack: a hook and a host bind mount added to an imported spec.dump (diges
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
   const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "hooked", bundle]);
-  const archive = sandbox.path("hooked.tar");
-  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "hooked"]);
-  await ckpt.ok(["rm", "-f", "hooked"]);
+  const archive = await ckpt.exportOf(bundle, "hooked", sandbox.path("hooked.tar"));
 
   // The attacker's edit: a prestart hook writing a marker on the host, and a manifest that agrees.
   const marker = sandbox.path("HOOK-RAN");
@@ -67,13 +64,7 @@ test("migrate of a container with a host bind mount is refused before anything i
   const sandbox = await Sandbox.create(t);
   const source = new CkptRoot(sandbox, "host-a");
   const target = new CkptRoot(sandbox, "host-b");
-  const shared = sandbox.path("shared-data");
-  await mkdir(shared);
-  await writeFile(join(shared, "greeting"), "hello\n");
-  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-  const config = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as { mounts: unknown[] };
-  config.mounts.push({ destination: "/data", type: "bind", source: shared, options: ["rbind", "rw"] });
-  await writeFile(join(bundle, "config.json"), JSON.stringify(config));
+  const bundle = await createBundleWithHostMount(sandbox.path("bundle"), sandbox.path("shared-data"));
   await source.ok(["--runtime", "runc", "run", "-d", "--name", "vol", bundle]);
   const to = `${ckptBin} --root ${target.root}`;
 
@@ -100,10 +91,7 @@ test("attack: an imported spec that asks for privileges (CAP_SYS_ADMIN, the host
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
   const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "priv", bundle]);
-  const archive = sandbox.path("priv.tar");
-  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "priv"]);
-  await ckpt.ok(["rm", "-f", "priv"]);
+  const archive = await ckpt.exportOf(bundle, "priv", sandbox.path("priv.tar"));
   const corePattern = await readFile("/proc/sys/kernel/core_pattern", "utf8");
   const evil = await tamperedExport(archive, sandbox.path("evil-"), ({ spec, config }) => {
     for (const set of Object.values(spec["process"]["capabilities"] as Record<string, string[]>)) set.push("CAP_SYS_ADMIN");
@@ -158,10 +146,7 @@ test("attack: an archive without a root filesystem whose spec names this host's 
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
   const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "shared", bundle]);
-  const archive = sandbox.path("shared.tar");
-  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "--ignore-rootfs", "shared"]);
-  await ckpt.ok(["rm", "-f", "shared"]);
+  const archive = await ckpt.exportOf(bundle, "shared", sandbox.path("shared.tar"), { export: ["--ignore-rootfs"] });
   const evil = await tamperedExport(archive, sandbox.path("evil-"), ({ spec }) => {
     spec["root"] = { path: "/", readonly: false };
   });
@@ -183,15 +168,7 @@ test("attack: a podman archive whose spec has a hook and a host bind mount is re
   if (!(await requirePodman(t))) return;
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
-  const tag = `${testResourcePrefix}hook-${process.pid}`.replace(/[^a-z0-9-]/g, "-");
-  const image = `localhost/${tag}:latest`;
-  const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: ["/bin/true"] });
-  const rootfs = join(bundle, "rootfs");
-  await execa("tar", ["-C", rootfs, "-cf", sandbox.path("rootfs.tar"), "."]);
-  sandbox.defer(async () => {
-    await execa("podman", ["rm", "-f", tag], { reject: false });
-    await execa("podman", ["rmi", "-f", image], { reject: false });
-  });
+  const { tag, image, rootfs } = await podmanBusyboxImage(sandbox, "hook-");
   // podman puts the hooks of its hooks directory into the spec: each start appends a line.
   const marker = sandbox.path("HOOK-RUNS");
   const hooks = sandbox.path("hooks.d");
@@ -200,7 +177,6 @@ test("attack: a podman archive whose spec has a hook and a host bind mount is re
   const data = sandbox.path("host-data");
   await mkdir(data);
   await writeFile(join(data, "greeting"), "hello from the host\n");
-  await execa("podman", ["import", sandbox.path("rootfs.tar"), image]);
   await execa("podman", ["--hooks-dir", hooks, "run", "-d", "--name", tag, "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "-v", `${data}:/data`, image, "/bin/sh", "-c", "sleep 100000"]);
   const archive = sandbox.path("podman.tar.zst");
   await execa("podman", ["container", "checkpoint", "--export", archive, tag]);
@@ -230,10 +206,7 @@ test("attack: a hook under a key runc folds to hooks (Hooks, hoo\\u212As with a 
   const sandbox = await Sandbox.create(t);
   const ckpt = new CkptRoot(sandbox);
   const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "folded", bundle]);
-  const archive = sandbox.path("folded.tar");
-  await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "folded"]);
-  await ckpt.ok(["rm", "-f", "folded"]);
+  const archive = await ckpt.exportOf(bundle, "folded", sandbox.path("folded.tar"));
   const marker = sandbox.path("HOOK-RAN");
   for (const key of ["Hooks", "hoo\u212as"]) {
     const evil = await tamperedExport(archive, sandbox.path("folded-"), ({ spec }) => {

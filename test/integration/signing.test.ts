@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
-import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
+import { createBundleWithHostMount, createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
@@ -52,9 +52,7 @@ async function askingBundle(sandbox: Sandbox, marker: string, shared?: string): 
 // Runs `name` from `bundle` on `host` and exports it to `archive`; the container is then
 // removed, and the marker its hook wrote at `run` too.
 async function exportedContainer(host: CkptRoot, bundle: string, name: string, archive: string, marker: string, runArgs: string[] = []): Promise<void> {
-  await host.ok(["--runtime", "runc", "run", "-d", "--name", name, ...runArgs, bundle]);
-  await host.ok(["checkpoint", "--export", archive, "-c", "none", name]);
-  await host.ok(["rm", "-f", name]);
+  await host.exportOf(bundle, name, archive, { run: runArgs });
   await rm(marker, { force: true });
 }
 
@@ -227,13 +225,7 @@ describe("signed checkpoint archives", () => {
     const target = new CkptRoot(sandbox, "host-b");
     await source.ok(["keys", "generate", "--name", "host-a"]);
     await target.ok(["keys", "generate", "--name", "host-b"]);
-    const shared = sandbox.path("shared-data");
-    await mkdir(shared);
-    await writeFile(join(shared, "greeting"), "hello\n");
-    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("sleep 1000") });
-    const config = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as { mounts: unknown[] };
-    config.mounts.push({ destination: "/data", type: "bind", source: shared, options: ["rbind", "rw"] });
-    await writeFile(join(bundle, "config.json"), JSON.stringify(config));
+    const bundle = await createBundleWithHostMount(sandbox.path("bundle"), sandbox.path("shared-data"));
     await source.ok(["--runtime", "runc", "run", "-d", "--name", "vol", bundle]);
     const to = `${ckptBin} --root ${target.root}`;
 
