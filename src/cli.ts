@@ -403,6 +403,16 @@ Examples:
     });
 
   program
+    .command("recover")
+    .description("finish or undo what a killed ckpt left: a dump CRIU completed becomes the newest checkpoint, an incomplete one leaves the container running, a restore is adopted or ended with its checkpoint kept; staging of dead commands is removed (every command does this for its own container first)")
+    .argument("[names...]", "containers (default: every one)")
+    .option("--json", "print what was done as JSON")
+    .action(async (names: string[], _opts, cmd: Command) => {
+      const { recoverCommand } = await import("./commands/recover.ts");
+      await recoverCommand(names, cmd.optsWithGlobals());
+    });
+
+  program
     .command("repair")
     .description("write a restorable copy of a checkpoint other tools left unrestorable (the original is never changed)")
     .argument("<checkpoint>", "a checkpoint directory, a directory of CRIU images, an archive, or a container name")

@@ -16,6 +16,7 @@ import { liveState, thawIfPaused, type ContainerContext } from "../container/con
 import { CkptError, ExitCode } from "../errors.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { residentBytes } from "../proc/process.ts";
+import { beginIntent, type IntentHandle } from "../operations/intent.ts";
 import { restoreContainer } from "../restore/restore.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 import type { Compression } from "./compression.ts";
@@ -60,6 +61,8 @@ export interface ExportResult {
 interface Destination {
   path: string;
   fd: number;
+  // The temporary file the archive is written to before its rename (a file destination).
+  temporary?: string;
   // Starts flushing what is written so far to disk, every quarter second, so that the
   // final fsync has little left to do; returns the function that stops it.
   flushAlongTheWay(): () => Promise<void>;
@@ -91,6 +94,7 @@ async function openDestination(destination: ExportRequest["destination"]): Promi
   return {
     path,
     fd: handle.fd,
+    temporary,
     flushAlongTheWay() {
       let running = true;
       let current: Promise<void> = Promise.resolve();
@@ -129,11 +133,17 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
   const expected = (await Promise.all(tasks.map((t) => residentBytes(t.pid)))).reduce((a, b) => a + b, 0);
   const out = await openDestination(request.destination);
   let staging: { dir: string; where: "tmpfs" | "disk" } | undefined;
+  // The operation's intent record: a migration's own, or this export's.
+  let intent: IntentHandle | undefined = request.intent;
   try {
     staging = await createStagingDir(ctx.store.layout.root, "export", live.pid === null ? null : expected);
+    const paths = { stagingDir: staging.dir, destination: out.path, ...(out.temporary === undefined ? {} : { destinationTemp: out.temporary }) };
+    if (intent === undefined) intent = await beginIntent(ctx.store.layout, ctx.record.name, "export", { paths, leaveRunning: request.leaveRunning });
+    else await intent.advance("prepared", { paths });
     let pages: GrowingFileHasher | undefined;
     const checkpoint = await checkpointContainer(ctx, {
       ...request,
+      intent,
       keep: false,
       parentDir: staging.dir,
       keepFailedLogIn: ctx.store.layout.containerCheckpointsDir(ctx.record.name),
@@ -164,12 +174,14 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       // Recorded before the last byte goes out: a restore at the other end of a pipe on
       // this same store may take the record over as soon as the archive is complete.
       if (!request.leaveRunning && checkpoint.pageServer === undefined) await ctx.store.save({ ...ctx.record, checkpointedTo: out.path });
+      await intent.advance("archiving");
       const stopFlushing = out.flushAlongTheWay();
       const written = await writeArchive(checkpoint.dir, manifest, out.fd, request.compression, { ...(precomputed === undefined ? {} : { precomputed }), ...(request.onProgress === undefined ? {} : { onProgress: request.onProgress }), ...(request.signer === undefined ? {} : { signer: request.signer }) }).finally(stopFlushing);
       const archivedAt = process.hrtime.bigint();
       const archiveBytes = await out.commit();
       const committedAt = process.hrtime.bigint();
       if (request.keep) await keepInStore(ctx, checkpoint);
+      if (request.intent === undefined) await intent.done();
       const result: ExportResult = { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, signedBy: request.signer === undefined ? null : { name: request.signer.name, fingerprint: request.signer.fingerprint }, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt }, staged: null };
       if (request.retainStaging === true) {
         const kept = staging;
@@ -184,6 +196,8 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
     }
   } catch (error) {
     await out.abort();
+    // Handled: the container runs (or its checkpoint is kept in the store, as said).
+    if (request.intent === undefined) await intent?.done();
     throw error;
   } finally {
     if (staging !== undefined) await rm(staging.dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, statfs } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { readProcStat } from "../proc/process.ts";
 
 const TMPFS_MAGIC = 0x01021994;
 const GiB = 1024 ** 3;
@@ -44,12 +45,25 @@ export async function createStagingDir(storeRoot: string, purpose: string, expec
   const where = chooseStaging({ memAvailableBytes: memory, tmpfsFreeBytes: await tmpfsFreeBytes(), expectedBytes });
   const parent = where === "tmpfs" ? TMPFS_DIR : join(storeRoot, "staging");
   await mkdir(parent, { recursive: true, mode: 0o700 });
-  const dir = await mkdtemp(join(parent, `ckpt-${purpose}-`));
+  // Its owner in its name (PID and start time): a staging directory whose owner is gone is
+  // a leftover of a killed ckpt, removed by recovery (operations/recover.ts).
+  const dir = await mkdtemp(join(parent, `ckpt-${purpose}-${process.pid}-${(await readProcStat(process.pid)).startTimeTicks}-`));
   const fs = await statfs(dir);
   return { dir, where, maxBytes: stagingBound({ where, freeBytes: fs.bavail * fs.bsize, memAvailableBytes: memory, configuredMaxBytes: configuredStagingMax() }) };
 }
 
 // What is kept free beside staging: the host must go on working while an archive unpacks.
+// The staging directories of every store on this host: tmpfs's, and this store's on disk.
+export function stagingParents(storeRoot: string): string[] {
+  return [TMPFS_DIR, join(storeRoot, "staging")];
+}
+
+// The owner a staging directory's name records (null: not a name ckpt gives, or an old one).
+export function stagingOwner(name: string): { pid: number; startTimeTicks: string } | null {
+  const m = /^ckpt-[a-z]+-(\d+)-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+  return m === null ? null : { pid: Number(m[1]), startTimeTicks: m[2]! };
+}
+
 export const STAGING_RESERVE_BYTES = 512 * 1024 ** 2;
 
 // Pure: how many bytes an archive may expand to in staging. Never more than the free

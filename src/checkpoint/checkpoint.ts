@@ -22,6 +22,9 @@ import { CheckpointFiles } from "./checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
+import { beginIntent, type IntentHandle } from "../operations/intent.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import type { ContainerRecord } from "../store/container-record.ts";
 import { lowerNetwork, releaseContainerNetwork } from "../network/container-network.ts";
 import { describeConnection, readTcpConnections } from "../proc/tcp-connections.ts";
 import { containerCriuConfig, copyBundleCriuConfig, ownCriuOptions, writeCriuConfig, type WrittenCriuConfig } from "../criu/operator-config.ts";
@@ -51,6 +54,9 @@ export interface CheckpointRequest {
   // container stays (frozen) until the restore has taken every page; CRIU resumes it if
   // the transfer fails.
   lazyPages?: { pageServer: string };
+  // The operation this dump is part of (an export's, a migration's): its intent record
+  // follows the dump's phases. Without one, the checkpoint writes its own.
+  intent?: IntentHandle;
 }
 
 export interface CheckpointResult {
@@ -135,6 +141,32 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   // A lazy dump's CRIU goes on logging while the checkpoint is archived: its work
   // directory stays outside what is archived.
   const workDir = request.lazyPages ? `${finalDir}.work` : join(partialDir, "work");
+  // Everything the manifest needs that only this moment knows: with it, a dump CRIU
+  // finished after ckpt was killed is recorded as a checkpoint (operations/recover.ts).
+  const lost = new Set(verdict.willBeLost.map((t) => t.pid));
+  const draft: ManifestDraft = {
+    container: { name: record.name, id: record.id, sourceBundle: record.sourceBundle ?? "", rootfs: record.rootfs },
+    runtime: { name: record.runtime, version: runtimeVersion, path: runtime.path },
+    criuVersion,
+    kernelRelease: release(),
+    hostname: hostname(),
+    bootId,
+    timeNamespace: {
+      kernelSupport: offsetsText !== null,
+      declared: declaresTimeNamespace(spec),
+      declaredOffsets: declaredOffsets(spec),
+      pid1Inode,
+      pid1Offsets: { monotonicNs: String(pid1Offsets.monotonicNs), boottimeNs: String(pid1Offsets.boottimeNs) },
+      pid1InHostNamespace: pid1Inode === hostInode,
+    },
+    clocksBefore: { realtimeNs: String(clocksBefore.realtimeNs), monotonicNs: String(clocksBefore.monotonicNs) },
+    options: { leaveRunning: request.leaveRunning, tcpEstablished: effective.tcpEstablished, fileLocks: effective.fileLocks, tcpClose: effective.tcpClose },
+    tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
+    lazyPagesFrom: request.lazyPages?.pageServer ?? "",
+  };
+  const paths = { partialDir, finalDir, workDir };
+  const intent = request.intent ?? (await beginIntent(store.layout, record.name, "checkpoint", { paths, leaveRunning: request.leaveRunning }));
+  await intent.advance("prepared", { paths, manifestDraft: draft as unknown as Record<string, unknown> });
   await mkdir(imageDir, { recursive: true, mode: 0o700 });
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
@@ -149,6 +181,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   const args = { id: record.id, imageDir, workDir, leaveRunning: request.leaveRunning, tcpEstablished: effective.tcpEstablished, fileLocks: effective.fileLocks };
   let pageServer: LazyCheckpoint | undefined;
   let dumped: { exitCode: number; stderr: string };
+  await intent.advance("dumping");
   if (request.lazyPages) {
     pageServer = runtime.checkpointLazily(args, request.lazyPages.pageServer);
     watch(pageServer.pid);
@@ -160,6 +193,10 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     dumped = await runtime.checkpoint(args, watch, criuConfig.env);
   }
   watchdog?.stop();
+  if (watchdog?.stalledFor != null || dumped.exitCode !== 0) {
+    // A failure handled here: the container runs on (failedDump makes sure), nothing to recover.
+    if (request.intent === undefined) await intent.done();
+  }
   if (watchdog?.stalledFor != null) {
     await failedDump(ctx, { partialDir, finalDir, workDir, keepLogIn: request.keepFailedLogIn }, dumped.stderr, `the dump made no progress for ${(watchdog.stalledFor / 1000).toFixed(1)} s (CRIU's log and images stopped growing), so ckpt ended CRIU`);
   }
@@ -167,79 +204,13 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     await failedDump(ctx, { partialDir, finalDir, workDir, keepLogIn: request.keepFailedLogIn }, dumped.stderr);
   }
 
+  await intent.advance("dumped");
   // A lazy dump's container stays until its pages are gone; the caller finishes it.
-  if (!request.leaveRunning && pageServer === undefined) {
-    // The container is gone from the host now: whatever happens below, its record points
-    // at the images, and the runtime's record of it would block a restore under its id.
-    await store.save({ ...record, checkpointedTo: partialDir });
-    await runtime.delete(record.id, true).catch(() => {});
-    // Its network goes with it: a restore, here or elsewhere, builds it again.
-    await releaseContainerNetwork(store, record).catch(() => {});
-  }
+  if (!request.leaveRunning && pageServer === undefined) await containerEndedByDump(ctx, partialDir);
   try {
-    const timens = await readTimensImage(imageDir);
-    if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU >= 4.2" });
-    // The host's clocks at the instant CRIU read the container's: the container's clock
-    // minus PID 1's offset, and realtime moved by the same amount as monotonic since the
-    // reading above.
-    const hostMonotonicAtDump = timens.monotonicNs - pid1Offsets.monotonicNs;
-    const sinceReading = hostMonotonicAtDump - clocksBefore.monotonicNs;
-    const host = {
-      realtimeNs: String(clocksBefore.realtimeNs + sinceReading),
-      monotonicNs: String(hostMonotonicAtDump),
-      boottimeNs: String(timens.boottimeNs - pid1Offsets.boottimeNs),
-    };
-    // CRIU writes its statistics to the work directory.
-    const stats = (await readDumpStats(workDir)) ?? (await readDumpStats(imageDir)) ?? { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 };
-    const lost = new Set(verdict.willBeLost.map((t) => t.pid));
-    // What the images hold counts too (a default CRIU configuration ckpt does not merge,
-    // such as /etc/criu/default.conf, may have added an option).
-    const dumped = await readDumpedOptionsEvidence(imageDir);
-    const manifest: Manifest = {
-      formatVersion: 1,
-      container: { name: record.name, id: record.id, sourceBundle: record.sourceBundle ?? "", rootfs: record.rootfs },
-      runtime: { name: record.runtime, version: runtimeVersion, path: runtime.path },
-      criuVersion,
-      kernelRelease: release(),
-      hostname: hostname(),
-      bootId,
-      checkpointedAtNs: host.realtimeNs,
-      timeNamespace: {
-        kernelSupport: offsetsText !== null,
-        declared: declaresTimeNamespace(spec),
-        declaredOffsets: declaredOffsets(spec),
-        pid1Inode,
-        pid1Offsets: { monotonicNs: String(pid1Offsets.monotonicNs), boottimeNs: String(pid1Offsets.boottimeNs) },
-        pid1InHostNamespace: pid1Inode === hostInode,
-        dumpedMonotonicNs: String(timens.monotonicNs),
-        dumpedBoottimeNs: String(timens.boottimeNs),
-        host,
-      },
-      criuStats: stats,
-      options: {
-        leaveRunning: request.leaveRunning,
-        tcpEstablished: effective.tcpEstablished || dumped.establishedTcp > 0,
-        fileLocks: effective.fileLocks || dumped.fileLocks > 0,
-        tcpClose: effective.tcpClose || dumped.tcpClose,
-      },
-      tasks: tasks.filter((t) => !lost.has(t.pid)).map((t) => ({ pid: t.pid, ppid: t.ppid, command: t.command, timeNamespaceInode: Number(t.timeNamespace) })),
-      imagesBytes: await directoryBytes(imageDir),
-      files: [],
-      rootfsInArchive: "",
-      lazyPagesFrom: request.lazyPages?.pageServer ?? "",
-    };
-    await cp(join(store.layout.bundleDir(record.name), "config.json"), join(partialDir, CheckpointFiles.spec));
-    await writeFileAtomic(join(partialDir, CheckpointFiles.config), `${JSON.stringify(record, null, 2)}\n`);
-    await copyBundleCriuConfig(store.layout.bundleCriuConfig(record.name), join(partialDir, CheckpointFiles.bundleCriuConfig));
-    await writeManifest(partialDir, manifest);
-    if (pageServer === undefined) {
-      await rename(join(workDir, "dump.log"), join(partialDir, CheckpointFiles.dumpLog)).catch(() => {});
-      await rename(join(workDir, "stats-dump"), join(partialDir, CheckpointFiles.stats)).catch(() => {});
-      if (!request.keep) await rm(workDir, { recursive: true, force: true });
-    }
-    await rename(partialDir, finalDir);
-
+    const manifest = await recordCheckpoint(store.layout, record, draft, { partialDir, finalDir, workDir }, { keep: request.keep, lazy: pageServer !== undefined });
     if (!request.leaveRunning && pageServer === undefined) await store.save({ ...record, checkpointedTo: finalDir });
+    if (request.intent === undefined) await intent.done();
     return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started, criuConfig, ...(pageServer ? { pageServer } : {}) };
   } catch (error) {
     await pageServer?.stop();
@@ -248,6 +219,99 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
       cause: error,
     });
   }
+}
+
+// The container is gone from the host once its dump ended it: whatever happens next, its
+// record points at the images, and the runtime's record of it would block a restore under
+// its id; its network goes with it (a restore, here or elsewhere, builds it again).
+export async function containerEndedByDump(ctx: ContainerContext, imagesAt: string): Promise<void> {
+  await ctx.store.save({ ...ctx.record, checkpointedTo: imagesAt });
+  await ctx.runtime.delete(ctx.record.id, true).catch(() => {});
+  await releaseContainerNetwork(ctx.store, ctx.record).catch(() => {});
+}
+
+// What the manifest needs that only the moment before the dump knows (JSON-safe: it
+// travels in the intent record).
+export interface ManifestDraft {
+  container: Manifest["container"];
+  runtime: Manifest["runtime"];
+  criuVersion: string;
+  kernelRelease: string;
+  hostname: string;
+  bootId: string;
+  timeNamespace: Omit<Manifest["timeNamespace"], "dumpedMonotonicNs" | "dumpedBoottimeNs" | "host">;
+  clocksBefore: { realtimeNs: string; monotonicNs: string };
+  options: Manifest["options"];
+  tasks: Manifest["tasks"];
+  lazyPagesFrom: string;
+}
+
+// Whether CRIU finished the dump in `partialDir`: its log says so, or (its log moved) the
+// images and statistics are all there.
+export async function dumpCompleted(dirs: { partialDir: string; workDir: string }): Promise<boolean> {
+  const log = (await readFile(join(dirs.workDir, "dump.log"), "utf8").catch(() => null)) ?? (await readFile(join(dirs.partialDir, CheckpointFiles.dumpLog), "utf8").catch(() => ""));
+  if (/Dumping finished successfully/.test(log)) return true;
+  return false;
+}
+
+// Turns a finished dump in STAMP.partial into the checkpoint STAMP: the manifest (from the
+// draft and the images), the spec, ckpt's record, the bundle's CRIU configuration; then
+// the rename that makes it visible. The same steps after a kill (operations/recover.ts).
+export async function recordCheckpoint(layout: StoreLayout, record: ContainerRecord, draft: ManifestDraft, dirs: { partialDir: string; finalDir: string; workDir: string }, options: { keep: boolean; lazy: boolean }): Promise<Manifest> {
+  const { partialDir, finalDir, workDir } = dirs;
+  const imageDir = join(partialDir, CheckpointFiles.images);
+  const timens = await readTimensImage(imageDir);
+  if (timens === null) throw new CkptError(ExitCode.criuFailed, "CRIU wrote no timens image: this CRIU is too old for ckpt", { hint: "run scripts/setup-host.sh to build CRIU >= 4.2" });
+  // The host's clocks at the instant CRIU read the container's: the container's clock
+  // minus PID 1's offset, and realtime moved by the same amount as monotonic since the
+  // reading before the dump.
+  const hostMonotonicAtDump = timens.monotonicNs - BigInt(draft.timeNamespace.pid1Offsets.monotonicNs);
+  const sinceReading = hostMonotonicAtDump - BigInt(draft.clocksBefore.monotonicNs);
+  const host = {
+    realtimeNs: String(BigInt(draft.clocksBefore.realtimeNs) + sinceReading),
+    monotonicNs: String(hostMonotonicAtDump),
+    boottimeNs: String(timens.boottimeNs - BigInt(draft.timeNamespace.pid1Offsets.boottimeNs)),
+  };
+  // CRIU writes its statistics to the work directory.
+  const stats = (await readDumpStats(workDir)) ?? (await readDumpStats(imageDir)) ?? (await readDumpStats(partialDir).catch(() => null)) ?? { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 };
+  // What the images hold counts too (a default CRIU configuration ckpt does not merge,
+  // such as /etc/criu/default.conf, may have added an option).
+  const evidence = await readDumpedOptionsEvidence(imageDir);
+  const manifest: Manifest = {
+    formatVersion: 1,
+    container: draft.container,
+    runtime: draft.runtime,
+    criuVersion: draft.criuVersion,
+    kernelRelease: draft.kernelRelease,
+    hostname: draft.hostname,
+    bootId: draft.bootId,
+    checkpointedAtNs: host.realtimeNs,
+    timeNamespace: { ...draft.timeNamespace, dumpedMonotonicNs: String(timens.monotonicNs), dumpedBoottimeNs: String(timens.boottimeNs), host },
+    criuStats: stats,
+    options: {
+      leaveRunning: draft.options.leaveRunning,
+      tcpEstablished: draft.options.tcpEstablished || evidence.establishedTcp > 0,
+      fileLocks: draft.options.fileLocks || evidence.fileLocks > 0,
+      tcpClose: draft.options.tcpClose || evidence.tcpClose,
+    },
+    tasks: draft.tasks,
+    imagesBytes: await directoryBytes(imageDir),
+    files: [],
+    rootfsInArchive: "",
+    lazyPagesFrom: draft.lazyPagesFrom,
+  };
+  await cp(join(layout.bundleDir(record.name), "config.json"), join(partialDir, CheckpointFiles.spec));
+  await writeFileAtomic(join(partialDir, CheckpointFiles.config), `${JSON.stringify(record, null, 2)}\n`);
+  await copyBundleCriuConfig(layout.bundleCriuConfig(record.name), join(partialDir, CheckpointFiles.bundleCriuConfig));
+  await writeManifest(partialDir, manifest);
+  // A lazy dump's CRIU goes on logging in its work directory while pages are served.
+  if (!options.lazy) {
+    await rename(join(workDir, "dump.log"), join(partialDir, CheckpointFiles.dumpLog)).catch(() => {});
+    await rename(join(workDir, "stats-dump"), join(partialDir, CheckpointFiles.stats)).catch(() => {});
+    if (!options.keep) await rm(workDir, { recursive: true, force: true });
+  }
+  await rename(partialDir, finalDir);
+  return manifest;
 }
 
 // Keeps the log, removes the images, makes sure the container still runs, and throws.

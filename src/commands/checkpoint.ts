@@ -1,7 +1,7 @@
 // `ckpt checkpoint [-R] [--tcp-established] [--file-locks] [--keep] [--allow-process-loss] NAME...`
+import { openRecovered } from "./open-recovered.ts";
 import { checkpointContainer, type CheckpointResult } from "../checkpoint/checkpoint.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
-import { openContainer } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
 import { printJson, toJson as toJsonText } from "../output/json.ts";
@@ -47,7 +47,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
     const { exportCheckpoint } = await import("../archive/export-checkpoint.ts");
     const { selectSigningKey } = await import("../signing/key-store.ts");
-    const ctx = await openContainer(options, names[0]!);
+    const ctx = await openRecovered(options, names[0]!);
     // Chosen before anything is dumped: a missing key costs nothing.
     const signer = await selectSigningKey(ctx.store.layout, options.sign);
     const result = await exportCheckpoint(ctx, {
@@ -70,7 +70,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   const results: CheckpointResult[] = [];
   for (const name of names) {
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
-    const result = await checkpointContainer(await openContainer(options, name), request);
+    const result = await checkpointContainer(await openRecovered(options, name), request);
     results.push(result);
     for (const w of result.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
     if (!options.json) render(result, options, (t) => process.stdout.write(t));

@@ -1,5 +1,5 @@
 // `ckpt migrate NAME --to TARGET [--json]`
-import { openContainer } from "../container/context.ts";
+import { openRecovered } from "./open-recovered.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { migrateContainer } from "../migrate/migrate.ts";
@@ -43,7 +43,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     }
     lazy = parsePageServer(options.pageServer);
   }
-  const ctx = await openContainer(options, name);
+  const ctx = await openRecovered(options, name);
   if (lazy !== undefined) {
     if (!ctx.runtime.adapter.lazyPages) {
       throw new CkptError(ExitCode.usage, `"${name}" runs on ${ctx.record.runtime}, which cannot checkpoint lazily`, { evidence: [`${ctx.record.runtime} checkpoint has no --lazy-pages or --page-server`], hint: "migrate it without --lazy" });

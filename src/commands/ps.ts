@@ -9,6 +9,7 @@ import { humanAge, humanDuration, rfc3339Nano } from "../output/time.ts";
 import { restartView } from "../restart/policy.ts";
 import { isWaiterOf, readRestartState } from "../restart/restart-state.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
+import { ownerAlive, readIntent } from "../operations/intent.ts";
 
 interface PsOptions extends GlobalOptions {
   all?: boolean;
@@ -27,12 +28,19 @@ export async function psCommand(options: PsOptions): Promise<void> {
       const status = containerStatus(record, state);
       // A lazy restore whose memory is still arriving (settled, and cleaned up, once it has).
       const lazyPages = await settleLazyPages(store.layout, record.name);
+      // An operation on it: in progress (its ckpt runs), or interrupted (its ckpt was killed).
+      const reading = await readIntent(store.layout, record.name).catch(() => ({ kind: "none" }) as const);
+      const operation =
+        reading.kind === "intent"
+          ? { kind: reading.intent.operation, phase: reading.intent.phase, since: new Date(reading.intent.startedAtMs).toISOString(), ownerPid: reading.intent.owner.pid, interrupted: !(await ownerAlive(reading.intent)) }
+          : null;
       return {
         name: record.name,
         id: record.id,
         runtime: record.runtime,
         // A container that waits for its restart is "restarting".
-        status: !isActive(status) && restart?.nextRetryAtMs != null ? ("restarting" as const) : status,
+        status: operation?.interrupted ? ("interrupted" as const) : !isActive(status) && restart?.nextRetryAtMs != null ? ("restarting" as const) : status,
+        operation,
         pid: containerPid(state),
         createdAt: rfc3339Nano(createdAtNs),
         createdAtNs,
@@ -44,13 +52,15 @@ export async function psCommand(options: PsOptions): Promise<void> {
       };
     }),
   );
-  const shown = options.all ? rows : rows.filter((r) => isActive(r.status) || r.status === "restarting");
+  const shown = options.all ? rows : rows.filter((r) => (r.status !== "interrupted" && isActive(r.status)) || r.status === "restarting" || r.status === "interrupted");
   if (options.json) {
     printJson(shown);
     return;
   }
   const now = BigInt(nowMs) * 1_000_000n;
   const statusText = (r: (typeof rows)[number]) => {
+    if (r.operation?.interrupted) return `interrupted (${r.operation.kind} at ${r.operation.phase}, ${humanAge(BigInt(Date.parse(r.operation.since)) * 1_000_000n, now)}): ckpt recover ${r.name}`;
+    if (r.operation !== null) return `${r.status}, ${r.operation.kind} in progress (PID ${r.operation.ownerPid})`;
     const retryAt = r.restart?.nextRetryAtMs;
     if (r.status === "restarting" && retryAt != null) return `restarting in ${humanDuration(BigInt(Math.max(0, retryAt - nowMs)) * 1_000_000n)} (exit ${r.restart?.lastExitCode ?? "?"})`;
     if (r.status === "exited" && r.restart?.lastExitCode != null) return `exited (${r.restart.lastExitCode})`;

@@ -11,6 +11,8 @@ import { renderTable } from "../output/table.ts";
 import { checkpointAll } from "../recovery/checkpoint-all.ts";
 import type { Journal, JournalEntry } from "../recovery/journal.ts";
 import { restoreAll } from "../recovery/restore-all.ts";
+import { openStore } from "../container/context.ts";
+import { recoverAll, sweepOrphanedStaging } from "../operations/recover.ts";
 
 interface AllOptions extends GlobalOptions {
   parallel?: string;
@@ -41,6 +43,11 @@ export async function restoreAllCommand(options: AllOptions): Promise<void> {
   const config = await loadConfig({ parallel: options.parallel, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, timeMode: options.timeMode, progressTimeout: options.progressTimeout });
   const maxAttempts = Number(options.maxAttempts ?? 5);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new CkptError(ExitCode.usage, `--max-attempts ${options.maxAttempts}: give a whole number of at least 1`);
+  // What killed commands left is finished or undone first (say what), so that each
+  // container comes back from its newest complete checkpoint.
+  const store = openStore(options);
+  for (const report of await recoverAll(store)) process.stderr.write(`ckpt: recovered ${report.said}\n`);
+  await sweepOrphanedStaging(store.layout.root);
   const result = await restoreAll(options, {
     parallel: config.parallel.value as number,
     policy: { initialMs: config.backoffInitial.value as number, maxMs: config.backoffMax.value as number, resetAfterMs: config.backoffReset.value as number },

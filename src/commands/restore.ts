@@ -23,6 +23,8 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { dumpOptionNames } from "../criu/dump-options.ts";
 import { parseRestartPolicy } from "../restart/policy.ts";
+import { recoverContainer } from "../operations/recover.ts";
+import { sayRecovered } from "./open-recovered.ts";
 import { describeSignature, type SignatureReport } from "../signing/archive-signature.ts";
 import { trustedKeys } from "../signing/key-store.ts";
 
@@ -90,7 +92,10 @@ export async function restoreCommand(source: string | undefined, options: Restor
   } else {
     if (source === undefined) throw new CkptError(ExitCode.usage, "missing the container name or checkpoint directory", { hint: "ckpt restore NAME, ckpt restore DIR, or ckpt restore --import FILE" });
     if (options.rootfs !== undefined) throw new CkptError(ExitCode.usage, "--rootfs goes with --import");
-    result = await restoreContainer(openStore(options), { ...common, source });
+    const store = openStore(options);
+    // A container's interrupted operation is finished or undone first, and said.
+    for (const name of new Set([source, ...(options.name === undefined ? [] : [options.name])])) if (!source.includes("/")) sayRecovered(await recoverContainer(store, name));
+    result = await restoreContainer(store, { ...common, source });
   }
   for (const w of restoreWarnings(result)) process.stderr.write(`ckpt: warning: ${w}\n`);
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");

@@ -9,6 +9,8 @@ import type { GlobalOptions } from "../global-options.ts";
 import { errorJson, errorLines } from "../output/error-text.ts";
 import { printJson } from "../output/json.ts";
 import { removeContainer } from "../container/remove.ts";
+import { recoverContainer } from "../operations/recover.ts";
+import { sayRecovered } from "./open-recovered.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 
 interface RmOptions extends GlobalOptions {
@@ -61,6 +63,9 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
 
 // Removes one container; false when there is none of that name and `force` forgives it.
 async function removeOne(store: ContainerStore, name: string, force: boolean): Promise<boolean> {
+  // An interrupted operation first: a dump CRIU finished becomes a checkpoint, kept in
+  // the store, before its container goes.
+  sayRecovered(await recoverContainer(store, name));
   const record = await store.find(name);
   if (record === null) {
     if (force) return false;

@@ -1,5 +1,5 @@
 // `ckpt stop [-t DURATION] NAME...`
-import { openContainer } from "../container/context.ts";
+import { openRecovered } from "./open-recovered.ts";
 import { stopContainer, type StopResult } from "../container/stop.ts";
 import { loadConfig } from "../config/load.ts";
 import type { GlobalOptions } from "../global-options.ts";
@@ -14,7 +14,7 @@ export async function stopCommand(names: string[], options: StopOptions): Promis
   const graceSeconds = ((await loadConfig({ stopTimeout: options.time })).stopTimeout.value as number) / 1000;
   const results: StopResult[] = [];
   for (const name of names) {
-    const result = await stopContainer(await openContainer(options, name), graceSeconds);
+    const result = await stopContainer(await openRecovered(options, name), graceSeconds);
     results.push(result);
     if (!options.json) {
       process.stdout.write(result.signal === null ? `${name}: was not running\n` : `${name}: stopped by ${result.signal}${result.signal === "SIGKILL" ? ` (still running ${graceSeconds}s after SIGTERM)` : ""}\n`);

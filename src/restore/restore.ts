@@ -3,6 +3,8 @@
 // untouched.
 import { refuseUnallowedSpec, vetImportedSpec } from "./spec-policy.ts";
 import { readHardLimits } from "../host/process-limits.ts";
+import { beginIntent } from "../operations/intent.ts";
+import { recoverContainer } from "../operations/recover.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
@@ -112,11 +114,22 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
     }
     throw new CkptError(ExitCode.notFound, `no checkpoint of "${source}" in the store`, { hint: "`ckpt checkpoints` lists what the store holds; a checkpoint directory can be given as a path" });
   }
+  // The container's own last checkpoint, when it is not that one: never restore an older
+  // state in its place without being told to.
+  const last = (await store.find(source).catch(() => null))?.checkpointedTo;
+  if (last && last !== latest.dir && !existsSync(join(last, "manifest.json")) && (last.startsWith(`${store.layout.containerCheckpointsDir(source)}/`) || last.endsWith(".partial") || last.endsWith(".failed"))) {
+    throw new CkptError(ExitCode.refused, `the last checkpoint of "${source}" (${last}) is incomplete: it was interrupted; the newest complete one, ${latest.dir}, holds an older state`, {
+      hint: `restore that older state deliberately with: ckpt restore ${latest.dir}`,
+    });
+  }
   return latest.dir;
 }
 
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
   const started = process.hrtime.bigint();
+  // A container name: an interrupted operation on it is finished first, so that the
+  // newest checkpoint is the one a killed checkpoint completed, never an older one.
+  if (!request.source.includes("/") && checkpointKind(request.source) === null) await recoverContainer(store, request.source);
   const checkpoint = await resolveCheckpoint(store, request.source);
   if (request.spec !== undefined && request.bundle !== undefined) throw new CkptError(ExitCode.usage, "give either --spec FILE or --bundle DIR, not both", { hint: "--bundle DIR reads DIR/config.json" });
   const source = await openCheckpointSource(checkpoint, { bundle: request.bundle, spec: request.spec, runtime: request.runtime });
@@ -160,6 +173,8 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   );
   if (plan.kind === "refused") throw new CkptError(ExitCode.refused, `refusing --time-mode ${plan.mode}: ${plan.reason}`, { hint: plan.hint });
 
+  // An interrupted operation on this name is finished or undone first (never restored over).
+  await recoverContainer(store, name);
   // The container record: a stopped one of the same name is reused, a running one is a conflict.
   const existing = await store.find(name);
   let record: ContainerRecord;
@@ -231,6 +246,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   }
 
   const layout = store.layout;
+  const intent = await beginIntent(layout, name, request.imported === undefined ? "restore" : "import", { paths: { checkpoint } });
   let holder: TimeNamespaceHolder | undefined;
   let daemon: LazyPagesDaemon | undefined;
   let networkBuilt = false;
@@ -314,10 +330,14 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
     // Until the restore succeeds, an exit conmon reports is no crash to restart (a pending
     // restart of the old container is called off, too).
     await holdRestarts(layout, record, "restoring");
+    // What the bundle's config.json becomes once the container runs, ready beforehand: a
+    // restore whose ckpt was killed after CRIU finished is adopted with it (recover.ts).
+    await writeFileAtomic(join(layout.bundleDir(name), AFTER_RESTORE_SPEC), `${JSON.stringify(specAfterRestore(specForRestore(dumpedSpec, layout.criuConfig(name), null), t.declared), null, 2)}\n`);
     await rebuildNetwork(store, record);
     networkBuilt = true;
     const restoring = record;
     const watchdog = request.progressTimeoutMs === undefined ? undefined : watchCriu(() => findRestoringRuntime(restoring.id), [join(layout.bundleDir(name), "restore.log")], request.progressTimeoutMs);
+    await intent.advance("restoring");
     const pid = await startMonitor(
       createMonitorArgv({ ...monitorArgs(store, record), restoreFrom: { imageDir: restoreImages, runtimeOptions: restoreOptionArgs({ ...optionsPlan.options, lazyPages: lazyFrom !== undefined }) } }),
       `${runtimeName} restore`,
@@ -329,13 +349,9 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       })
       .finally(() => watchdog?.stop());
 
-    await raiseNetwork(store, record);
-    // The next dump must not see join-ns (CRIU refuses it there), nor the next restore a
-    // path to a namespace that is gone.
-    await writeFile(layout.criuConfig(name), "");
-    await writeFileAtomic(join(layout.bundleDir(name), "config.json"), `${JSON.stringify(specAfterRestore(specForRestore(dumpedSpec, layout.criuConfig(name), null), t.declared), null, 2)}\n`);
-    await store.save({ ...record, checkpointedTo: null });
-    await beginRun(layout, name, Date.now());
+    await intent.advance("restored");
+    await finishRestore(store, record);
+    await intent.done();
     const [inode, hostInode, offsetsText] = await Promise.all([readTimeNamespace(pid), readTimeNamespace("self"), readTimensOffsetsText(pid)]);
     const after = await readHostClocks();
     return {
@@ -387,6 +403,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
       await store.remove(name);
       removed.push(`the container "${name}" (record${rootfsUnpacked ? ", root filesystem unpacked from the archive" : ""}) was removed`);
     }
+    await intent.done();
     if (error instanceof CkptError) {
       const nothing = removed.length === 0 ? ["nothing had been created yet: nothing was removed"] : removed.map((r) => `cleanup: ${r}`);
       const left = remaining.map((m) => `still mounted after the failed restore: ${m}`);
@@ -399,6 +416,23 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   } finally {
     await holder?.release();
   }
+}
+
+// The bundle's config.json as it is once the container runs (no join-ns, no namespace path
+// that goes away), written before CRIU starts and put in place after.
+export const AFTER_RESTORE_SPEC = "config.after-restore.json";
+
+// The bookkeeping once the restored container runs: its network's host end up, CRIU's
+// configuration emptied (the next dump must not see join-ns, nor the next restore a path
+// to a namespace that is gone), the spec it restarts from, its record. Also what
+// recovery does to adopt a restore whose ckpt was killed after CRIU finished.
+export async function finishRestore(store: ContainerStore, record: ContainerRecord): Promise<void> {
+  const layout = store.layout;
+  await raiseNetwork(store, record);
+  await writeFile(layout.criuConfig(record.name), "");
+  await rename(join(layout.bundleDir(record.name), AFTER_RESTORE_SPEC), join(layout.bundleDir(record.name), "config.json")).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+  await store.save({ ...record, checkpointedTo: null });
+  await beginRun(layout, record.name, Date.now());
 }
 
 // A restore error with CRIU's evidence; its log is kept next to the container record, or
