@@ -27,6 +27,7 @@ import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 import { removeContainer } from "../container/remove.ts";
 import { refuseUnfitTarget } from "./target-check.ts";
 import { raiseNetwork } from "../network/container-network.ts";
+import { beginIntent, type IntentHandle } from "../operations/intent.ts";
 import type { SigningKey } from "../signing/signature.ts";
 
 export interface MigrateRequest {
@@ -104,6 +105,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
   target.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<{ code: number | null; atNs: bigint }>((resolve) => target.on("close", (code) => resolve({ code, atNs: BigInt(Date.now()) * 1_000_000n })));
   let exported: ExportResult | undefined;
+  let intent: IntentHandle | undefined;
   // Whether the archive is all out: a later failure is not the pipe's.
   let sent = false;
   try {
@@ -125,8 +127,12 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
         throw targetFailure(request.target, e.code, stderr);
       }),
     ]);
+    // The migration's intent record: killed mid-way, the source's staged checkpoint is
+    // moved into the store by recovery, which says the target may have started it too.
+    intent = await beginIntent(ctx.store.layout, ctx.record.name, "migrate", { leaveRunning: request.lazy !== undefined });
     try {
       exported = await exportCheckpoint(ctx, {
+        intent,
         destination: { fd: writer.fd, label: `${request.target} (stream)` },
         compression: request.compression,
         ignoreRootfs: request.ignoreRootfs,
@@ -222,6 +228,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     }
     throw error;
   } finally {
+    await intent?.done();
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -132,7 +132,8 @@ async function applyRecovery(store: ContainerStore, record: ContainerRecord, int
         await releaseHold(layout, record.name);
       }
       await cleanOperationFiles(intent);
-      const where = intent.paths.stagingDir !== undefined ? `its checkpoint is kept in the store as ${basename(dir)}${intent.paths.destination ? `; the unfinished archive ${intent.paths.destination} was not written` : ""}` : `the checkpoint ${basename(dir)} was complete and is now the newest`;
+      const unfinished = intent.paths.destination === undefined ? "" : intent.operation === "migrate" ? `; the stream to ${intent.paths.destination.replace(/ \(stream\)$/, "")} was cut` : `; the unfinished archive ${intent.paths.destination} was not written`;
+      const where = intent.paths.stagingDir !== undefined ? `its checkpoint is kept in the store as ${basename(dir)}${unfinished}` : `the checkpoint ${basename(dir)} was complete and is now the newest`;
       const then = status === "running" || status === "paused" ? `"${record.name}" runs on` : `"${record.name}" is checkpointed: restore it with ckpt restore ${record.name}`;
       const migrate = intent.operation === "migrate" ? "; the migration's target may have started it too: check there (TARGET ps) before restoring here" : "";
       return `${what}: CRIU had finished the dump; ${where}; ${then}${migrate}`;

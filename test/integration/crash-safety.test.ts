@@ -178,6 +178,22 @@ describe("kill -9 of ckpt at each phase", () => {
     await ckpt.ok(["checkpoint", "--leave-running", "c"]);
   });
 
+  test("migrate killed while streaming: the target refuses the cut archive and keeps nothing; the source's checkpoint moves from staging to the store, recover says the target may need checking, and it restores here", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const { ckpt, sandbox, count } = await counter(t, 32);
+    const target = new CkptRoot(sandbox, "target-root");
+    const leftovers = await watchStaging(ckpt.root);
+    await killAt(ckpt, sandbox, ["migrate", "c", "--to", `${ckptBin} --root ${target.root}`], "migrate:archiving");
+    const atKill = await count();
+    await waitFor("the target to give up on the cut stream", async () => ((await execa("pgrep", ["-f", "--", `--root ${target.root} restore`], { reject: false })).exitCode === 1 ? true : undefined), 30_000);
+    assert.deepEqual(await target.json<unknown[]>(["ps", "-a"]), [], "the target kept nothing");
+    const recovered = await ckpt.run(["recover", "c"]);
+    assert.match(String(recovered.stdout), /interrupted migrate of "c".*its checkpoint is kept in the store as \S+.*the migration's target may have started it too/);
+    await ckpt.ok(["restore", "c"]);
+    await goesOnFrom(count, atKill);
+    assert.deepEqual(await leftovers(), [], "no staging is left");
+  });
+
   test("import killed while unpacking: recover removes its staging; the archive is untouched and imports after", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
     const { ckpt, sandbox } = await counter(t, 300);
