@@ -158,14 +158,16 @@ async function applyRecovery(store: ContainerStore, record: ContainerRecord, int
     }
     case "end-restore": {
       const status = containerStatus(record, await runtime.state(record.id).catch(() => null));
-      if (status === "running" || status === "paused") await runtime.kill(record.id, "KILL").catch(() => {});
+      // Only a container this restore made (its CRIU phase had begun) is ended.
+      const made = intent.phase === "restoring" || intent.phase === "restored";
+      if (made && (status === "running" || status === "paused")) await runtime.kill(record.id, "KILL").catch(() => {});
       const remaining = await unmountBelow([layout.containerDir(record.name), join(runtime.stateRoot, record.id)]).catch(() => ["(unknown)"]);
       if (remaining.length === 0) await runtime.delete(record.id, true).catch(() => {});
       await releaseContainerNetwork(store, record).catch(() => {});
       await writeFile(layout.criuConfig(record.name), "").catch(() => {});
       await rm(join(layout.bundleDir(record.name), AFTER_RESTORE_SPEC), { force: true });
       await cleanOperationFiles(intent);
-      const ranAlone = status === "running" || status === "paused";
+      const ranAlone = made && (status === "running" || status === "paused");
       if (intent.operation === "import") {
         if (remaining.length === 0) await store.remove(record.name).catch(() => {});
         return `${what}: ${ranAlone ? "it ran without its monitor and was ended" : "it was not running"}; the half-imported container was removed (the archive is untouched: import it again)`;
