@@ -12,6 +12,7 @@
 //   ROOT/containers/NAME/restart.log       what the exit handler and the restarter did
 //   ROOT/containers/NAME/lazy-images/      a lazy restore's images, while its memory arrives
 //   ROOT/containers/NAME/lazy-pages.json   the lazy-pages daemon fetching that memory
+//   ROOT/containers/NAME/operation.json    the intent record of an operation on it (operations/)
 //   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 //   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
