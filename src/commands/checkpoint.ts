@@ -1,21 +1,18 @@
 // `ckpt checkpoint [-R] [--tcp-established] [--file-locks] [--keep] [--allow-process-loss] NAME...`
 import { checkpointContainer, type CheckpointResult } from "../checkpoint/checkpoint.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
-import { openContainer } from "../container/context.ts";
+import { openContainer, openStore } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
 import { printJson, toJson as toJsonText } from "../output/json.ts";
 import type { ExportResult } from "../archive/export-checkpoint.ts";
-import type { Compression } from "../archive/compression.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
-import { loadConfig } from "../config/load.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
-  compress?: Compression;
   ignoreRootfs?: boolean;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
@@ -23,16 +20,14 @@ interface CheckpointOptions extends GlobalOptions {
   tcpClose?: boolean;
   keep?: boolean;
   allowProcessLoss?: boolean;
-  progressTimeout?: string;
   // --sign NAME, --no-sign (false), or neither.
   sign?: string | false;
 }
 
 export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout });
   const request = {
     // A dump whose log and images stopped growing this long is ended, and the container thawed.
-    progressTimeoutMs: config.progressTimeout.value as number,
+    progressTimeoutMs: options.settings.progressTimeout.value,
     leaveRunning: options.leaveRunning === true,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
@@ -47,14 +42,14 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
     const { exportCheckpoint } = await import("../archive/export-checkpoint.ts");
     const { selectSigningKey } = await import("../signing/key-store.ts");
-    const ctx = await openContainer(options, names[0]!);
+    const ctx = await openContainer(openStore(options), names[0]!);
     // Chosen before anything is dumped: a missing key costs nothing.
     const signer = await selectSigningKey(ctx.store.layout, options.sign);
     const result = await exportCheckpoint(ctx, {
       ...request,
       signer: signer ?? undefined,
       destination: options.export,
-      compression: options.compress ?? (config.compress.value as Compression),
+      compression: options.settings.compress.value,
       ignoreRootfs: options.ignoreRootfs === true,
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
     }).finally(() => progress.done());
@@ -70,7 +65,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   const results: CheckpointResult[] = [];
   for (const name of names) {
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
-    const result = await checkpointContainer(await openContainer(options, name), request);
+    const result = await checkpointContainer(await openContainer(openStore(options), name), request);
     results.push(result);
     for (const w of result.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
     if (!options.json) render(result, options, (t) => process.stdout.write(t));

@@ -12,7 +12,7 @@ interface DoctorOptions extends GlobalOptions {
 }
 
 export async function doctorCommand(options: DoctorOptions): Promise<void> {
-  const facts = await gatherHostFacts({ criuPath: options.criu });
+  const facts = await gatherHostFacts({ criuPath: options.settings.criu.source === "default" ? undefined : options.settings.criu.value });
   if (options.facts) {
     printJson(facts);
     return;

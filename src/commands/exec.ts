@@ -1,5 +1,5 @@
 // `ckpt exec [-d] NAME -- CMD...`
-import { openContainer } from "../container/context.ts";
+import { openContainer, openStore } from "../container/context.ts";
 import { execInContainer } from "../container/exec.ts";
 import { CkptError, ExitCode, ExitError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
@@ -12,7 +12,7 @@ interface ExecOptions extends GlobalOptions {
 
 export async function execCommand(name: string, command: string[], options: ExecOptions): Promise<void> {
   if (command.length === 0) throw new CkptError(ExitCode.usage, "no command given", { hint: `ckpt exec ${name} -- CMD [ARGS...]` });
-  const ctx = await openContainer(options, name);
+  const ctx = await openContainer(openStore(options), name);
   // With --json the process's own output goes to stderr, so stdout stays one JSON document.
   const output = { stdout: options.json ? process.stderr : process.stdout, stderr: process.stderr };
   endQuietlyOnBrokenPipe([process.stdout, process.stderr]);

@@ -1,13 +1,11 @@
 // `ckpt migrate NAME --to TARGET [--json]`
-import { openContainer } from "../container/context.ts";
+import { openContainer, openStore } from "../container/context.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { migrateContainer } from "../migrate/migrate.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { humanDuration } from "../output/time.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Compression } from "../archive/compression.ts";
 import { parsePageServer, refuseUnservableLazyPages, type PageServerAddress } from "../migrate/page-server.ts";
 import { selectSigningKey } from "../signing/key-store.ts";
 
@@ -21,8 +19,6 @@ interface MigrateOptions extends GlobalOptions {
   allow?: string[];
   allowProcessLoss?: boolean;
   pageServer?: string;
-  progressTimeout?: string;
-  compress?: Compression;
   ignoreRootfs?: boolean;
   // --sign NAME, --no-sign (false), or neither.
   sign?: string | false;
@@ -43,16 +39,15 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     }
     lazy = parsePageServer(options.pageServer);
   }
-  const ctx = await openContainer(options, name);
+  const ctx = await openContainer(openStore(options), name);
   if (lazy !== undefined) {
     if (!ctx.runtime.adapter.lazyPages) {
       throw new CkptError(ExitCode.usage, `"${name}" runs on ${ctx.record.runtime}, which cannot checkpoint lazily`, { evidence: [`${ctx.record.runtime} checkpoint has no --lazy-pages or --page-server`], hint: "migrate it without --lazy" });
     }
     await refuseUnservableLazyPages();
   }
-  const config = await loadConfig({ progressTimeout: options.progressTimeout, compress: options.compress });
   const signer = await selectSigningKey(ctx.store.layout, options.sign);
-  const compression = config.compress.value as Compression;
+  const compression = options.settings.compress.value;
   const r = await migrateContainer(ctx, {
     target: options.to,
     tcpEstablished: options.tcpEstablished === true,
@@ -63,7 +58,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     compression,
     ignoreRootfs: options.ignoreRootfs === true,
     signer,
-    progressTimeoutMs: config.progressTimeout.value as number,
+    progressTimeoutMs: options.settings.progressTimeout.value,
     ...(lazy ? { lazy } : {}),
   });
   if (options.json) {
