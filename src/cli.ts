@@ -2,7 +2,7 @@
 // command runs, so `ckpt --help` and `ckpt --version` stay fast. The handler at the end
 // is the only place that turns errors into messages and exit codes.
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, Option, type OptionValues } from "commander";
 import { CkptError, ExitCode, exitCodeMeaning, ExitError } from "./errors.ts";
 import { errorJson, errorLines } from "./output/error-text.ts";
 import { timeModes } from "./clock/restore-plan.ts";
@@ -11,6 +11,7 @@ import { DEFAULT_ROOT, type GlobalOptions } from "./global-options.ts";
 import { EXIT_HANDLER_COMMAND, WAITER_COMMAND } from "./restart/exit-command.ts";
 import { CHECK_RESTORE_COMMAND } from "./migrate/target-check.ts";
 import { allowableKinds } from "./restore/spec-policy.ts";
+import type { Settings } from "./config/resolve.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -31,6 +32,19 @@ function addNetworkOptions(command: Command, modeDefault: string): void {
     .option("--mtu <bytes>", "with --ip: the veth's MTU (68 to 65535)", (v: string) => (/^\d+$/.test(v) ? Number(v) : Number.NaN));
 }
 
+// The flags typed on the command line (not commander's defaults), by long name ("--root"),
+// from the command that runs and the commands above it; the nearest wins.
+function typedFlags(command: Command): Map<string, unknown> {
+  const typed = new Map<string, unknown>();
+  for (let cmd: Command | null = command; cmd !== null; cmd = cmd.parent) {
+    for (const option of cmd.options) {
+      const key = option.attributeName();
+      if (option.long !== undefined && !typed.has(option.long) && cmd.getOptionValueSource(key) === "cli") typed.set(option.long, cmd.getOptionValue(key));
+    }
+  }
+  return typed;
+}
+
 function buildProgram(): Command {
   const program = new Command("ckpt")
     .description("Checkpoint and restore Linux containers with CRIU through runc and crun, on one clock.")
@@ -47,23 +61,21 @@ function buildProgram(): Command {
     .exitOverride()
     .addHelpText("after", `\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
 
-  // The global settings the user typed as flags (not commander's defaults, nor what the
-  // hook below filled in from the environment or the config file).
-  const typedGlobals = () => {
-    const typed = (key: string): unknown => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
-    return { root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") };
-  };
-
-  // Settings not given as flags come from the environment, then the config file.
-  program.hook("preAction", async () => {
-    const { loadConfig } = await import("./config/load.ts");
-    const config = await loadConfig(typedGlobals());
-    program.setOptionValueWithSource("root", config.root.value, config.root.source === "flag" ? "cli" : config.root.source === "env" ? "env" : "config");
-    // runtime and criu stay unset unless given somewhere: commands fall back on the
-    // checkpoint's runtime or the one found on PATH.
-    if (config.runtime.source !== "default") program.setOptionValueWithSource("runtime", config.runtime.value, "config");
-    if (config.criu.source !== "default") program.setOptionValueWithSource("criu", config.criu.value, "config");
+  // Every setting is resolved once, before the command's action runs (not for --help),
+  // from the flags typed on the command line (the program's and the command's own),
+  // the environment, the config file (--config, CKPT_CONFIG or the default) and the
+  // defaults; each action hands the result to its command.
+  let settings: Settings | undefined;
+  program.hook("preAction", async (_program, actionCommand) => {
+    const { loadSettings } = await import("./config/load.ts");
+    const { settingFlags } = await import("./config/resolve.ts");
+    settings = await loadSettings(settingFlags(typedFlags(actionCommand)));
   });
+  // The options of the command that runs, with the settings.
+  const opts = <T extends object = OptionValues>(cmd: Command): T & GlobalOptions => {
+    if (settings === undefined) throw new Error("the settings were not resolved before the command ran");
+    return { ...cmd.optsWithGlobals<T>(), settings };
+  };
 
   program
     .command("config")
@@ -80,7 +92,7 @@ environment, which wins over the file.
     )
     .action(async (_opts, cmd: Command) => {
       const { configCommand } = await import("./commands/config.ts");
-      await configCommand({ ...cmd.optsWithGlobals<GlobalOptions>(), typed: typedGlobals() });
+      await configCommand(opts(cmd));
     });
 
   program
@@ -90,7 +102,7 @@ environment, which wins over the file.
     .option("--facts", "print the raw probed host facts as JSON (for bug reports)")
     .action(async (_opts, cmd: Command) => {
       const { doctorCommand } = await import("./commands/doctor.ts");
-      await doctorCommand(cmd.optsWithGlobals());
+      await doctorCommand(opts(cmd));
     });
 
   const runCommand = program
@@ -110,7 +122,7 @@ environment, which wins over the file.
     .addHelpText("after", "\nExamples:\n  ckpt run -d --name web ./bundle -- /bin/sh -c 'while sleep 1; do date; done'\n  ckpt run -d --name worker --restart on-failure:5 ./bundle\n  ckpt run -d --name api --network private --ip 192.0.2.50/24 --gateway 192.0.2.1 --bridge br0 ./bundle\n\nNetworking: a private namespace is ckpt's; it is built again, identical, before every\nrestore, here or on a migration's target, so listeners and connections keep their addresses.\n")
     .action(async (bundle: string, command: string[], _opts, cmd: Command) => {
       const { runCommand: run } = await import("./commands/run.ts");
-      await run(bundle, command, cmd.optsWithGlobals());
+      await run(bundle, command, opts(cmd));
     });
 
   program
@@ -120,7 +132,7 @@ environment, which wins over the file.
     .option("--json", "print an array of containers as JSON")
     .action(async (_opts, cmd: Command) => {
       const { psCommand } = await import("./commands/ps.ts");
-      await psCommand(cmd.optsWithGlobals());
+      await psCommand(opts(cmd));
     });
 
   program
@@ -133,7 +145,7 @@ environment, which wins over the file.
     .addHelpText("after", "\nThe exit code is the command's own.\n\nExample:\n  ckpt exec web -- cat /proc/uptime\n")
     .action(async (name: string, command: string[], _opts, cmd: Command) => {
       const { execCommand } = await import("./commands/exec.ts");
-      await execCommand(name, command, cmd.optsWithGlobals());
+      await execCommand(name, command, opts(cmd));
     });
 
   program
@@ -144,7 +156,7 @@ environment, which wins over the file.
     .option("-t, --timestamps", "prefix each line with its RFC 3339 time")
     .action(async (name: string, _opts, cmd: Command) => {
       const { logsCommand } = await import("./commands/logs.ts");
-      await logsCommand(name, cmd.optsWithGlobals());
+      await logsCommand(name, opts(cmd));
     });
 
   program
@@ -155,7 +167,7 @@ environment, which wins over the file.
     .option("--json", "print what ended each container as JSON")
     .action(async (names: string[], _opts, cmd: Command) => {
       const { stopCommand } = await import("./commands/stop.ts");
-      await stopCommand(names, cmd.optsWithGlobals());
+      await stopCommand(names, opts(cmd));
     });
 
   program
@@ -166,7 +178,7 @@ environment, which wins over the file.
     .option("--json", "print the removed names as JSON")
     .action(async (names: string[], _opts, cmd: Command) => {
       const { rmCommand } = await import("./commands/rm.ts");
-      await rmCommand(names, cmd.optsWithGlobals());
+      await rmCommand(names, opts(cmd));
     });
 
   program
@@ -200,7 +212,7 @@ Examples:
 `,
     )
     .action(async (names: string[], _opts, cmd: Command) => {
-      const options = cmd.optsWithGlobals<GlobalOptions & { all?: boolean }>();
+      const options = opts<{ all?: boolean }>(cmd);
       if (options.all === true) {
         if (names.length > 0) throw new CkptError(ExitCode.usage, "give container names or --all, not both");
         const { checkpointAllCommand } = await import("./commands/recovery.ts");
@@ -208,7 +220,7 @@ Examples:
       }
       if (names.length === 0) throw new CkptError(ExitCode.usage, "missing the containers to checkpoint", { hint: "ckpt checkpoint NAME..., or --all" });
       const { checkpointCommand } = await import("./commands/checkpoint.ts");
-      await checkpointCommand(names, cmd.optsWithGlobals());
+      await checkpointCommand(names, opts(cmd));
     });
 
   program
@@ -217,7 +229,7 @@ Examples:
     .option("--json", "print them as JSON")
     .action(async (_opts, cmd: Command) => {
       const { checkpointsCommand } = await import("./commands/checkpoints.ts");
-      await checkpointsCommand(cmd.optsWithGlobals());
+      await checkpointsCommand(opts(cmd));
     });
 
   const restoreCommand = program
@@ -279,14 +291,14 @@ Example:
 `,
     )
     .action(async (source: string | undefined, _opts, cmd: Command) => {
-      const options = cmd.optsWithGlobals<GlobalOptions & { all?: boolean }>();
+      const options = opts<{ all?: boolean }>(cmd);
       if (options.all === true) {
         if (source !== undefined) throw new CkptError(ExitCode.usage, "give a checkpoint or --all, not both");
         const { restoreAllCommand } = await import("./commands/recovery.ts");
         return restoreAllCommand(options);
       }
       const { restoreCommand } = await import("./commands/restore.ts");
-      await restoreCommand(source, cmd.optsWithGlobals());
+      await restoreCommand(source, opts(cmd));
     });
 
   program
@@ -324,7 +336,7 @@ Examples:
     )
     .action(async (name: string, _opts, cmd: Command) => {
       const { migrateCommand } = await import("./commands/migrate.ts");
-      await migrateCommand(name, cmd.optsWithGlobals());
+      await migrateCommand(name, opts(cmd));
     });
 
   const keys = program
@@ -351,7 +363,7 @@ Examples:
     .option("--json", "print the key as JSON")
     .action(async (_opts, cmd: Command) => {
       const { keysGenerateCommand } = await import("./commands/keys.ts");
-      await keysGenerateCommand(cmd.optsWithGlobals());
+      await keysGenerateCommand(opts(cmd));
     });
   keys
     .command("list")
@@ -359,7 +371,7 @@ Examples:
     .option("--json", "print them as JSON")
     .action(async (_opts, cmd: Command) => {
       const { keysListCommand } = await import("./commands/keys.ts");
-      await keysListCommand(cmd.optsWithGlobals());
+      await keysListCommand(opts(cmd));
     });
   keys
     .command("trust")
@@ -369,7 +381,7 @@ Examples:
     .option("--json", "print the trusted key as JSON")
     .action(async (what: string, _opts, cmd: Command) => {
       const { keysTrustCommand } = await import("./commands/keys.ts");
-      await keysTrustCommand(what, cmd.optsWithGlobals());
+      await keysTrustCommand(what, opts(cmd));
     });
   keys
     .command("untrust")
@@ -378,7 +390,7 @@ Examples:
     .option("--json", "print the removed key as JSON")
     .action(async (selector: string, _opts, cmd: Command) => {
       const { keysUntrustCommand } = await import("./commands/keys.ts");
-      await keysUntrustCommand(selector, cmd.optsWithGlobals());
+      await keysUntrustCommand(selector, opts(cmd));
     });
   keys
     .command("export")
@@ -388,7 +400,7 @@ Examples:
     .option("--json", "print it as JSON (both forms)")
     .action(async (name: string | undefined, _opts, cmd: Command) => {
       const { keysExportCommand } = await import("./commands/keys.ts");
-      await keysExportCommand(name, cmd.optsWithGlobals());
+      await keysExportCommand(name, opts(cmd));
     });
 
   program
@@ -399,7 +411,7 @@ Examples:
     .addHelpText("after", "\nExamples:\n  ckpt inspect web.tar.zst\n  ckpt inspect --json web\n")
     .action(async (target: string, _opts, cmd: Command) => {
       const { inspectCommand } = await import("./commands/inspect.ts");
-      await inspectCommand(target, cmd.optsWithGlobals());
+      await inspectCommand(target, opts(cmd));
     });
 
   program
@@ -422,7 +434,7 @@ Examples:
     .addHelpText("after", "\nExample:\n  ckpt repair --unify-timens /var/lib/runc-ckpt/web -o /tmp/web.fixed && ckpt restore --bundle ./web /tmp/web.fixed\n")
     .action(async (target: string, _opts, cmd: Command) => {
       const { repairCommand } = await import("./commands/repair.ts");
-      await repairCommand(target, cmd.optsWithGlobals());
+      await repairCommand(target, opts(cmd));
     });
 
   program
@@ -432,7 +444,7 @@ Examples:
     .option("--json", "print the report as JSON")
     .action(async (_opts, cmd: Command) => {
       const { demoCommand } = await import("./commands/demo.ts");
-      await demoCommand(cmd.optsWithGlobals());
+      await demoCommand(opts(cmd));
     });
 
   // run --restart's own machinery: conmon's exit command and the waiter it starts.
@@ -441,13 +453,13 @@ Examples:
     .argument("<name>")
     .action(async (name: string, _opts, cmd: Command) => {
       const { containerExitedCommand } = await import("./commands/restart-hooks.ts");
-      await containerExitedCommand(name, cmd.optsWithGlobals());
+      await containerExitedCommand(name, opts(cmd));
     });
   program
     .command(CHECK_RESTORE_COMMAND, { hidden: true })
     .action(async (_opts, cmd: Command) => {
       const { checkRestoreCommand } = await import("./commands/check-restore.ts");
-      await checkRestoreCommand(cmd.optsWithGlobals());
+      await checkRestoreCommand(opts(cmd));
     });
   program
     .command(WAITER_COMMAND, { hidden: true })
@@ -455,7 +467,7 @@ Examples:
     .argument("<generation>")
     .action(async (name: string, generation: string, _opts, cmd: Command) => {
       const { restartWaitCommand } = await import("./commands/restart-hooks.ts");
-      await restartWaitCommand(name, Number(generation), cmd.optsWithGlobals());
+      await restartWaitCommand(name, Number(generation), opts(cmd));
     });
 
   return program;

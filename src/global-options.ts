@@ -1,10 +1,11 @@
-// The options every command accepts, as commander hands them over.
+// What every command receives: the global flags that are not settings, and the settings
+// resolved once for this run (flag > environment > config file > default; cli.ts).
+// The settings' own flags (--root, --runtime, --criu, --config, --progress-timeout...)
+// are read through `settings` only.
+import type { Settings } from "./config/resolve.ts";
+
 export interface GlobalOptions {
-  root: string;
-  runtime?: string | undefined;
-  criu?: string | undefined;
-  // --config FILE as typed (commands pass it on to loadConfig).
-  config?: string | undefined;
+  settings: Settings;
   json?: boolean | undefined;
   color?: boolean | undefined;
   verbose?: boolean | undefined;

@@ -7,15 +7,9 @@
 //   operator allows process loss.
 // - Tasks in more than one time namespace make a checkpoint whose restore fails with
 //   "Can't restore sub-task in NS": the container would be lost. Always refused.
+import type { ContainerTask } from "../proc/container-tasks.ts";
 
-export interface ContainerTask {
-  // Host PID and parent PID.
-  pid: number;
-  ppid: number;
-  command: string;
-  // Inode of /proc/PID/ns/time.
-  timeNamespace: string;
-}
+export type { ContainerTask };
 
 export interface PreflightOptions {
   allowProcessLoss: boolean;

@@ -10,7 +10,6 @@ import type { GlobalOptions } from "../global-options.ts";
 import { RestoreCheckRequestSchema } from "../migrate/target-check.ts";
 import { networkProblemsHere } from "../network/container-network.ts";
 import { printJson } from "../output/json.ts";
-import { loadConfig } from "../config/load.ts";
 import { trustedKeys } from "../signing/key-store.ts";
 
 export async function checkRestoreCommand(options: GlobalOptions): Promise<void> {
@@ -25,6 +24,6 @@ export async function checkRestoreCommand(options: GlobalOptions): Promise<void>
     if (isActive(status)) problems.push(`a container named "${name}" is ${status} here`);
   }
   problems.push(...(await networkProblemsHere(store, name, network)).map((p) => `${p.message} (${p.fix})`));
-  const trust = signer === undefined ? null : await trustedKeys(store.layout, (await loadConfig({ configFile: options.config })).trustedKeys.value as string[]);
+  const trust = signer === undefined ? null : await trustedKeys(store.layout, options.settings.trustedKeys.value);
   printJson({ problems, trustsSigner: signer !== undefined && trust?.has(signer) === true });
 }

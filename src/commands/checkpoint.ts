@@ -6,16 +6,13 @@ import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
 import { printJson, toJson as toJsonText } from "../output/json.ts";
 import type { ExportResult } from "../archive/export-checkpoint.ts";
-import type { Compression } from "../archive/compression.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
-import { loadConfig } from "../config/load.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
-  compress?: Compression;
   ignoreRootfs?: boolean;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
@@ -23,16 +20,14 @@ interface CheckpointOptions extends GlobalOptions {
   tcpClose?: boolean;
   keep?: boolean;
   allowProcessLoss?: boolean;
-  progressTimeout?: string;
   // --sign NAME, --no-sign (false), or neither.
   sign?: string | false;
 }
 
 export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout });
   const request = {
     // A dump whose log and images stopped growing this long is ended, and the container thawed.
-    progressTimeoutMs: config.progressTimeout.value as number,
+    progressTimeoutMs: options.settings.progressTimeout.value,
     leaveRunning: options.leaveRunning === true,
     tcpEstablished: options.tcpEstablished === true,
     fileLocks: options.fileLocks === true,
@@ -54,7 +49,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
       ...request,
       signer: signer ?? undefined,
       destination: options.export,
-      compression: options.compress ?? (config.compress.value as Compression),
+      compression: options.settings.compress.value,
       ignoreRootfs: options.ignoreRootfs === true,
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
     }).finally(() => progress.done());

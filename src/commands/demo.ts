@@ -7,7 +7,6 @@ import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { humanDuration } from "../output/time.ts";
-import type { RuntimeName } from "../runtimes/runtime.ts";
 
 interface DemoOptions extends GlobalOptions {
   keep?: boolean;
@@ -15,7 +14,7 @@ interface DemoOptions extends GlobalOptions {
 
 export async function demoCommand(options: DemoOptions): Promise<void> {
   const c = colors(options, process.stderr);
-  const report = await runDemo(openStore(options), (options.runtime ?? "runc") as RuntimeName, (line) => options.json || process.stderr.write(c.dim(`.. ${line}\n`)), options.keep === true);
+  const report = await runDemo(openStore(options), options.settings.runtime.value, (line) => options.json || process.stderr.write(c.dim(`.. ${line}\n`)), options.keep === true);
   if (options.json) {
     printJson({ ...report, checkpoint: { dir: report.checkpoint.dir, manifest: report.checkpoint.manifest }, restore: { pid: report.restore.pid, plan: report.restore.plan, timeNamespace: report.restore.timeNamespace, downtimeNs: report.restore.downtimeNs } });
     return;

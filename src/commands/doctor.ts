@@ -3,7 +3,7 @@
 import { evaluateHost, type DoctorCheck, type DoctorReport } from "../doctor/evaluate.ts";
 import { ExitCode, ExitError } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
-import { gatherHostFacts } from "../host/facts.ts";
+import { gatherHostFacts } from "../doctor/host-facts.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 
@@ -12,7 +12,7 @@ interface DoctorOptions extends GlobalOptions {
 }
 
 export async function doctorCommand(options: DoctorOptions): Promise<void> {
-  const facts = await gatherHostFacts({ criuPath: options.criu });
+  const facts = await gatherHostFacts({ criuPath: options.settings.criu.source === "default" ? undefined : options.settings.criu.value });
   if (options.facts) {
     printJson(facts);
     return;

@@ -7,13 +7,12 @@ import { colors } from "../output/color.ts";
 import { printJson, sortKeys } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { rfc3339Nano } from "../output/time.ts";
-import { loadConfig } from "../config/load.ts";
 import { describeSignature } from "../signing/archive-signature.ts";
 import { trustedKeys } from "../signing/key-store.ts";
 
 export async function inspectCommand(target: string, options: GlobalOptions): Promise<void> {
   const store = openStore(options);
-  const trust = await trustedKeys(store.layout, (await loadConfig({ configFile: options.config })).trustedKeys.value as string[]);
+  const trust = await trustedKeys(store.layout, options.settings.trustedKeys.value);
   const report = await inspectCheckpoint(store, target, trust);
   if (options.json) printJson(sortKeys(report));
   else process.stdout.write(`${render(report, options).join("\n")}\n`);

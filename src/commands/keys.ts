@@ -5,7 +5,6 @@ import { hostname } from "node:os";
 import { basename } from "node:path";
 import { text } from "node:stream/consumers";
 import { openStore } from "../container/context.ts";
-import { loadConfig } from "../config/load.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
@@ -15,8 +14,8 @@ import { configuredTrustedKeys, generateSigningKey, loadSigningKey, selectSignin
 import { parsePublicKeyText, publicKeyLine, publicKeyPem } from "../signing/public-key-text.ts";
 import { fingerprintOf, FingerprintSchema, KEY_NAME_PATTERN, rawPublicKey, shortFingerprint } from "../signing/signature.ts";
 
-async function configuredEntries(options: GlobalOptions): Promise<string[]> {
-  return (await loadConfig({ configFile: options.config })).trustedKeys.value as string[];
+function configuredEntries(options: GlobalOptions): readonly string[] {
+  return options.settings.trustedKeys.value;
 }
 
 function keyName(name: string | undefined, fallback: string): string {
@@ -48,7 +47,7 @@ export async function keysListCommand(options: GlobalOptions): Promise<void> {
   const store = openStore(options);
   const signing = await Promise.all((await signingKeyNames(store.layout)).map((n) => loadSigningKey(store.layout, n)));
   const own = new Set(signing.map((k) => k.fingerprint));
-  const trusted = [...(await storedTrustedKeys(store.layout)), ...(await configuredTrustedKeys(await configuredEntries(options)))];
+  const trusted = [...(await storedTrustedKeys(store.layout)), ...(await configuredTrustedKeys(configuredEntries(options)))];
   if (options.json) {
     printJson({
       signing: signing.map((k) => ({ name: k.name, fingerprint: k.fingerprint, short: shortFingerprint(k.fingerprint), path: store.layout.signingKey(k.name) })),
@@ -85,7 +84,7 @@ export async function keysTrustCommand(what: string, options: GlobalOptions & { 
 }
 
 export async function keysUntrustCommand(selector: string, options: GlobalOptions): Promise<void> {
-  const removed = await untrustKey(openStore(options).layout, selector, await configuredEntries(options));
+  const removed = await untrustKey(openStore(options).layout, selector, configuredEntries(options));
   if (options.json) printJson({ name: removed.name, fingerprint: removed.fingerprint });
   else process.stdout.write(`no longer trusted: ${removed.name} (${removed.fingerprint}); archives it signs are foreign here now\n`);
 }

@@ -1,5 +1,5 @@
 // `ckpt logs [-f] NAME`
-import { liveState, openContainer } from "../container/context.ts";
+import { liveState, openContainer, openStore } from "../container/context.ts";
 import { readLogFrom, writeLogLines } from "../container/logs.ts";
 import { isActive } from "../container/status.ts";
 import { ExitCode, ExitError } from "../errors.ts";
@@ -19,7 +19,7 @@ export async function logsCommand(name: string, options: LogsOptions): Promise<v
 // Prints the log; when following, keeps printing until the container stops (or is
 // checkpointed) or the user interrupts.
 export async function followLogs(options: LogsOptions, name: string, how: { follow: boolean; exitWithContainer: boolean }): Promise<void> {
-  const ctx = await openContainer(options, name);
+  const ctx = await openContainer(openStore(options), name);
   endQuietlyOnBrokenPipe([process.stdout, process.stderr]);
   const path = ctx.store.layout.containerLog(name);
   const carry = {};

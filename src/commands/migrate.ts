@@ -6,8 +6,6 @@ import { migrateContainer } from "../migrate/migrate.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { humanDuration } from "../output/time.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Compression } from "../archive/compression.ts";
 import { parsePageServer, refuseUnservableLazyPages, type PageServerAddress } from "../migrate/page-server.ts";
 import { selectSigningKey } from "../signing/key-store.ts";
 
@@ -21,8 +19,6 @@ interface MigrateOptions extends GlobalOptions {
   allow?: string[];
   allowProcessLoss?: boolean;
   pageServer?: string;
-  progressTimeout?: string;
-  compress?: Compression;
   ignoreRootfs?: boolean;
   // --sign NAME, --no-sign (false), or neither.
   sign?: string | false;
@@ -50,9 +46,8 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     }
     await refuseUnservableLazyPages();
   }
-  const config = await loadConfig({ progressTimeout: options.progressTimeout, compress: options.compress });
   const signer = await selectSigningKey(ctx.store.layout, options.sign);
-  const compression = config.compress.value as Compression;
+  const compression = options.settings.compress.value;
   const r = await migrateContainer(ctx, {
     target: options.to,
     tcpEstablished: options.tcpEstablished === true,
@@ -63,7 +58,7 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     compression,
     ignoreRootfs: options.ignoreRootfs === true,
     signer,
-    progressTimeoutMs: config.progressTimeout.value as number,
+    progressTimeoutMs: options.settings.progressTimeout.value,
     ...(lazy ? { lazy } : {}),
   });
   if (options.json) {

@@ -6,8 +6,9 @@ import type { GlobalOptions } from "../global-options.ts";
 import { recoverContainer, type RecoveryReport } from "../operations/recover.ts";
 
 export async function openRecovered(globals: GlobalOptions, name: string): Promise<ContainerContext> {
-  sayRecovered(await recoverContainer(openStore(globals), name));
-  return openContainer(globals, name);
+  const store = openStore(globals);
+  sayRecovered(await recoverContainer(store, name));
+  return openContainer(store, name);
 }
 
 export function sayRecovered(report: RecoveryReport | null): void {

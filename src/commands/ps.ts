@@ -3,7 +3,7 @@ import { containerPid, containerStatus, isActive } from "../container/status.ts"
 import { openStore, runtimeFor } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
-import type { NetworkConfig } from "../network/network-config.ts";
+import type { NetworkConfig } from "../store/network-config.ts";
 import { renderTable } from "../output/table.ts";
 import { humanAge, humanDuration, rfc3339Nano } from "../output/time.ts";
 import { restartView } from "../restart/policy.ts";

@@ -1,9 +1,7 @@
 // `ckpt checkpoint --all` and `ckpt restore --all`: the node-reboot pair. Events go to
 // stderr as they happen; the outcome is the journal (a table, or JSON with --json).
-import { loadConfig } from "../config/load.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
-import type { TimeMode } from "../clock/restore-plan.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { containerEvent } from "../output/progress.ts";
@@ -15,23 +13,16 @@ import { openStore } from "../container/context.ts";
 import { recoverAll, sweepOrphanedStaging } from "../operations/recover.ts";
 
 interface AllOptions extends GlobalOptions {
-  parallel?: string;
   stop?: boolean;
-  progressTimeout?: string;
-  time?: string;
-  backoffInitial?: string;
-  backoffMax?: string;
-  backoffReset?: string;
   maxAttempts?: string;
-  timeMode?: TimeMode;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   tcpClose?: boolean;
 }
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
-  const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time, progressTimeout: options.progressTimeout });
-  const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
+  const { settings } = options;
+  const { journal, path } = await checkpointAll(openStore(options), { parallel: settings.parallel.value, stop: options.stop !== false, graceSeconds: settings.stopTimeout.value / 1000, progressTimeoutMs: settings.progressTimeout.value, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
   // running or lost is not.
@@ -40,7 +31,8 @@ export async function checkpointAllCommand(options: AllOptions): Promise<void> {
 }
 
 export async function restoreAllCommand(options: AllOptions): Promise<void> {
-  const config = await loadConfig({ parallel: options.parallel, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, timeMode: options.timeMode, progressTimeout: options.progressTimeout });
+  const { settings } = options;
+  const { restoreContainer } = await import("../restore/restore.ts");
   const maxAttempts = Number(options.maxAttempts ?? 5);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new CkptError(ExitCode.usage, `--max-attempts ${options.maxAttempts}: give a whole number of at least 1`);
   // What killed commands left is finished or undone first (say what), so that each
@@ -48,12 +40,13 @@ export async function restoreAllCommand(options: AllOptions): Promise<void> {
   const store = openStore(options);
   for (const report of await recoverAll(store)) process.stderr.write(`ckpt: recovered ${report.said}\n`);
   await sweepOrphanedStaging(store.layout.root);
-  const result = await restoreAll(options, {
-    parallel: config.parallel.value as number,
-    policy: { initialMs: config.backoffInitial.value as number, maxMs: config.backoffMax.value as number, resetAfterMs: config.backoffReset.value as number },
+  const result = await restoreAll(store, {
+    restore: (store, attempt) => restoreContainer(store, { ...attempt, options: {} }),
+    parallel: settings.parallel.value,
+    policy: { initialMs: settings.backoffInitial.value, maxMs: settings.backoffMax.value, resetAfterMs: settings.backoffReset.value },
     maxAttempts,
-    timeMode: config.timeMode.value as TimeMode,
-    progressTimeoutMs: config.progressTimeout.value as number,
+    timeMode: settings.timeMode.value,
+    progressTimeoutMs: settings.progressTimeout.value,
     onEvent: containerEvent(options),
   });
   render(result.journal, result.path, options);

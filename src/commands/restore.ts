@@ -2,7 +2,6 @@
 import { networkRequest, type NetworkFlags } from "./network-flags.ts";
 import { removeContainer } from "../container/remove.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
-import type { TimeMode } from "../clock/restore-plan.ts";
 import { openStore } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
@@ -12,9 +11,7 @@ import { restoreContainer, type RestoreResult } from "../restore/restore.ts";
 import { importAndRestore, type ImportResult } from "../archive/import-checkpoint.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
-import { loadConfig } from "../config/load.ts";
 import { resolve } from "node:path";
-import type { RuntimeName } from "../runtimes/runtime.ts";
 import { parsePageServer } from "../migrate/page-server.ts";
 import { readFile } from "node:fs/promises";
 import { runtimeFor } from "../container/context.ts";
@@ -32,36 +29,32 @@ interface RestoreOptions extends GlobalOptions, NetworkFlags {
   allow?: string[];
   spec?: string;
   restart?: string;
-  backoffInitial?: string;
-  backoffMax?: string;
-  backoffReset?: string;
   name?: string;
   import?: string;
   verify: boolean;
   rootfs?: string;
   bundle?: string;
-  timeMode?: TimeMode;
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   tcpClose?: boolean;
   pageServer?: string;
   waitForPages?: boolean;
-  progressTimeout?: string;
 }
 
 export async function restoreCommand(source: string | undefined, options: RestoreOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout, backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset, configFile: options.config });
+  const { settings } = options;
   const common = {
     newName: options.name,
-    runtime: options.runtime as RuntimeName | undefined,
-    timeMode: options.timeMode ?? (config.timeMode.value as TimeMode),
+    // Given somewhere (flag, environment, file), else the checkpoint's own.
+    runtime: settings.runtime.source === "default" ? undefined : settings.runtime.value,
+    timeMode: settings.timeMode.value,
     // A restore whose log and reads stopped moving this long is ended, and cleaned up.
-    progressTimeoutMs: config.progressTimeout.value as number,
+    progressTimeoutMs: settings.progressTimeout.value,
     // Given flags only (--X true, --no-X false): the checkpoint's options apply otherwise.
     options: Object.fromEntries(dumpOptionNames.filter((n) => options[n] !== undefined).map((n) => [n, options[n]])),
     bundle: options.bundle,
     spec: options.spec === undefined ? undefined : resolve(options.spec),
-    restart: options.restart === undefined ? undefined : parseRestartPolicy(options.restart, { initialMs: config.backoffInitial.value as number, maxMs: config.backoffMax.value as number, resetAfterMs: config.backoffReset.value as number }),
+    restart: options.restart === undefined ? undefined : parseRestartPolicy(options.restart, { initialMs: settings.backoffInitial.value, maxMs: settings.backoffMax.value, resetAfterMs: settings.backoffReset.value }),
     network: networkRequest(options),
     allow: options.allow,
     lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),
@@ -78,7 +71,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
       archive: options.import,
       verify: options.verify,
       rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
-      trust: await trustedKeys(store.layout, config.trustedKeys.value as string[]),
+      trust: await trustedKeys(store.layout, settings.trustedKeys.value),
       ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
       onSignature: (s) => (signature = s),
     })

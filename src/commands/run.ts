@@ -4,9 +4,7 @@ import { openStore } from "../container/context.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 import { colors } from "../output/color.ts";
-import type { RuntimeName } from "../runtimes/runtime.ts";
 import { followLogs } from "./logs.ts";
-import { loadConfig } from "../config/load.ts";
 import { formatRestartPolicy, parseRestartPolicy } from "../restart/policy.ts";
 import { networkRequest, type NetworkFlags } from "./network-flags.ts";
 
@@ -14,23 +12,20 @@ interface RunOptions extends GlobalOptions, NetworkFlags {
   name?: string;
   detach?: boolean;
   restart: string;
-  backoffInitial?: string;
-  backoffMax?: string;
-  backoffReset?: string;
 }
 
 export async function runCommand(bundle: string, command: string[], options: RunOptions): Promise<void> {
-  const config = await loadConfig({ backoffInitial: options.backoffInitial, backoffMax: options.backoffMax, backoffReset: options.backoffReset });
+  const { settings } = options;
   const restart = parseRestartPolicy(options.restart, {
-    initialMs: config.backoffInitial.value as number,
-    maxMs: config.backoffMax.value as number,
-    resetAfterMs: config.backoffReset.value as number,
+    initialMs: settings.backoffInitial.value,
+    maxMs: settings.backoffMax.value,
+    resetAfterMs: settings.backoffReset.value,
   });
   const store = openStore(options);
   const result = await runContainer(store, {
     bundle,
     name: options.name,
-    runtime: (options.runtime ?? "runc") as RuntimeName,
+    runtime: settings.runtime.value,
     command: command.length > 0 ? command : undefined,
     restart,
     network: networkRequest(options),

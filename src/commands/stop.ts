@@ -1,17 +1,12 @@
 // `ckpt stop [-t DURATION] NAME...`
 import { openRecovered } from "./open-recovered.ts";
 import { stopContainer, type StopResult } from "../container/stop.ts";
-import { loadConfig } from "../config/load.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 
-interface StopOptions extends GlobalOptions {
-  time?: string;
-}
-
-export async function stopCommand(names: string[], options: StopOptions): Promise<void> {
+export async function stopCommand(names: string[], options: GlobalOptions): Promise<void> {
   // -t, else CKPT_STOP_TIMEOUT, else the config file, else 10s; "5", "5s" and "1m" all work.
-  const graceSeconds = ((await loadConfig({ stopTimeout: options.time })).stopTimeout.value as number) / 1000;
+  const graceSeconds = options.settings.stopTimeout.value / 1000;
   const results: StopResult[] = [];
   for (const name of names) {
     const result = await stopContainer(await openRecovered(options, name), graceSeconds);

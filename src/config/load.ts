@@ -1,17 +1,18 @@
-// Reads the config file and resolves the configuration for this run; applies the global
-// settings (root, runtime, criu) to the options commander parsed.
+// Reads the config file and resolves the settings for this run (cli.ts, once, before the
+// command's action).
 import { readFile } from "node:fs/promises";
 import { CkptError, ExitCode } from "../errors.ts";
-import { resolveConfig, type ResolvedConfig } from "./resolve.ts";
+import { resolveConfig, type Settings } from "./resolve.ts";
 import { SETTINGS, type SettingKey } from "./settings.ts";
 
-export async function readConfigFile(path: string): Promise<Record<string, unknown> | null> {
+// `required`: a file named by --config or CKPT_CONFIG must exist; the default one may not.
+export async function readConfigFile(path: string, required: boolean): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new CkptError(ExitCode.usage, `cannot read the config file ${path}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && !required) return null;
+    throw new CkptError(ExitCode.usage, `cannot read the config file ${path}: ${(error as Error).message}`, { hint: `the file named by ${SETTINGS.configFile.flag} or ${SETTINGS.configFile.env} must exist` });
   }
   let json: unknown;
   try {
@@ -24,7 +25,8 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 }
 
 // `flags`: only the values the user typed (not commander's defaults).
-export async function loadConfig(flags: Partial<Record<SettingKey, unknown>>, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
-  const filePath = String(flags.configFile ?? env[SETTINGS.configFile.env] ?? SETTINGS.configFile.default);
-  return resolveConfig({ file: await readConfigFile(filePath), filePath, env, flags });
+export async function loadSettings(flags: Partial<Record<SettingKey, unknown>>, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
+  const named = flags.configFile ?? (env[SETTINGS.configFile.env] || undefined);
+  const filePath = String(named ?? SETTINGS.configFile.default);
+  return resolveConfig({ file: await readConfigFile(filePath, named !== undefined), filePath, env, flags });
 }

@@ -44,3 +44,5 @@ export const SETTINGS = {
 
 export type SettingKey = keyof typeof SETTINGS;
 export const settingKeys = Object.keys(SETTINGS) as SettingKey[];
+// A setting's value as its schema parses it: durations in milliseconds, enums typed.
+export type SettingValue<K extends SettingKey> = z.output<(typeof SETTINGS)[K]["schema"]>;

@@ -1,5 +1,5 @@
 // Opens what a command needs to act on one container: the store, the record, the runtime.
-import type { GlobalOptions } from "../global-options.ts";
+import type { Settings } from "../config/resolve.ts";
 import { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
@@ -12,16 +12,16 @@ export interface ContainerContext {
   runtime: RuntimeCli;
 }
 
-export function openStore(globals: GlobalOptions): ContainerStore {
-  return new ContainerStore(globals.root);
+// The store under the `root` setting.
+export function openStore(from: { settings: Settings }): ContainerStore {
+  return new ContainerStore(from.settings.root.value);
 }
 
 export function runtimeFor(store: ContainerStore, name: RuntimeName, path?: string): RuntimeCli {
   return RuntimeCli.locate(name, store.layout.runtimeStateRoot(name), path);
 }
 
-export async function openContainer(globals: GlobalOptions, name: string): Promise<ContainerContext> {
-  const store = openStore(globals);
+export async function openContainer(store: ContainerStore, name: string): Promise<ContainerContext> {
   const record = await store.get(name);
   return { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
 }

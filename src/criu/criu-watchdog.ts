@@ -5,7 +5,7 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { descendants, killAll } from "../proc/process.ts";
-import { observe, stalled, WATCHDOG_START, type WatchdogState } from "../recovery/progress-watchdog.ts";
+import { observe, stalled, WATCHDOG_START, type WatchdogState } from "./progress-watchdog.ts";
 
 async function size(path: string): Promise<number> {
   const s = await stat(path).catch(() => null);

@@ -47,7 +47,7 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
     await sleep(1000);
 
     t0 = t();
-    const checkpoint = await checkpointContainer(await openContainer({ root: store.layout.root }, name), { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false });
+    const checkpoint = await checkpointContainer(await openContainer(store, name), { leaveRunning: false, tcpEstablished: false, fileLocks: false, keep: false, allowProcessLoss: false });
     const checkpointNs = t() - t0;
     progress(`checkpointed it to ${checkpoint.dir}; waiting a second before restoring`);
     await sleep(1000);
@@ -60,7 +60,7 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(...chunk.toString().split("\n").filter((l) => l !== "")), done()) });
     t0 = t();
-    const exec = await execInContainer(await openContainer({ root: store.layout.root }, name), { command: ["sh", "-c", "readlink /proc/self/ns/time; cut -d' ' -f1 /proc/uptime"], detach: false }, { stdout: sink, stderr: sink });
+    const exec = await execInContainer(await openContainer(store, name), { command: ["sh", "-c", "readlink /proc/self/ns/time; cut -d' ' -f1 /proc/uptime"], detach: false }, { stdout: sink, stderr: sink });
     const execNs = t() - t0;
     const host = await readHostClocks();
     const execNamespace = Number(/\[(\d+)\]/.exec(lines[0] ?? "")?.[1] ?? 0);
@@ -79,7 +79,7 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
     };
   } finally {
     if (!keep) {
-      const ctx = await openContainer({ root: store.layout.root }, name).catch(() => null);
+      const ctx = await openContainer(store, name).catch(() => null);
       if (ctx) {
         await removeContainer(store, ctx.record, ctx.runtime, { tolerateRuntime: true });
       }

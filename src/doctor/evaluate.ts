@@ -1,7 +1,7 @@
 // Turns probed host facts into doctor checks and a verdict. Pure: no I/O, so every
 // branch is unit-tested on facts captured from real hosts.
 import { CRIU_MIN_VERSION } from "../criu/version.ts";
-import type { HostFacts } from "../host/facts.ts";
+import type { HostFacts } from "./host-facts.ts";
 import type { KernelOption } from "../host/kernel.ts";
 import { isAtLeast } from "../host/version.ts";
 import { LAZY_PIPE_BYTES, lazyPipeProblem } from "../migrate/page-server.ts";

@@ -16,7 +16,7 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { isBindMount, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { vetImportedSpec, type PolicyContext } from "../restore/spec-policy.ts";
 import { readHardLimits } from "../host/process-limits.ts";
-import { NetworkConfigSchema } from "../network/network-config.ts";
+import { NetworkConfigSchema } from "../store/network-config.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { ENGINE_USERDATA } from "../restore/imported-rootfs.ts";
 import { judgeArchiveSignature, type SignatureReport } from "../signing/archive-signature.ts";

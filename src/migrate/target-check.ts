@@ -8,7 +8,7 @@
 import { execa } from "execa";
 import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
-import { NetworkConfigSchema } from "../network/network-config.ts";
+import { NetworkConfigSchema } from "../store/network-config.ts";
 
 export const CHECK_RESTORE_COMMAND = "__check-restore";
 

@@ -4,7 +4,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { readHostNetworkFacts } from "./host-network.ts";
-import type { NetworkConfig } from "./network-config.ts";
+import type { NetworkConfig } from "../store/network-config.ts";
 import { createNetwork, isNamespaceBound, namespacePathExists, lowerLinks, raiseLinks, releaseNetwork } from "./network-namespace.ts";
 import { hostEndName, networkProblems, type NetworkProblem } from "./plan-network.ts";
 

@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { execa } from "execa";
 import { CkptError, ExitCode } from "../errors.ts";
 import { mountsUnder } from "../host/mounts.ts";
-import type { NetworkConfig } from "./network-config.ts";
+import type { NetworkConfig } from "../store/network-config.ts";
 import { hostCommands, namespaceCommands, upCommands } from "./plan-network.ts";
 
 type PrivateNetwork = Extract<NetworkConfig, { mode: "private" }>;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CkptError } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";
-import type { NetworkConfig } from "./network-config.ts";
+import type { NetworkConfig } from "../store/network-config.ts";
 import { hostCommands, hostEndName, importedNetworkProblem, macFromId, namespaceCommands, networkForExternalDump, networkProblems, parseNetworkMode, planNetwork, specWithNetwork, upCommands, type HostNetworkFacts } from "./plan-network.ts";
 
 const ID = "c0ffee1234567890abcdef00112233445566778899aabbccddeeff0011223344";

@@ -2,7 +2,7 @@
 // ckpt's bundle then says about it. Pure: the apply side is network-namespace.ts.
 import { CkptError, ExitCode } from "../errors.ts";
 import type { OciSpec } from "../oci/spec.ts";
-import type { NetworkConfig, NetworkModeFlag, Route, Veth } from "./network-config.ts";
+import type { NetworkConfig, NetworkModeFlag, Route, Veth } from "../store/network-config.ts";
 import { canonicalAddress, formatAddress, formatCidr, inSubnet, parseAddress, parseCidr, unusableAddress, type ParsedCidr } from "./addresses.ts";
 
 export interface NetworkRequest {

@@ -1,9 +1,18 @@
 // Every process in a container's cgroup, with what the checkpoint pre-flight needs.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ContainerTask } from "../checkpoint/preflight.ts";
 import { parseCgroupMounts, type CgroupMount } from "../host/cgroups.ts";
 import { readCommandLine, readProcStat, readTimeNamespace } from "./process.ts";
+
+// A process of the container, as the checkpoint pre-flight (checkpoint/preflight.ts) judges it.
+export interface ContainerTask {
+  // Host PID and parent PID.
+  pid: number;
+  ppid: number;
+  command: string;
+  // Inode of /proc/PID/ns/time.
+  timeNamespace: string;
+}
 
 // Hierarchies that hold every task of a container, in order of preference.
 const PREFERRED_V1 = ["freezer", "pids", "memory", "cpu"];

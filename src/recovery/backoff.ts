@@ -2,13 +2,10 @@
 // `run --restart`): the first retry after `initialMs`, each next one after twice the
 // last, never more than `maxMs`; a container that ran `resetAfterMs` without failing
 // starts again from `initialMs`. Pure: callers pass the time.
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
-  resetAfterMs: number;
-}
+// The policy's shape and default are the container record's (store/restart-policy-schema.ts).
+import { DEFAULT_BACKOFF, type BackoffPolicy } from "../store/restart-policy-schema.ts";
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
+export { DEFAULT_BACKOFF, type BackoffPolicy };
 
 export interface BackoffState {
   // Failures since the schedule last started over.

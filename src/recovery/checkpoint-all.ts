@@ -5,13 +5,13 @@
 // half-way loses nothing that was already checkpointed.
 import { checkpointContainer } from "../checkpoint/checkpoint.ts";
 import { readBootId } from "../clock/host-clocks.ts";
-import { liveState, openContainer, openStore, runtimeFor } from "../container/context.ts";
+import { liveState, openContainer, runtimeFor } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
 import { CkptError } from "../errors.ts";
-import type { GlobalOptions } from "../global-options.ts";
 import { JournalFile, newJournal, writeJournal, type Journal } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
+import type { ContainerStore } from "../store/container-store.ts";
 import { NO_DUMP_OPTIONS, type DumpOptions } from "../criu/dump-options.ts";
 
 export interface CheckpointAllOptions {
@@ -24,8 +24,7 @@ export interface CheckpointAllOptions {
   onEvent?: (event: { name: string; state: string; detail: string }) => void;
 }
 
-export async function checkpointAll(globals: GlobalOptions, options: CheckpointAllOptions): Promise<{ journal: Journal; path: string }> {
-  const store = openStore(globals);
+export async function checkpointAll(store: ContainerStore, options: CheckpointAllOptions): Promise<{ journal: Journal; path: string }> {
   const records = await store.list();
   const running: string[] = [];
   for (const record of records) {
@@ -39,7 +38,7 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
   const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
 
   await mapLimit(initial.entries.map((e) => e.name), options.parallel, async (name) => {
-    const ctx = await openContainer(globals, name);
+    const ctx = await openContainer(store, name);
     try {
       const result = await checkpointContainer(ctx, { leaveRunning: false, ...(options.dumpOptions ?? NO_DUMP_OPTIONS), keep: false, allowProcessLoss: false, progressTimeoutMs: options.progressTimeoutMs });
       await record(name, { state: "checkpointed", checkpoint: result.dir, attempts: 1 });

@@ -5,16 +5,29 @@ import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
-import { liveState, openContainer, openStore } from "../container/context.ts";
+import { liveState, openContainer } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
-import type { GlobalOptions } from "../global-options.ts";
-import { restoreContainer } from "../restore/restore.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
+import type { RuntimeName } from "../runtimes/runtime.ts";
+import type { ContainerStore } from "../store/container-store.ts";
 import { retryWithBackoff, type BackoffPolicy, type Clock } from "./backoff.ts";
 import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
 
+// One restore of a checkpoint (restore/restore.ts's restoreContainer, which the caller
+// passes in: the restore is a layer above this one).
+export interface RestoreAttempt {
+  source: string;
+  newName: string | undefined;
+  runtime: RuntimeName | undefined;
+  timeMode: TimeMode;
+  progressTimeoutMs?: number;
+  bundle?: string;
+}
+export type RestoreCheckpoint = (store: ContainerStore, attempt: RestoreAttempt) => Promise<unknown>;
+
 export interface RestoreAllOptions {
+  restore: RestoreCheckpoint;
   parallel: number;
   policy: BackoffPolicy;
   maxAttempts: number;
@@ -31,8 +44,7 @@ export interface RestoreAllResult {
   reported: JournalEntry[];
 }
 
-export async function restoreAll(globals: GlobalOptions, options: RestoreAllOptions): Promise<RestoreAllResult> {
-  const store = openStore(globals);
+export async function restoreAll(store: ContainerStore, options: RestoreAllOptions): Promise<RestoreAllResult> {
   const path = store.layout.recoveryJournal();
   const file = new JournalFile(path, await readJournal(path));
   const plan = planRestoreAll(file.journal);
@@ -42,7 +54,7 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
     let attempts = entry.state === "failed" ? entry.attempts : 0;
     try {
       await retryWithBackoff(
-        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs }),
+        () => options.restore(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, progressTimeoutMs: options.progressTimeoutMs }),
         options.policy,
         {
           maxAttempts: options.maxAttempts,
@@ -65,7 +77,7 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
   // frozen, leave running what it never reached, and bring back what CRIU dumped after
   // ckpt was gone (its images are complete when CRIU's statistics were written).
   for (const entry of plan.report.filter((e) => e.state === "pending")) {
-    const outcome = await recoverPending(globals, entry.name, options.timeMode);
+    const outcome = await recoverPending(store, options.restore, entry.name, options.timeMode);
     await record(entry.name, outcome);
     options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
   }
@@ -73,8 +85,8 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
   return { path, journal: file.journal, reported: plan.report };
 }
 
-async function recoverPending(globals: GlobalOptions, name: string, timeMode: TimeMode): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
-  const ctx = await openContainer(globals, name).catch(() => null);
+async function recoverPending(store: ContainerStore, restore: RestoreCheckpoint, name: string, timeMode: TimeMode): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
+  const ctx = await openContainer(store, name).catch(() => null);
   if (ctx === null) return { state: "lost", reason: "checkpoint --all was interrupted and the container no longer exists" };
   const live = await liveState(ctx);
   if (live.status === "paused") {
@@ -85,7 +97,7 @@ async function recoverPending(globals: GlobalOptions, name: string, timeMode: Ti
   const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
-    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name) });
+    await restore(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, bundle: ctx.store.layout.bundleDir(name) });
     return { state: "restored", reason: "checkpoint --all was interrupted after CRIU dumped it; restored from that dump", checkpoint: dumped };
   } catch (error) {
     return { state: "lost", reason: `checkpoint --all was interrupted after CRIU dumped it, and restoring that dump failed: ${error instanceof Error ? error.message : String(error)}; the images are kept in ${dumped}` };

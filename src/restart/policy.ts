@@ -11,17 +11,11 @@
 // schedule of restore --all (backoff.ts), which starts over after a long enough run.
 import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
-import { DEFAULT_BACKOFF, failed, type BackoffPolicy, type BackoffState } from "../recovery/backoff.ts";
+import { failed, type BackoffPolicy, type BackoffState } from "../recovery/backoff.ts";
+import { NO_RESTART, RestartPolicySchema, type RestartPolicy } from "../store/restart-policy-schema.ts";
 
-export const RestartPolicySchema = z.object({
-  policy: z.enum(["no", "on-failure", "always"]),
-  // Restarts in a row before ckpt gives up; null: no limit.
-  maxRetries: z.number().int().positive().nullable(),
-  backoff: z.object({ initialMs: z.number().int().nonnegative(), maxMs: z.number().int().nonnegative(), resetAfterMs: z.number().int().nonnegative() }),
-});
-export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
-
-export const NO_RESTART: RestartPolicy = { policy: "no", maxRetries: null, backoff: DEFAULT_BACKOFF };
+// The record's schema (the store's); exported here too, for the callers that decide.
+export { NO_RESTART, RestartPolicySchema, type RestartPolicy };
 
 // podman's spelling: no, on-failure, on-failure:N, always (and always:N).
 export function parseRestartPolicy(text: string, backoff: BackoffPolicy): RestartPolicy {

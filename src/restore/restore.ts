@@ -8,7 +8,7 @@ import { recoverContainer } from "../operations/recover.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
-import { NetworkConfigSchema } from "../network/network-config.ts";
+import { NetworkConfigSchema } from "../store/network-config.ts";
 import { networkForId, raiseNetwork, rebuildNetwork, refuseUnhostableNetwork, releaseContainerNetwork } from "../network/container-network.ts";
 import { importedNetworkProblem, networkForExternalDump, planNetwork, PRIVATE_NETWORK_SPEC, specWithNetwork, type NetworkRequest } from "../network/plan-network.ts";
 import { readExternalNetnsKeys } from "../criu/images.ts";

@@ -11,7 +11,7 @@ import { posix } from "node:path";
 import { CkptError, ExitCode } from "../errors.ts";
 import { isBindMount, type OciSpec } from "../oci/spec.ts";
 import { disguisedSpecKeys } from "../oci/spec-keys.ts";
-import type { NetworkConfig } from "../network/network-config.ts";
+import type { NetworkConfig } from "../store/network-config.ts";
 
 export const allowableKinds = ["hooks", "mounts", "capabilities", "namespaces", "devices", "sysctls", "confinement", "masked-paths", "rlimits", "rootfs", "annotations", "network"] as const;
 export type AllowableKind = (typeof allowableKinds)[number];

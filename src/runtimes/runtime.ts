@@ -3,8 +3,9 @@
 import type { CgroupFacts } from "../host/cgroups.ts";
 import { isAtLeast } from "../host/version.ts";
 
-export const runtimeNames = ["runc", "crun"] as const;
-export type RuntimeName = (typeof runtimeNames)[number];
+import { runtimeNames, type RuntimeName } from "../oci/runtime-names.ts";
+
+export { runtimeNames, type RuntimeName };
 
 // What `<runtime> --version` says about the binary.
 export interface RuntimeVersionInfo {

@@ -1,13 +1,14 @@
 // The record ckpt keeps for each container it runs or restores: ROOT/containers/NAME/container.json.
 import { z } from "zod";
-import { NO_RESTART, RestartPolicySchema } from "../restart/policy.ts";
-import { NetworkConfigSchema } from "../network/network-config.ts";
+import { runtimeNames } from "../oci/runtime-names.ts";
+import { NO_RESTART, RestartPolicySchema } from "./restart-policy-schema.ts";
+import { NetworkConfigSchema } from "./network-config.ts";
 
 export const ContainerRecordSchema = z.object({
   formatVersion: z.literal(1),
   name: z.string(),
   id: z.string().regex(/^[0-9a-f]{64}$/),
-  runtime: z.enum(["runc", "crun"]),
+  runtime: z.enum(runtimeNames),
   runtimePath: z.string(),
   // The bundle the container was created from (the user's), and its root filesystem.
   sourceBundle: z.string().nullable(),

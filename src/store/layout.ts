@@ -19,7 +19,7 @@
 //   ROOT/keys/signing/NAME.pem             this host's Ed25519 signing keys (0600; signing/)
 //   ROOT/keys/trusted/HEX.json             a public key trusted here, by its fingerprint
 import { join } from "node:path";
-import type { RuntimeName } from "../runtimes/runtime.ts";
+import type { RuntimeName } from "../oci/runtime-names.ts";
 
 export class StoreLayout {
   readonly root: string;

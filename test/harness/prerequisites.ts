@@ -4,7 +4,7 @@
 import type { TestContext } from "node:test";
 import { execa } from "execa";
 import { evaluateHost, type DoctorReport } from "../../src/doctor/evaluate.ts";
-import { gatherHostFacts } from "../../src/host/facts.ts";
+import { gatherHostFacts } from "../../src/doctor/host-facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
 import type { RuntimeName } from "../../src/runtimes/runtime.ts";
 

@@ -7,7 +7,7 @@ import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { DoctorReport } from "../../src/doctor/evaluate.ts";
-import { gatherHostFacts } from "../../src/host/facts.ts";
+import { gatherHostFacts } from "../../src/doctor/host-facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
 import { probeCount } from "../../src/host/probe-command.ts";
 import { ckptBin, runCkpt } from "../harness/cli.ts";

@@ -1,6 +1,6 @@
 // Reads fixtures recorded from real hosts and real tools (test/fixtures/).
 import { readFileSync } from "node:fs";
-import type { HostFacts } from "../../src/host/facts.ts";
+import type { HostFacts } from "../../src/doctor/host-facts.ts";
 
 const root = new URL("../fixtures/", import.meta.url);
 

@@ -1,11 +1,12 @@
 // Everything ckpt probes about the host, gathered once: the input of `ckpt doctor` and
-// of the capability decisions later commands make.
+// of the capability decisions later commands make. Here, not in host/, because it asks
+// CRIU and the runtimes too (host/ is below them).
 import { probeCriu, type CriuFacts } from "../criu/probe.ts";
 import { probeRuntimes, type InstalledRuntime } from "../runtimes/index.ts";
-import { readCgroupFacts, type CgroupFacts } from "./cgroups.ts";
-import { findExecutable } from "./find-executable.ts";
-import { readKernelFacts, type KernelFacts } from "./kernel.ts";
-import { readProcessLimitFacts, type ProcessLimitFacts } from "./process-limits.ts";
+import { readCgroupFacts, type CgroupFacts } from "../host/cgroups.ts";
+import { findExecutable } from "../host/find-executable.ts";
+import { readKernelFacts, type KernelFacts } from "../host/kernel.ts";
+import { readProcessLimitFacts, type ProcessLimitFacts } from "../host/process-limits.ts";
 
 export interface HostFacts {
   kernel: KernelFacts;
