@@ -1,41 +1,13 @@
-// `ckpt restore --import`: unpack the archive into a staging directory (tmpfs when
-// memory allows), verify every file against the manifest, and only then restore. The
-// archive itself is only read; the staging directory is removed whatever happens.
+// Unpacking an archive into a staging directory (tmpfs when memory allows) and verifying
+// every file against its manifest: what restore --import (operations/import.ts), inspect
+// and repair read archives with. The archive itself is only read.
 import { existsSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isatty } from "node:tty";
 import { CkptError, ExitCode } from "../errors.ts";
-import { restoreContainer, type RestoreRequest, type RestoreResult } from "../restore/restore.ts";
-import type { ContainerStore } from "../store/container-store.ts";
-import type { ProgressListener } from "./progress.ts";
 import { compareDigests, describeProblem, readArchive, type ArchiveInput, type ReadArchiveOptions, type ReadArchiveResult } from "./read-archive.ts";
 import { createStagingDir, maxArchiveEntries, maxArchiveMetadataBytes } from "./staging.ts";
-import { judgeArchiveSignature, refuseInvalidSignature, type SignatureReport } from "../signing/archive-signature.ts";
-import type { TrustedKey } from "../signing/key-store.ts";
-
-// trustedSigner is never the caller's to give: only a signature checked here sets it.
-export interface ImportRequest extends Omit<RestoreRequest, "source" | "imported" | "trustedSigner"> {
-  // A file path, or "-" for standard input.
-  archive: string;
-  verify: boolean;
-  rootfsBase: string | undefined;
-  // The keys this host trusts (signing/key-store.ts), by fingerprint.
-  trust: ReadonlyMap<string, TrustedKey>;
-  onProgress?: ProgressListener;
-  // Told what the signature makes of the archive, once checked and before the restore.
-  onSignature?: (report: SignatureReport) => void;
-}
-
-export interface ImportResult {
-  restore: RestoreResult;
-  archive: ReadArchiveResult;
-  verified: boolean;
-  signature: SignatureReport;
-  staging: "tmpfs" | "disk";
-  // Where the time went: unpacking (decompress, judge, hash, write), then the restore.
-  phasesNs: { unpack: bigint; restore: bigint };
-}
 
 export interface UnpackedArchive {
   dir: string;
@@ -86,25 +58,5 @@ export function verifyUnpacked(read: ReadArchiveResult, label: string): void {
       evidence: problems.slice(1, 10).map(describeProblem),
       hint: "the archive was altered or damaged in transit; nothing was restored. Export it again, or add --no-verify to restore it anyway",
     });
-  }
-}
-
-export async function importAndRestore(store: ContainerStore, request: ImportRequest): Promise<ImportResult> {
-  const started = process.hrtime.bigint();
-  const unpacked = await unpackArchive(store.layout.root, request.archive, request.onProgress === undefined ? {} : { onProgress: request.onProgress });
-  const unpackedAt = process.hrtime.bigint();
-  try {
-    if (request.verify) verifyUnpacked(unpacked.read, unpacked.label);
-    // Only with every file checked against the manifest does its signature vouch for them.
-    const signature = await judgeArchiveSignature(unpacked.dir, request.trust, request.verify);
-    refuseInvalidSignature(signature, unpacked.label);
-    request.onSignature?.(signature);
-    const trustedSigner = signature.status === "trusted" && signature.fingerprint !== null ? { fingerprint: signature.fingerprint, name: signature.name ?? signature.fingerprint } : undefined;
-    const { trust: _trust, onSignature: _onSignature, ...restoreRequest } = request;
-    // Set last, whatever the request held: only the signature decides.
-    const restore = await restoreContainer(store, { ...restoreRequest, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase }, trustedSigner });
-    return { restore, archive: unpacked.read, verified: request.verify, signature, staging: unpacked.staging, phasesNs: { unpack: unpackedAt - started, restore: process.hrtime.bigint() - unpackedAt } };
-  } finally {
-    await unpacked.remove();
   }
 }

@@ -1,11 +1,11 @@
 // `ckpt checkpoint [-R] [--tcp-established] [--file-locks] [--keep] [--allow-process-loss] NAME...`
 import { openRecovered } from "./open-recovered.ts";
-import { checkpointContainer, type CheckpointResult } from "../checkpoint/checkpoint.ts";
+import { checkpointContainer, type CheckpointResult } from "../operations/checkpoint.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
 import { printJson, toJson as toJsonText } from "../output/json.ts";
-import type { ExportResult } from "../archive/export-checkpoint.ts";
+import type { ExportResult } from "../operations/export.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
@@ -40,7 +40,7 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
     const progress = progressDisplay(options);
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
-    const { exportCheckpoint } = await import("../archive/export-checkpoint.ts");
+    const { exportCheckpoint } = await import("../operations/export.ts");
     const { selectSigningKey } = await import("../signing/key-store.ts");
     const ctx = await openRecovered(options, names[0]!);
     // Chosen before anything is dumped: a missing key costs nothing.

@@ -2,7 +2,7 @@
 import { openRecovered } from "./open-recovered.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
-import { migrateContainer } from "../migrate/migrate.ts";
+import { migrateContainer } from "../operations/migrate.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { humanDuration } from "../output/time.ts";

@@ -6,9 +6,9 @@ import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { containerEvent } from "../output/progress.ts";
 import { renderTable } from "../output/table.ts";
-import { checkpointAll } from "../recovery/checkpoint-all.ts";
+import { checkpointAll } from "../operations/checkpoint-all.ts";
 import type { Journal, JournalEntry } from "../recovery/journal.ts";
-import { restoreAll } from "../recovery/restore-all.ts";
+import { restoreAll } from "../operations/restore-all.ts";
 import { openStore } from "../container/context.ts";
 import { recoverAll, sweepOrphanedStaging } from "../operations/recover.ts";
 
@@ -32,7 +32,7 @@ export async function checkpointAllCommand(options: AllOptions): Promise<void> {
 
 export async function restoreAllCommand(options: AllOptions): Promise<void> {
   const { settings } = options;
-  const { restoreContainer } = await import("../restore/restore.ts");
+  const { restoreContainer } = await import("../operations/restore.ts");
   const maxAttempts = Number(options.maxAttempts ?? 5);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new CkptError(ExitCode.usage, `--max-attempts ${options.maxAttempts}: give a whole number of at least 1`);
   // What killed commands left is finished or undone first (say what), so that each

@@ -11,7 +11,7 @@ import { readDumpStats, type DumpStats } from "../criu/images.ts";
 import { unpackArchive } from "../archive/import-checkpoint.ts";
 import { compareFound, describeProblem } from "../archive/read-archive.ts";
 import { checkpointKind, openCheckpointSource, type CheckpointKind, type CheckpointSource } from "../restore/checkpoint-source.ts";
-import { resolveCheckpoint } from "../restore/restore.ts";
+import { resolveCheckpoint } from "../restore/resolve-checkpoint.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { isBindMount, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { vetImportedSpec, type PolicyContext } from "../restore/spec-policy.ts";

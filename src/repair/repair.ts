@@ -12,7 +12,7 @@ import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpedTask } from
 import { decodeEntries, encodeImage, encodeTimens, IDS_MAGIC } from "../criu/images.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { checkpointKind, openCheckpointSource } from "../restore/checkpoint-source.ts";
-import { resolveCheckpoint } from "../restore/restore.ts";
+import { resolveCheckpoint } from "../restore/resolve-checkpoint.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { planTimensUnification, type UnifyPlan } from "./unify-plan.ts";
 

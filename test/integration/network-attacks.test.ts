@@ -4,7 +4,7 @@
 // new name that needs an address of its own. Real runc and CRIU; hosts are network
 // namespaces the test made.
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";

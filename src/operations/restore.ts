@@ -1,10 +1,11 @@
 // `ckpt restore`: find the checkpoint, plan the clocks, apply the plan for CRIU, restore
 // under a new monitor. A failed restore leaves nothing half-created and the checkpoint
 // untouched.
-import { refuseUnallowedSpec, vetImportedSpec } from "./spec-policy.ts";
+import { refuseUnallowedSpec, vetImportedSpec } from "../restore/spec-policy.ts";
+import { refuseSplitTimeNamespaces, resolveCheckpoint } from "../restore/resolve-checkpoint.ts";
 import { readHardLimits } from "../host/process-limits.ts";
-import { beginIntent } from "../operations/intent.ts";
-import { recoverContainer } from "../operations/recover.ts";
+import { beginIntent } from "./intent.ts";
+import { recoverContainer } from "./recover.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { unmountBelow } from "../host/mounts.ts";
@@ -13,15 +14,14 @@ import { networkForId, raiseNetwork, rebuildNetwork, refuseUnhostableNetwork, re
 import { importedNetworkProblem, networkForExternalDump, planNetwork, PRIVATE_NETWORK_SPEC, specWithNetwork, type NetworkRequest } from "../network/plan-network.ts";
 import { readExternalNetnsKeys } from "../criu/images.ts";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import type { Manifest } from "../checkpoint/manifest.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
-import { readDumpContents, tasksOutsideRootTimeNamespace, type DumpContents } from "../criu/dump-contents.ts";
-import { checkpointKind, openCheckpointSource } from "./checkpoint-source.ts";
-import { recordLazyPages, startLazyPagesDaemon, type LazyPagesDaemon } from "./lazy-pages-daemon.ts";
+import { readDumpContents } from "../criu/dump-contents.ts";
+import { checkpointKind, openCheckpointSource } from "../restore/checkpoint-source.ts";
+import { recordLazyPages, startLazyPagesDaemon, type LazyPagesDaemon } from "../restore/lazy-pages-daemon.ts";
 import { formatPageServer, parsePageServer, type PageServerAddress } from "../migrate/page-server.ts";
-import { createPlaceholders, planImportedSpec, prepareImportedRootfs } from "./imported-rootfs.ts";
-import { createMountpoints, isDirectoryOrMissing, planMountpoints } from "./mountpoints.ts";
+import { createPlaceholders, planImportedSpec, prepareImportedRootfs } from "../restore/imported-rootfs.ts";
+import { createMountpoints, isDirectoryOrMissing, planMountpoints } from "../restore/mountpoints.ts";
 import { readBootId, readHostClocks } from "../clock/host-clocks.ts";
 import { planRestoreClock, type RestoreClockPlan, type TimeMode } from "../clock/restore-plan.ts";
 import { parseTimensOffsets } from "../clock/timespec.ts";
@@ -38,7 +38,7 @@ import { specAfterRestore, specForRestore } from "../container/container-spec.ts
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
 import { restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
-import { planRestoreOptions, recordedDumpOptions, unpassableOptions, type RequestedRestoreOptions, type RestoreOptionsPlan } from "./restore-options.ts";
+import { planRestoreOptions, recordedDumpOptions, unpassableOptions, type RequestedRestoreOptions, type RestoreOptionsPlan } from "../restore/restore-options.ts";
 import { readDumpedOptionsEvidence } from "../criu/dumped-options.ts";
 import { criuOptionName, type DumpOptionName } from "../criu/dump-options.ts";
 import { containerCriuConfig, copyBundleCriuConfig, foreignCriuConfigWarning, ownCriuOptions, writeCriuConfig, type WrittenCriuConfig } from "../criu/operator-config.ts";
@@ -101,28 +101,6 @@ export interface RestoreResult {
   criuConfig: WrittenCriuConfig;
   // A post-copy restore: the daemon fetching the memory, which outlives this command.
   lazyPages: { from: string; daemonPid: number; logPath: string; daemon: LazyPagesDaemon } | null;
-}
-
-export async function resolveCheckpoint(store: ContainerStore, source: string): Promise<string> {
-  if (source.includes("/") || checkpointKind(source) !== null) return resolve(source);
-  const found = await listCheckpoints(store.layout, source);
-  const latest = found.at(-1);
-  if (latest === undefined) {
-    const exported = (await store.find(source).catch(() => null))?.checkpointedTo;
-    if (exported && !existsSync(join(exported, "manifest.json")) && !exported.endsWith(".partial")) {
-      throw new CkptError(ExitCode.notFound, `"${source}" was exported, not kept in the store`, { hint: `restore it from its archive: ckpt restore --import ${exported}` });
-    }
-    throw new CkptError(ExitCode.notFound, `no checkpoint of "${source}" in the store`, { hint: "`ckpt checkpoints` lists what the store holds; a checkpoint directory can be given as a path" });
-  }
-  // The container's own last checkpoint, when it is not that one: never restore an older
-  // state in its place without being told to.
-  const last = (await store.find(source).catch(() => null))?.checkpointedTo;
-  if (last && last !== latest.dir && !existsSync(join(last, "manifest.json")) && (last.startsWith(`${store.layout.containerCheckpointsDir(source)}/`) || last.endsWith(".partial") || last.endsWith(".failed"))) {
-    throw new CkptError(ExitCode.refused, `the last checkpoint of "${source}" (${last}) is incomplete: it was interrupted; the newest complete one, ${latest.dir}, holds an older state`, {
-      hint: `restore that older state deliberately with: ckpt restore ${latest.dir}`,
-    });
-  }
-  return latest.dir;
 }
 
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
@@ -450,21 +428,6 @@ async function restoreFailure(store: ContainerStore, name: string, error: unknow
   return new CkptError(ExitCode.criuFailed, `${why === undefined ? "CRIU could not restore" : `${why}: could not restore`} "${name}"; the checkpoint is untouched and nothing was left running`, {
     evidence: [...criuEvidence(log), ...error.evidence.slice(-2)],
     hint: `the full log is kept in ${kept}`,
-  });
-}
-
-// TESTBED fact 2: tasks in another time namespace than PID 1's make CRIU fail with
-// "Can't restore sub-task in NS", after it has started creating the container.
-export function refuseSplitTimeNamespaces(dump: DumpContents, label: string): void {
-  const outside = tasksOutsideRootTimeNamespace(dump);
-  if (outside.length === 0) return;
-  const root = dump.tasks.find((t) => t.ppid === 0);
-  throw new CkptError(ExitCode.badCheckpoint, `${label} cannot be restored: ${outside.length} of its ${dump.tasks.length} tasks are in another time namespace than PID 1's, and CRIU would fail with "Can't restore sub-task in NS"`, {
-    evidence: [
-      `PID ${root?.pid ?? 1} (${root?.command ?? "?"}): time namespace ${dump.rootTimeNsId}`,
-      ...outside.map((t) => `PID ${t.pid} (${t.command}): time namespace ${t.ids?.timeNsId} (started by an exec that did not join PID 1's namespace, e.g. runc before 1.2.7)`),
-    ],
-    hint: `repair a copy so that every task is in PID 1's namespace: ckpt repair --unify-timens ${label} -o ${label.replace(/\/+$/, "")}.repaired`,
   });
 }
 

@@ -3,14 +3,14 @@
 // stopped gracefully instead, unless `stop` is false. The recovery journal is written
 // before the first dump and rewritten atomically after each container, so a crash
 // half-way loses nothing that was already checkpointed.
-import { checkpointContainer } from "../checkpoint/checkpoint.ts";
+import { checkpointContainer } from "./checkpoint.ts";
 import { readBootId } from "../clock/host-clocks.ts";
 import { liveState, openContainer, runtimeFor } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
 import { CkptError } from "../errors.ts";
-import { JournalFile, newJournal, writeJournal, type Journal } from "./journal.ts";
-import { mapLimit } from "./pool.ts";
+import { JournalFile, newJournal, writeJournal, type Journal } from "../recovery/journal.ts";
+import { mapLimit } from "../recovery/pool.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { NO_DUMP_OPTIONS, type DumpOptions } from "../criu/dump-options.ts";
 

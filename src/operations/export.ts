@@ -10,20 +10,20 @@ import { basename, dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isatty } from "node:tty";
 import * as tar from "tar";
-import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "../checkpoint/checkpoint.ts";
+import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "./checkpoint.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { liveState, thawIfPaused, type ContainerContext } from "../container/context.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { residentBytes } from "../proc/process.ts";
-import { beginIntent, type IntentHandle } from "../operations/intent.ts";
-import { restoreContainer } from "../restore/restore.ts";
+import { beginIntent, type IntentHandle } from "./intent.ts";
+import { restoreContainer } from "./restore.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
-import type { Compression } from "./compression.ts";
-import type { ProgressListener } from "./progress.ts";
-import { GrowingFileHasher } from "./growing-file-hasher.ts";
-import { createStagingDir } from "./staging.ts";
-import { writeArchive } from "./write-archive.ts";
+import type { Compression } from "../archive/compression.ts";
+import type { ProgressListener } from "../archive/progress.ts";
+import { GrowingFileHasher } from "../archive/growing-file-hasher.ts";
+import { createStagingDir } from "../archive/staging.ts";
+import { writeArchive } from "../archive/write-archive.ts";
 import type { SigningKey } from "../signing/signature.ts";
 
 export interface ExportRequest extends CheckpointRequest {

@@ -10,9 +10,9 @@ import { isActive } from "../container/status.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerStore } from "../store/container-store.ts";
-import { retryWithBackoff, type BackoffPolicy, type Clock } from "./backoff.ts";
-import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "./journal.ts";
-import { mapLimit } from "./pool.ts";
+import { retryWithBackoff, type BackoffPolicy, type Clock } from "../recovery/backoff.ts";
+import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "../recovery/journal.ts";
+import { mapLimit } from "../recovery/pool.ts";
 
 // One restore of a checkpoint (restore/restore.ts's restoreContainer, which the caller
 // passes in: the restore is a layer above this one).

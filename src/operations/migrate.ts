@@ -14,20 +14,20 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { abandonLazyDump, exportCheckpoint, type ExportResult } from "../archive/export-checkpoint.ts";
+import { abandonLazyDump, exportCheckpoint, type ExportResult } from "./export.ts";
 import { thawIfPaused, type ContainerContext } from "../container/context.ts";
 import { watchCriu } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
-import { formatPageServer, type PageServerAddress } from "./page-server.ts";
+import { formatPageServer, type PageServerAddress } from "../migrate/page-server.ts";
 import { CkptError, ExitCode } from "../errors.ts";
-import { restoreContainer } from "../restore/restore.ts";
+import { restoreContainer } from "./restore.ts";
 import { holdRestarts } from "../restart/restart-state.ts";
 import type { Compression } from "../archive/compression.ts";
 import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 import { removeContainer } from "../container/remove.ts";
-import { refuseUnfitTarget } from "./target-check.ts";
+import { refuseUnfitTarget } from "../migrate/target-check.ts";
 import { raiseNetwork } from "../network/container-network.ts";
-import { beginIntent, type IntentHandle } from "../operations/intent.ts";
+import { beginIntent, type IntentHandle } from "./intent.ts";
 import type { SigningKey } from "../signing/signature.ts";
 
 export interface MigrateRequest {
