@@ -9,7 +9,9 @@ import type { GlobalOptions } from "../global-options.ts";
 import { errorJson, errorLines } from "../output/error-text.ts";
 import { printJson } from "../output/json.ts";
 import { removeContainer } from "../container/remove.ts";
-import type { ContainerStore } from "../store/container-store.ts";
+import { DamagedRecordError, type ContainerStore } from "../store/container-store.ts";
+import { validateContainerName } from "../store/names.ts";
+import { inspectDamaged, removeDamaged } from "../container/damaged.ts";
 
 interface RmOptions extends GlobalOptions {
   force?: boolean;
@@ -61,7 +63,14 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
 
 // Removes one container; false when there is none of that name and `force` forgives it.
 async function removeOne(store: ContainerStore, name: string, force: boolean): Promise<boolean> {
-  const record = await store.find(name);
+  const entry = await store.entry(validateContainerName(name));
+  if (entry !== null && "damage" in entry) {
+    // No record to go by: what runs of it is found through the runtime and its monitor.
+    if (!force) throw new DamagedRecordError(name, entry.damage);
+    await removeDamaged(store, await inspectDamaged(store, name, entry.damage));
+    return true;
+  }
+  const record = entry?.record ?? null;
   if (record === null) {
     if (force) return false;
     throw new CkptError(ExitCode.notFound, `no container named "${name}"`, { hint: "list containers with: ckpt ps -a (rm -f ignores missing names)" });

@@ -1,4 +1,6 @@
 // Opens what a command needs to act on one container: the store, the record, the runtime.
+import { statSync } from "node:fs";
+import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
@@ -12,7 +14,19 @@ export interface ContainerContext {
   runtime: RuntimeCli;
 }
 
+// The store at --root. A root that exists but is not a directory is a usage error (it is
+// created, as a directory, when missing).
 export function openStore(globals: GlobalOptions): ContainerStore {
+  let isDirectory = true;
+  try {
+    isDirectory = statSync(globals.root, { throwIfNoEntry: false })?.isDirectory() ?? true;
+  } catch (error) {
+    // ENOTDIR: a file stands where one of its parents should be.
+    isDirectory = (error as NodeJS.ErrnoException).code !== "ENOTDIR";
+  }
+  if (!isDirectory) {
+    throw new CkptError(ExitCode.usage, `--root ${globals.root} is not a directory`, { hint: "give ckpt's state directory with --root (or CKPT_ROOT), or remove what is there" });
+  }
   return new ContainerStore(globals.root);
 }
 

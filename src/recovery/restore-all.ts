@@ -34,7 +34,7 @@ export interface RestoreAllResult {
 export async function restoreAll(globals: GlobalOptions, options: RestoreAllOptions): Promise<RestoreAllResult> {
   const store = openStore(globals);
   const path = store.layout.recoveryJournal();
-  const file = new JournalFile(path, await readJournal(path));
+  const file = new JournalFile(path, await readJournal(path, (name) => store.layout.containerCheckpointsDir(name)));
   const plan = planRestoreAll(file.journal);
   const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
   await mapLimit(plan.restore, options.parallel, async (entry) => {
