@@ -24,12 +24,13 @@ interface CheckpointOptions extends GlobalOptions {
   keep?: boolean;
   allowProcessLoss?: boolean;
   progressTimeout?: string;
+  retain?: string;
   // --sign NAME, --no-sign (false), or neither.
   sign?: string | false;
 }
 
 export async function checkpointCommand(names: string[], options: CheckpointOptions): Promise<void> {
-  const config = await loadConfig({ progressTimeout: options.progressTimeout });
+  const config = await loadConfig({ progressTimeout: options.progressTimeout, retain: options.retain, configFile: options.config });
   const request = {
     // A dump whose log and images stopped growing this long is ended, and the container thawed.
     progressTimeoutMs: config.progressTimeout.value as number,
@@ -70,9 +71,15 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   const results: CheckpointResult[] = [];
   for (const name of names) {
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
-    const result = await checkpointContainer(await openContainer(options, name), request);
+    const ctx = await openContainer(options, name);
+    const result = await checkpointContainer(ctx, request);
     results.push(result);
     for (const w of result.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+    // The retain setting: the newest checkpoints stay, older ones go (checkpoint/prune.ts).
+    const { applyRetention } = await import("../checkpoint/prune.ts");
+    const retention = await applyRetention(ctx.store, [name], config.retain.value as number | null);
+    for (const w of retention.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+    if (!options.json && retention.removed.length > 0) process.stderr.write(`retain ${String(config.retain.value)}: removed ${retention.removed.join(", ")}\n`);
     if (!options.json) render(result, options, (t) => process.stdout.write(t));
   }
   if (options.json) printJson(results.map(toJson));

@@ -16,7 +16,7 @@ export async function configCommand(options: GlobalOptions & { typed: Partial<Re
     return;
   }
   const c = colors(options);
-  const list = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? "none" : v.join(", ")) : String(v));
+  const list = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? "none" : v.join(", ")) : v === null ? "all" : String(v));
   const show = (k: SettingKey) => (DURATIONS.has(k) ? formatDurationMs(config[k].value as number) : list(config[k].value));
   const rows = [["SETTING", "VALUE", "FROM", "ENVIRONMENT", "FLAG"], ...settingKeys.map((k) => [k, show(k), config[k].source === "file" ? `file ${String(config.configFile.value)}` : config[k].source, SETTINGS[k].env, SETTINGS[k].flag])];
   process.stdout.write(`${renderTable(rows).join("\n")}\n\n`);

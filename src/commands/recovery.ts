@@ -1,6 +1,7 @@
 // `ckpt checkpoint --all` and `ckpt restore --all`: the node-reboot pair. Events go to
 // stderr as they happen; the outcome is the journal (a table, or JSON with --json).
 import { loadConfig } from "../config/load.ts";
+import { openStore } from "../container/context.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
@@ -25,11 +26,16 @@ interface AllOptions extends GlobalOptions {
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   tcpClose?: boolean;
+  retain?: string;
 }
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
-  const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time, progressTimeout: options.progressTimeout });
+  const config = await loadConfig({ parallel: options.parallel, stopTimeout: options.time, progressTimeout: options.progressTimeout, retain: options.retain, configFile: options.config });
   const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
+  // The retain setting, once the journal is complete (what it names is never removed).
+  const { applyRetention } = await import("../checkpoint/prune.ts");
+  const retention = await applyRetention(openStore(options), journal.entries.filter((e) => e.state === "checkpointed").map((e) => e.name), config.retain.value as number | null);
+  for (const w of retention.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
   // running or lost is not.

@@ -1,5 +1,6 @@
 // Opens what a command needs to act on one container: the store, the record, the runtime.
 import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { RuntimeCli } from "../runtimes/runtime-cli.ts";
@@ -17,13 +18,14 @@ export interface ContainerContext {
 // The store at --root. A root that exists but is not a directory is a usage error (it is
 // created, as a directory, when missing).
 export function openStore(globals: GlobalOptions): ContainerStore {
-  let isDirectory = true;
-  try {
-    isDirectory = statSync(globals.root, { throwIfNoEntry: false })?.isDirectory() ?? true;
-  } catch (error) {
-    // ENOTDIR: a file stands where one of its parents should be.
-    isDirectory = (error as NodeJS.ErrnoException).code !== "ENOTDIR";
+  // The root, or the nearest of its parents that exists (the root is created below it).
+  let path = resolve(globals.root);
+  let found = statSync(path, { throwIfNoEntry: false });
+  while (found === undefined && path !== dirname(path)) {
+    path = dirname(path);
+    found = statSync(path, { throwIfNoEntry: false });
   }
+  const isDirectory = found?.isDirectory() ?? true;
   if (!isDirectory) {
     throw new CkptError(ExitCode.usage, `--root ${globals.root} is not a directory`, { hint: "give ckpt's state directory with --root (or CKPT_ROOT), or remove what is there" });
   }
