@@ -117,3 +117,12 @@ test("a checkpoint without a readable manifest is never removed automatically", 
   assert.equal(d[0]!.action, "keep");
   assert.match(d[0]!.reason, /no readable manifest.*checkpoints rm web@STAMP/);
 });
+
+test("a stamp reads back as the instant it names", async () => {
+  const { checkpointStamp, stampNs } = await import("./checkpoint-store.ts");
+  const ns = 1_795_329_878_949_067_023n;
+  assert.equal(stampNs(checkpointStamp(ns)), ns);
+  assert.equal(stampNs("20261122T080438.949067023Z.partial"), null);
+  assert.equal(stampNs("20261399T080438.949067023Z"), null, "no 99th of a 13th month");
+  assert.equal(stampNs("yesterday"), null);
+});
