@@ -28,7 +28,8 @@ export interface LeftoverFacts {
   path: string;
   // What its staging directory's name says (the PID that made it), when it is one.
   staging?: StagingName | null;
-  holds: ProcessHolds;
+  // Read once, on first use (a store with nothing to judge never scans /proc).
+  holds: () => Promise<ProcessHolds>;
   nowMs: number;
   // Whether a recent change counts as a sign of an owner: where nothing else names one
   // (a checkpoint's leftovers record no PID).
@@ -61,7 +62,7 @@ async function madeByLiveProcess({ staging }: LeftoverFacts): Promise<string | n
 
 // A process (CRIU, a runtime, ckpt) has a file open below it, or works in it.
 async function heldOpen({ path, holds }: LeftoverFacts): Promise<string | null> {
-  for (const [pid, held] of holds) {
+  for (const [pid, held] of await holds()) {
     if (pid === process.pid) continue;
     if (held.paths.some((p) => p === path || p.startsWith(`${path}/`))) return `held open by PID ${pid} (${held.command})`;
   }

@@ -29,7 +29,8 @@ export interface EntryScope {
 export async function readStoreEntries(store: ContainerStore, scope: EntryScope): Promise<StoreEntry[]> {
   const layout = store.layout;
   const protectors = await readProtectors(store);
-  const holds = await readProcessHolds();
+  let scanned: Promise<ProcessHolds> | undefined;
+  const holds = () => (scanned ??= readProcessHolds());
   const nowMs = Date.now();
   const recent = scope.recentChangeMeansInUse ?? true;
   const names = scope.names ?? (await readdir(layout.checkpointsDir()).catch(() => [] as string[])).filter(isContainerName).sort();
@@ -102,7 +103,7 @@ async function readProtectors(store: ContainerStore): Promise<Protectors> {
 
 // This root's staging directories: all of ROOT/staging, and those on tmpfs whose name
 // carries this root's tag (tmpfs is shared by every root on the host).
-async function readStagingEntries(store: ContainerStore, holds: ProcessHolds, nowMs: number, protectors: Protectors): Promise<StoreEntry[]> {
+async function readStagingEntries(store: ContainerStore, holds: () => Promise<ProcessHolds>, nowMs: number, protectors: Protectors): Promise<StoreEntry[]> {
   const parents = stagingParents(store.layout.root);
   const tag = stagingRootTag(store.layout.root);
   const candidates = [
