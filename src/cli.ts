@@ -190,6 +190,7 @@ environment, which wins over the file.
     .option("--no-stop", "with --all: leave running a container that cannot be checkpointed, instead of stopping it gracefully")
     .option("-t, --time <duration>", "with --all: grace between SIGTERM and SIGKILL when a container is stopped (default 10s; CKPT_STOP_TIMEOUT)")
     .option("--progress-timeout <duration>", "end a dump whose log and images stopped growing for this long; the container is thawed (with --all: stopped instead) (default 60s; CKPT_PROGRESS_TIMEOUT)")
+    .option("--retain <n>", "then keep the newest N checkpoints of the container in the store, or all (default 3; CKPT_RETAIN)")
     .option("-R, --leave-running", "keep the container running after the checkpoint")
     .option("--tcp-established", "checkpoint established TCP connections (restores give them back open)")
     .option("--tcp-close", "do not checkpoint established TCP connections: restores give them back closed")
@@ -223,13 +224,38 @@ Examples:
       await checkpointCommand(names, opts(cmd));
     });
 
-  program
+  const checkpoints = program
     .command("checkpoints")
-    .description("list the checkpoints in the store")
+    .description("list the checkpoints in the store; rm and prune remove them")
     .option("--json", "print them as JSON")
     .action(async (_opts, cmd: Command) => {
       const { checkpointsCommand } = await import("./commands/checkpoints.ts");
       await checkpointsCommand(opts(cmd));
+    });
+  checkpoints
+    .command("rm")
+    .description("remove checkpoints: NAME@STAMP (as `ckpt checkpoints` lists them, or STAMP.partial, .failed, .work), or --all NAME")
+    .argument("<targets...>", "NAME@STAMP, or container names with --all")
+    .option("--all", "every checkpoint and leftover of each named container")
+    .option("--json", "print what was removed as JSON")
+    .addHelpText("after", "\nNever removed: what the recovery journal names (restore --all needs it), a checkpointed\ncontainer's state, and what a running command holds (exit 9).\n\nExamples:\n  ckpt checkpoints rm web@20261122T080438.949067023Z\n  ckpt checkpoints rm --all old-web\n")
+    .action(async (targets: string[], _opts, cmd: Command) => {
+      const { checkpointsRmCommand } = await import("./commands/checkpoints.ts");
+      await checkpointsRmCommand(targets, cmd.optsWithGlobals());
+    });
+  checkpoints
+    .command("prune")
+    .description("remove old checkpoints and the leftovers of operations that no longer run (failed dumps, staging)")
+    .argument("[names...]", "only these containers' checkpoints (default: every container's, and staging)")
+    .option("--keep <n>", "keep the newest N complete checkpoints of each container (default: the retain setting, unless --older-than is given)")
+    .option("--older-than <duration>", "remove only what was made longer ago than this (90m, 12h, 7d); with --keep, what is both beyond the newest N and older")
+    .option("--partial", "also remove partial dumps (STAMP.partial, an export's staging holding a dump) that are not a container's latest state")
+    .option("--dry-run", "say what would be removed, remove nothing")
+    .option("--json", "print the plan and what was removed as JSON")
+    .addHelpText("after", "\nNever removed: what the recovery journal names, a checkpointed container's state, what a\nrunning command holds (or changed in the last 2 minutes), a checkpoint without a readable\nmanifest, and a complete partial dump newer than every checkpoint of its container.\n\nExamples:\n  ckpt checkpoints prune --dry-run\n  ckpt checkpoints prune --keep 2 --older-than 7d web\n")
+    .action(async (names: string[], _opts, cmd: Command) => {
+      const { checkpointsPruneCommand } = await import("./commands/checkpoints.ts");
+      await checkpointsPruneCommand(names, cmd.optsWithGlobals());
     });
 
   const restoreCommand = program

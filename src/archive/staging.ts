@@ -2,7 +2,8 @@
 // allows (no disk write at all), else a directory in the store on disk.
 import { mkdtemp, readFile, statfs } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import { readProcStat } from "../proc/process.ts";
 
 const TMPFS_MAGIC = 0x01021994;
@@ -45,25 +46,47 @@ export async function createStagingDir(storeRoot: string, purpose: string, expec
   const where = chooseStaging({ memAvailableBytes: memory, tmpfsFreeBytes: await tmpfsFreeBytes(), expectedBytes });
   const parent = where === "tmpfs" ? TMPFS_DIR : join(storeRoot, "staging");
   await mkdir(parent, { recursive: true, mode: 0o700 });
-  // Its owner in its name (PID and start time): a staging directory whose owner is gone is
-  // a leftover of a killed ckpt, removed by recovery (operations/recover.ts).
-  const dir = await mkdtemp(join(parent, `ckpt-${purpose}-${process.pid}-${(await readProcStat(process.pid)).startTimeTicks}-`));
+  const dir = await mkdtemp(join(parent, await stagingPrefix(storeRoot, purpose)));
   const fs = await statfs(dir);
   return { dir, where, maxBytes: stagingBound({ where, freeBytes: fs.bavail * fs.bsize, memAvailableBytes: memory, configuredMaxBytes: configuredStagingMax() }) };
 }
 
+// The parents of staging directories: tmpfs (shared by every ckpt root on the host) and
+// the root's own.
+export function stagingParents(storeRoot: string): { tmpfs: string; disk: string } {
+  return { tmpfs: TMPFS_DIR, disk: join(storeRoot, "staging") };
+}
+
+// A staging directory's name says whose it is: ckpt-PURPOSE-ROOTTAG-PID-STARTTICKS-XXXXXX,
+// the root (a hash of its path: tmpfs is shared by every root) and the process that made it
+// (its PID and start time, so that a reused PID does not count). `prune` removes only its
+// own root's staging whose process is gone.
+async function stagingPrefix(storeRoot: string, purpose: string): Promise<string> {
+  const started = await readProcStat(process.pid).then((s) => s.startTimeTicks, () => 0n);
+  return `ckpt-${purpose}-${stagingRootTag(storeRoot)}-${process.pid}-${started}-`;
+}
+
+export function stagingRootTag(storeRoot: string): string {
+  return createHash("sha256").update(resolve(storeRoot)).digest("hex").slice(0, 12);
+}
+
+export interface StagingName {
+  purpose: "import" | "export";
+  // Null for a name from before staging names said whose they are.
+  rootTag: string | null;
+  pid: number | null;
+  startTimeTicks: bigint | null;
+}
+
+// Pure: what a staging directory's name says, or null when it is not one.
+export function parseStagingName(name: string): StagingName | null {
+  const owned = /^ckpt-(import|export)-([0-9a-f]{12})-(\d+)-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+  if (owned !== null) return { purpose: owned[1] as "import" | "export", rootTag: owned[2]!, pid: Number(owned[3]), startTimeTicks: BigInt(owned[4]!) };
+  const legacy = /^ckpt-(import|export)-[A-Za-z0-9]{6}$/.exec(name);
+  return legacy === null ? null : { purpose: legacy[1] as "import" | "export", rootTag: null, pid: null, startTimeTicks: null };
+}
+
 // What is kept free beside staging: the host must go on working while an archive unpacks.
-// The staging directories of every store on this host: tmpfs's, and this store's on disk.
-export function stagingParents(storeRoot: string): string[] {
-  return [TMPFS_DIR, join(storeRoot, "staging")];
-}
-
-// The owner a staging directory's name records (null: not a name ckpt gives, or an old one).
-export function stagingOwner(name: string): { pid: number; startTimeTicks: string } | null {
-  const m = /^ckpt-[a-z]+-(\d+)-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
-  return m === null ? null : { pid: Number(m[1]), startTimeTicks: m[2]! };
-}
-
 export const STAGING_RESERVE_BYTES = 512 * 1024 ** 2;
 
 // Pure: how many bytes an archive may expand to in staging. Never more than the free

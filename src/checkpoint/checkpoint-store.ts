@@ -14,6 +14,17 @@ export function checkpointStamp(realtimeNs: bigint): string {
 
 const STAMP = /^\d{8}T\d{6}\.\d{9}Z$/;
 
+// Pure: the instant a stamp names (ns since the epoch), or null when it is not a stamp.
+export function stampNs(stamp: string): bigint | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{9})Z$/.exec(stamp);
+  if (m === null) return null;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number.isNaN(ms)) return null;
+  const ns = BigInt(ms) * 1_000_000n + BigInt(m[7]!);
+  // A month 13 or a 31st of February rolls over: only a stamp that reads back is one.
+  return checkpointStamp(ns) === stamp ? ns : null;
+}
+
 export interface StoredCheckpoint {
   dir: string;
   manifest: Manifest;

@@ -3,6 +3,7 @@
 // no problems means the container can be restored here under that name with that network;
 // trustsSigner, that an archive signed by the key `signer` (a fingerprint) is trusted here.
 import { text } from "node:stream/consumers";
+import { DamagedRecordError } from "../store/container-store.ts";
 import { openStore, runtimeFor } from "../container/context.ts";
 import { containerStatus, isActive } from "../container/status.ts";
 import { CkptError, ExitCode } from "../errors.ts";
@@ -18,7 +19,10 @@ export async function checkRestoreCommand(options: GlobalOptions): Promise<void>
   const { name, network, signer } = parsed.data;
   const store = openStore(options);
   const problems: string[] = [];
-  const existing = await store.find(name).catch(() => null);
+  const existing = await store.find(name).catch((error: unknown) => {
+    if (error instanceof DamagedRecordError) problems.push(`a container named "${name}" is here with a damaged record (remove it with ckpt rm -f ${name})`);
+    return null;
+  });
   if (existing !== null) {
     const status = containerStatus(existing, await runtimeFor(store, existing.runtime, existing.runtimePath).state(existing.id));
     if (isActive(status)) problems.push(`a container named "${name}" is ${status} here`);

@@ -20,6 +20,7 @@ interface CheckpointOptions extends GlobalOptions {
   tcpClose?: boolean;
   keep?: boolean;
   allowProcessLoss?: boolean;
+  retain?: string;
   // --sign NAME, --no-sign (false), or neither.
   sign?: string | false;
 }
@@ -65,9 +66,15 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   const results: CheckpointResult[] = [];
   for (const name of names) {
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
-    const result = await checkpointContainer(await openRecovered(options, name), request);
+    const ctx = await openRecovered(options, name);
+    const result = await checkpointContainer(ctx, request);
     results.push(result);
     for (const w of result.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+    // The retain setting: the newest checkpoints stay, older ones go (checkpoint/prune.ts).
+    const { applyRetention } = await import("../checkpoint/prune.ts");
+    const retention = await applyRetention(ctx.store, [name], options.settings.retain.value);
+    for (const w of retention.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+    if (!options.json && retention.removed.length > 0) process.stderr.write(`retain ${String(options.settings.retain.value)}: removed ${retention.removed.join(", ")}\n`);
     if (!options.json) render(result, options, (t) => process.stdout.write(t));
   }
   if (options.json) printJson(results.map(toJson));

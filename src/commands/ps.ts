@@ -1,6 +1,7 @@
 // `ckpt ps [-a] [--json]`
 import { containerPid, containerStatus, isActive } from "../container/status.ts";
 import { openStore, runtimeFor } from "../container/context.ts";
+import { damagedIsAlive, inspectDamaged, type DamagedContainer } from "../container/damaged.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 import type { NetworkConfig } from "../store/network-config.ts";
@@ -17,7 +18,9 @@ interface PsOptions extends GlobalOptions {
 
 export async function psCommand(options: PsOptions): Promise<void> {
   const store = openStore(options);
-  const records = await store.list();
+  const entries = await store.entries();
+  const records = entries.flatMap((e) => ("record" in e ? [e.record] : []));
+  const damaged = await Promise.all(entries.flatMap((e) => ("damage" in e ? [inspectDamaged(store, e.name, e.damage)] : [])));
   const nowMs = Date.now();
   const rows = await Promise.all(
     records.map(async (record) => {
@@ -52,9 +55,11 @@ export async function psCommand(options: PsOptions): Promise<void> {
       };
     }),
   );
-  const shown = options.all ? rows : rows.filter((r) => (r.status !== "interrupted" && isActive(r.status)) || r.status === "restarting" || r.status === "interrupted");
+  const shown = options.all ? rows : rows.filter((r) => isActive(r.status) || r.status === "restarting" || r.status === "interrupted");
+  // A damaged record hides nothing: -a shows each, plain ps those of which something runs.
+  const damagedShown = damaged.filter((d) => options.all || damagedIsAlive(d));
   if (options.json) {
-    printJson(shown);
+    printJson([...shown, ...damagedShown.map(damagedJson)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
     return;
   }
   const now = BigInt(nowMs) * 1_000_000n;
@@ -69,9 +74,34 @@ export async function psCommand(options: PsOptions): Promise<void> {
   };
   const table = [
     ["CONTAINER ID", "NAME", "RUNTIME", "STATUS", "RESTARTS", "PID", "NETWORK", "CREATED"],
-    ...shown.map((r) => [r.id.slice(0, 12), r.name, r.runtime, statusText(r), r.restart === null ? "-" : `${r.restart.restarts} (${r.restart.policy})`, r.pid === null ? "-" : String(r.pid), networkColumn(r.network), humanAge(r.createdAtNs, now)]),
+    ...[
+      ...shown.map((r) => ({ name: r.name, cells: [r.id.slice(0, 12), r.name, r.runtime, statusText(r), r.restart === null ? "-" : `${r.restart.restarts} (${r.restart.policy})`, r.pid === null ? "-" : String(r.pid), networkColumn(r.network), humanAge(r.createdAtNs, now)] })),
+      ...damagedShown.map((d) => {
+        const j = damagedJson(d);
+        return { name: d.name, cells: [j.id?.slice(0, 12) ?? "?", d.name, j.runtime ?? "?", damagedIsAlive(d) ? `damaged (${j.runtimeStatus ?? "monitor alive"})` : "damaged", "-", j.pid === null ? "-" : String(j.pid), "?", "?"] };
+      }),
+    ]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((r) => r.cells),
   ];
   process.stdout.write(`${renderTable(table).join("\n")}\n`);
+  for (const d of damagedShown) process.stderr.write(`ckpt: the record of "${d.name}" is damaged: ${d.damage}; remove it with: ckpt rm -f ${d.name}\n`);
+}
+
+// A damaged container in ps --json: what could be found without its record.
+function damagedJson(d: DamagedContainer) {
+  return {
+    name: d.name,
+    id: d.runtime?.id ?? null,
+    runtime: d.runtime?.name ?? null,
+    status: "damaged" as const,
+    damage: d.damage,
+    // The runtime's view of it ("running", "stopped"...), null when the runtime has no container of it.
+    runtimeStatus: d.runtime?.status ?? null,
+    pid: d.runtime?.pid ?? null,
+    monitorPid: d.monitorPid,
+    hint: `ckpt rm -f ${d.name}`,
+  };
 }
 
 // One word or the addresses: "host", "loopback", "192.0.2.50/24", "ns:/run/netns/blue", "-" (the spec's own).

@@ -1,5 +1,6 @@
 // `ckpt checkpoint --all` and `ckpt restore --all`: the node-reboot pair. Events go to
 // stderr as they happen; the outcome is the journal (a table, or JSON with --json).
+import { openStore } from "../container/context.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
@@ -9,7 +10,6 @@ import { renderTable } from "../output/table.ts";
 import { checkpointAll } from "../operations/checkpoint-all.ts";
 import type { Journal, JournalEntry } from "../recovery/journal.ts";
 import { restoreAll } from "../operations/restore-all.ts";
-import { openStore } from "../container/context.ts";
 import { recoverAll, sweepOrphanedStaging } from "../operations/recover.ts";
 
 interface AllOptions extends GlobalOptions {
@@ -18,11 +18,16 @@ interface AllOptions extends GlobalOptions {
   tcpEstablished?: boolean;
   fileLocks?: boolean;
   tcpClose?: boolean;
+  retain?: string;
 }
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
   const { settings } = options;
   const { journal, path } = await checkpointAll(openStore(options), { parallel: settings.parallel.value, stop: options.stop !== false, graceSeconds: settings.stopTimeout.value / 1000, progressTimeoutMs: settings.progressTimeout.value, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
+  // The retain setting, once the journal is complete (what it names is never removed).
+  const { applyRetention } = await import("../checkpoint/prune.ts");
+  const retention = await applyRetention(openStore(options), journal.entries.filter((e) => e.state === "checkpointed").map((e) => e.name), settings.retain.value);
+  for (const w of retention.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
   // running or lost is not.

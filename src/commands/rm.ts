@@ -11,7 +11,9 @@ import { printJson } from "../output/json.ts";
 import { removeContainer } from "../container/remove.ts";
 import { recoverContainer } from "../operations/recover.ts";
 import { sayRecovered } from "./open-recovered.ts";
-import type { ContainerStore } from "../store/container-store.ts";
+import { DamagedRecordError, type ContainerStore } from "../store/container-store.ts";
+import { validateContainerName } from "../store/names.ts";
+import { inspectDamaged, removeDamaged } from "../container/damaged.ts";
 
 interface RmOptions extends GlobalOptions {
   force?: boolean;
@@ -63,10 +65,17 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
 
 // Removes one container; false when there is none of that name and `force` forgives it.
 async function removeOne(store: ContainerStore, name: string, force: boolean): Promise<boolean> {
+  const entry = await store.entry(validateContainerName(name));
+  if (entry !== null && "damage" in entry) {
+    // No record to go by: what runs of it is found through the runtime and its monitor.
+    if (!force) throw new DamagedRecordError(name, entry.damage);
+    await removeDamaged(store, await inspectDamaged(store, name, entry.damage));
+    return true;
+  }
   // An interrupted operation first: a dump CRIU finished becomes a checkpoint, kept in
   // the store, before its container goes.
   sayRecovered(await recoverContainer(store, name));
-  const record = await store.find(name);
+  const record = entry === null ? null : await store.find(name);
   if (record === null) {
     if (force) return false;
     throw new CkptError(ExitCode.notFound, `no container named "${name}"`, { hint: "list containers with: ckpt ps -a (rm -f ignores missing names)" });

@@ -14,6 +14,8 @@ const durationMs = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return ms;
 });
 const positiveInt = z.coerce.number().int().positive();
+// A number of checkpoints, or "all" (null: no limit).
+const retainCount = z.union([z.literal("all").transform(() => null), positiveInt]);
 // A list in the config file; comma-separated in the environment.
 const stringList = z.union([z.array(z.string().min(1)), z.string()]).transform((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter((s) => s !== "") : v));
 
@@ -38,6 +40,10 @@ export const SETTINGS = {
   backoffReset: { env: "CKPT_BACKOFF_RESET", flag: "--backoff-reset", default: "10m", schema: durationMs, doc: "running this long without failing starts the back-off over" },
   timeMode: { env: "CKPT_TIME_MODE", flag: "--time-mode", default: "auto", schema: z.enum(["auto", "host", "continue", "suspend"]), doc: "default clock policy of restores (restore --all after a reboot: continue)" },
   compress: { env: "CKPT_COMPRESS", flag: "--compress", default: "zstd", schema: z.enum(["zstd", "gzip", "none"]), doc: "default compression of exported archives" },
+  // Retention: the newest N complete checkpoints of a container are kept after each
+  // checkpoint ("all": none is removed). Never those the recovery journal names, nor a
+  // checkpointed container's state.
+  retain: { env: "CKPT_RETAIN", flag: "--retain", default: 3, schema: retainCount, doc: "complete checkpoints kept per container after each checkpoint, newest first (all: keep every one); failed dumps older than those kept go too" },
   // No flag: trust is the host's, given once (ckpt keys trust, or this list), not per command.
   trustedKeys: { env: "CKPT_TRUSTED_KEYS", flag: "-", default: [], schema: stringList, doc: "public keys whose signed archives restore as trusted, besides those of ckpt keys trust: fingerprints (SHA256:...) or files from ckpt keys export" },
 } satisfies Record<string, Setting>;

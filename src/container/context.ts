@@ -1,5 +1,8 @@
 // Opens what a command needs to act on one container: the store, the record, the runtime.
 import type { Settings } from "../config/resolve.ts";
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { CkptError, ExitCode } from "../errors.ts";
 import { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
@@ -12,9 +15,22 @@ export interface ContainerContext {
   runtime: RuntimeCli;
 }
 
-// The store under the `root` setting.
+// The store under the `root` setting. A root that exists but is not a directory is a
+// usage error (it is created, as a directory, when missing).
 export function openStore(from: { settings: Settings }): ContainerStore {
-  return new ContainerStore(from.settings.root.value);
+  const root = from.settings.root.value;
+  // The root, or the nearest of its parents that exists (the root is created below it).
+  let path = resolve(root);
+  let found = statSync(path, { throwIfNoEntry: false });
+  while (found === undefined && path !== dirname(path)) {
+    path = dirname(path);
+    found = statSync(path, { throwIfNoEntry: false });
+  }
+  const isDirectory = found?.isDirectory() ?? true;
+  if (!isDirectory) {
+    throw new CkptError(ExitCode.usage, `--root ${root} is not a directory`, { hint: "give ckpt's state directory with --root (or CKPT_ROOT), or remove what is there" });
+  }
+  return new ContainerStore(root);
 }
 
 export function runtimeFor(store: ContainerStore, name: RuntimeName, path?: string): RuntimeCli {

@@ -9,7 +9,8 @@ import { liveState, openContainer, runtimeFor } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import { stopContainer } from "../container/stop.ts";
 import { CkptError } from "../errors.ts";
-import { JournalFile, newJournal, writeJournal, type Journal } from "../recovery/journal.ts";
+import { JournalFile, newJournal, recordOutcome, writeJournal, type Journal } from "../recovery/journal.ts";
+import { damagedIsAlive, inspectDamaged, type DamagedContainer } from "../container/damaged.ts";
 import { mapLimit } from "../recovery/pool.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { NO_DUMP_OPTIONS, type DumpOptions } from "../criu/dump-options.ts";
@@ -25,19 +26,35 @@ export interface CheckpointAllOptions {
 }
 
 export async function checkpointAll(store: ContainerStore, options: CheckpointAllOptions): Promise<{ journal: Journal; path: string }> {
-  const records = await store.list();
+  const entries = await store.entries();
   const running: string[] = [];
-  for (const record of records) {
+  const damaged: DamagedContainer[] = [];
+  for (const entry of entries) {
+    if ("damage" in entry) {
+      damaged.push(await inspectDamaged(store, entry.name, entry.damage));
+      continue;
+    }
+    const record = entry.record;
     const ctx = { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
     if ((await liveState(ctx)).status === "running") running.push(record.name);
   }
+  // A container whose record is damaged cannot be checkpointed (nothing says how it was
+  // run). One that runs is in the journal as left running, so that the command fails and
+  // restore --all reports it; one that does not is only reported.
+  const damagedRunning = damaged.filter(damagedIsAlive);
+  for (const d of damaged.filter((d) => !damagedIsAlive(d))) options.onEvent?.({ name: d.name, state: "damaged", detail: `its record is damaged (${d.damage}) and nothing of it runs; remove it with: ckpt rm -f ${d.name}` });
   const path = store.layout.recoveryJournal();
-  const initial = newJournal(running, await readBootId(), BigInt(Date.now()) * 1_000_000n);
+  const startedNs = BigInt(Date.now()) * 1_000_000n;
+  let initial = newJournal([...running, ...damagedRunning.map((d) => d.name)], await readBootId(), startedNs);
+  for (const d of damagedRunning) {
+    initial = recordOutcome(initial, d.name, { state: "left", reason: damagedReason(d), attempts: 0 }, startedNs);
+  }
   await writeJournal(path, initial);
+  for (const d of damagedRunning) options.onEvent?.({ name: d.name, state: "left", detail: damagedReason(d) });
   const file = new JournalFile(path, initial);
   const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
 
-  await mapLimit(initial.entries.map((e) => e.name), options.parallel, async (name) => {
+  await mapLimit(running, options.parallel, async (name) => {
     const ctx = await openContainer(store, name);
     try {
       const result = await checkpointContainer(ctx, { leaveRunning: false, ...(options.dumpOptions ?? NO_DUMP_OPTIONS), keep: false, allowProcessLoss: false, progressTimeoutMs: options.progressTimeoutMs });
@@ -61,4 +78,8 @@ export async function checkpointAll(store: ContainerStore, options: CheckpointAl
   });
   await file.settled();
   return { journal: file.journal, path };
+}
+
+function damagedReason(d: DamagedContainer): string {
+  return `cannot be checkpointed: its record is damaged (${d.damage}); it was left ${d.runtime?.status ?? "running"}; remove it with: ckpt rm -f ${d.name}`;
 }

@@ -23,7 +23,7 @@ import { releaseHold } from "../restart/restart-state.ts";
 import { AFTER_RESTORE_SPEC, finishRestore } from "./restore.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
-import { stagingOwner, stagingParents } from "../archive/staging.ts";
+import { parseStagingName, stagingParents, stagingRootTag } from "../archive/staging.ts";
 import { ownerAlive, readIntent, removeIntent, type Intent } from "./intent.ts";
 
 // What recovery found and did, for the command to say.
@@ -241,12 +241,15 @@ async function runtimeProcessesOf(marks: string[]): Promise<number[]> {
 // killed export, import or inspect. Returns what was removed.
 export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]> {
   const removed: string[] = [];
-  for (const parent of stagingParents(storeRoot)) {
+  const parents = stagingParents(storeRoot);
+  const tag = stagingRootTag(storeRoot);
+  for (const parent of [parents.tmpfs, parents.disk]) {
     for (const name of await readdir(parent).catch(() => [] as string[])) {
-      const owner = stagingOwner(name);
-      if (owner === null) continue;
+      const owner = parseStagingName(name);
+      // Only this root's, with an owner recorded in the name (tmpfs is shared by every root).
+      if (owner === null || owner.pid === null || owner.rootTag !== tag) continue;
       const stat = await readProcStat(owner.pid).catch(() => null);
-      if (stat !== null && String(stat.startTimeTicks) === owner.startTimeTicks) continue;
+      if (stat !== null && stat.startTimeTicks === owner.startTimeTicks) continue;
       const dir = join(parent, name);
       if ((await unmountBelow([dir]).catch(() => ["?"])).length > 0) continue;
       await rm(dir, { recursive: true, force: true });

@@ -46,7 +46,7 @@ export interface RestoreAllResult {
 
 export async function restoreAll(store: ContainerStore, options: RestoreAllOptions): Promise<RestoreAllResult> {
   const path = store.layout.recoveryJournal();
-  const file = new JournalFile(path, await readJournal(path));
+  const file = new JournalFile(path, await readJournal(path, (name) => store.layout.containerCheckpointsDir(name)));
   const plan = planRestoreAll(file.journal);
   const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
   await mapLimit(plan.restore, options.parallel, async (entry) => {

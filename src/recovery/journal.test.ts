@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { newJournal, planRestoreAll, readJournal, recordOutcome, writeJournal } from "./journal.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { journalProblems, newJournal, planRestoreAll, readJournal, recordOutcome, writeJournal } from "./journal.ts";
 
 test("a journal starts with every container pending, sorted, and records each outcome", () => {
   let j = newJournal(["web", "db", "cache"], "boot-1", 100n);
@@ -45,6 +46,30 @@ test("the journal round-trips through its file; a damaged one is refused with th
     await writeFile(path, JSON.stringify(damaged));
     await assert.rejects(readJournal(path), /journal .* is damaged: entries\.0\.state/);
     await assert.rejects(readJournal(join(dir, "missing.json")), /no recovery journal/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("journal entries are container names and their checkpoints the store's own: ../../x is refused as damaged (exit 8)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-journal-"));
+  try {
+    const path = join(dir, "journal.json");
+    const stamp = "20261122T080309.123456789Z";
+    const ofStore = (name: string) => `/var/lib/ckpt/checkpoints/${name}`;
+    const good = recordOutcome(newJournal(["web"], "boot-1", 5n), "web", { state: "checkpointed", checkpoint: `${ofStore("web")}/${stamp}` }, 6n);
+    assert.deepEqual(journalProblems(good, ofStore), []);
+    assert.deepEqual(journalProblems(recordOutcome(good, "web", { checkpoint: `${ofStore("web")}/${stamp}.partial` }, 7n), ofStore), [], "a dump an interrupted checkpoint --all left");
+    for (const checkpoint of [`${ofStore("db")}/${stamp}`, `${ofStore("web")}/../db/${stamp}`, `/tmp/${stamp}`, `${ofStore("web")}/${stamp}.failed`, `${ofStore("web")}/x/${stamp}`, `${ofStore("web")}/../../../../etc`]) {
+      assert.equal(journalProblems(recordOutcome(good, "web", { checkpoint }, 7n), ofStore).length, 1, checkpoint);
+    }
+    await writeFile(path, JSON.stringify({ ...good, entries: [{ ...good.entries[0]!, name: "../../x" }] }));
+    await assert.rejects(readJournal(path), (e: CkptError) => e.exitCode === ExitCode.badCheckpoint && /journal .*journal\.json is damaged: entries\.0\.name: not a container name/.test(e.message));
+    await writeFile(path, JSON.stringify({ ...good, entries: [{ ...good.entries[0]!, checkpoint: `/elsewhere/checkpoints/web/${stamp}` }] }));
+    assert.equal((await readJournal(path)).entries.length, 1, "without the store's layout only the schema is checked");
+    await assert.rejects(readJournal(path, ofStore), (e: CkptError) => e.exitCode === ExitCode.badCheckpoint && /is not a checkpoint of "web" in this store/.test(e.message));
+    await writeFile(path, '{"formatVersion": 1, "entr');
+    await assert.rejects(readJournal(path), (e: CkptError) => e.exitCode === ExitCode.badCheckpoint && e.message.includes(path) && /not valid JSON/.test(e.message) && /mv /.test(e.hint ?? ""));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

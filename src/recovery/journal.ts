@@ -2,14 +2,17 @@
 // reads after it: one entry per container with what happened to it. Rewritten whole and
 // atomically after every change, so a crash half-way leaves the last complete state.
 import { readFile } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
+import { isContainerName } from "../store/names.ts";
 
 export const JOURNAL_FORMAT_VERSION = 1;
 
 export const JournalEntrySchema = z.object({
-  name: z.string(),
+  // A container name: never a path (the entry names a directory of the store).
+  name: z.string().refine(isContainerName, { message: "not a container name" }),
   // Before the reboot: pending (not handled yet), checkpointed (in the store), stopped
   // (could not be checkpointed, stopped gracefully; signal says how), left (could not be
   // checkpointed, and --no-stop left it running), lost (the checkpoint failed and the
@@ -62,16 +65,48 @@ export async function writeJournal(path: string, journal: Journal): Promise<void
   await writeFileAtomic(path, `${JSON.stringify(journal, null, 2)}\n`);
 }
 
-export async function readJournal(path: string): Promise<Journal> {
+// Pure: what is wrong with the checkpoints the journal names, each of which must be one of
+// this store's checkpoints of that entry's container (`checkpointsDirOf(name)/STAMP`, or
+// STAMP.partial for a dump an interrupted checkpoint --all left): a journal must never
+// lead a restore outside the store.
+export function journalProblems(journal: Journal, checkpointsDirOf: (name: string) => string): string[] {
+  return journal.entries.flatMap((e, i) => {
+    if (e.checkpoint === null) return [];
+    const inside = dirname(resolve(e.checkpoint)) === resolve(checkpointsDirOf(e.name)) && JOURNAL_CHECKPOINT.test(basename(e.checkpoint));
+    return inside ? [] : [`entries.${i}.checkpoint: ${JSON.stringify(e.checkpoint)} is not a checkpoint of "${e.name}" in this store`];
+  });
+}
+
+const JOURNAL_CHECKPOINT = /^\d{8}T\d{6}\.\d{9}Z(\.partial)?$/;
+
+// Reads and checks the journal; with `checkpointsDirOf`, also that every checkpoint it names
+// is in the store. A damaged journal is exit 8, naming the file and what is wrong.
+export async function readJournal(path: string, checkpointsDirOf?: (name: string) => string): Promise<Journal> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw damagedJournal(path, `it cannot be read: ${(error as Error).message}`);
     throw new CkptError(ExitCode.notFound, `no recovery journal at ${path}`, { hint: "`ckpt checkpoint --all` writes it before a reboot" });
   }
-  const parsed = JournalSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new CkptError(ExitCode.badCheckpoint, `the recovery journal ${path} is damaged: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw damagedJournal(path, `it is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = JournalSchema.safeParse(json);
+  if (!parsed.success) throw damagedJournal(path, `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+  const problems = checkpointsDirOf === undefined ? [] : journalProblems(parsed.data, checkpointsDirOf);
+  if (problems.length > 0) throw damagedJournal(path, problems[0]!, problems);
   return parsed.data;
+}
+
+function damagedJournal(path: string, what: string, evidence: string[] = []): CkptError {
+  return new CkptError(ExitCode.badCheckpoint, `the recovery journal ${path} is damaged: ${what}`, {
+    evidence,
+    hint: `ckpt restores nothing from it; see what it holds (the checkpoints are in the store: ckpt checkpoints), restore containers by name (ckpt restore NAME), then move it away (mv ${path} ${path}.damaged)`,
+  });
 }
 
 // A journal on disk that many concurrent workers update: each change is applied to the

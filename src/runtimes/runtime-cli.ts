@@ -16,6 +16,8 @@ import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeN
 export interface RuntimeState {
   status: "created" | "running" | "paused" | "stopped" | string;
   pid: number;
+  // The bundle the container was created from, as the runtime recorded it.
+  bundle?: string;
 }
 
 export interface LazyCheckpoint {
@@ -58,8 +60,8 @@ export class RuntimeCli {
   async state(id: string): Promise<RuntimeState | null> {
     const r = await execa(this.path, ["--root", this.stateRoot, "state", id], { reject: false, stdin: "ignore" });
     if (r.exitCode !== 0) return null;
-    const parsed = JSON.parse(String(r.stdout)) as { status?: string; pid?: number };
-    return { status: parsed.status ?? "unknown", pid: parsed.pid ?? 0 };
+    const parsed = JSON.parse(String(r.stdout)) as { status?: string; pid?: number; bundle?: unknown };
+    return { status: parsed.status ?? "unknown", pid: parsed.pid ?? 0, ...(typeof parsed.bundle === "string" ? { bundle: parsed.bundle } : {}) };
   }
 
   async start(id: string): Promise<void> {

@@ -14,6 +14,8 @@
 //   ROOT/containers/NAME/lazy-pages.json   the lazy-pages daemon fetching that memory
 //   ROOT/containers/NAME/operation.json    the intent record of an operation on it (operations/)
 //   ROOT/checkpoints/NAME/STAMP/           one checkpoint (podman's layout: checkpoint-dir.ts)
+//   ROOT/checkpoints/NAME/STAMP.partial/   a dump not yet complete (or interrupted); .failed: a failed one's log
+//   ROOT/staging/ckpt-PURPOSE-TAG-PID-...  an export's or import's staging on disk (archive/staging.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 //   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
 //   ROOT/keys/signing/NAME.pem             this host's Ed25519 signing keys (0600; signing/)

@@ -5,8 +5,14 @@ import { CkptError, ExitCode } from "../errors.ts";
 // The same rule podman applies to names.
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
+// Whether `name` is a name ckpt would give a container: also what keeps a name read from a
+// file (the recovery journal, a directory listing) from reaching outside the store.
+export function isContainerName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}
+
 export function validateContainerName(name: string): string {
-  if (!NAME_PATTERN.test(name)) {
+  if (!isContainerName(name)) {
     throw new CkptError(ExitCode.usage, `invalid container name "${name}"`, {
       hint: "a name starts with a letter or digit and continues with letters, digits, '_', '.' or '-' (at most 128 characters)",
     });

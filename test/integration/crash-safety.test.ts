@@ -204,7 +204,7 @@ describe("kill -9 of ckpt at each phase", () => {
     const leftovers = await watchStaging(ckpt.root);
     const child = background(ckpt, ["restore", "--import", archive]);
     const staged = await waitFor("the import to unpack", async () => {
-      const dirs = (await readdir("/dev/shm")).filter((n) => n.startsWith(`ckpt-import-${child.pid}-`));
+      const dirs = (await readdir("/dev/shm")).filter((n) => new RegExp(`^ckpt-import-[0-9a-f]{12}-${child.pid}-`).test(n));
       return dirs.length > 0 ? dirs : undefined;
     }, 20_000);
     process.kill(child.pid!, "SIGKILL");
