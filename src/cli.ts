@@ -241,7 +241,7 @@ Examples:
     .addHelpText("after", "\nNever removed: what the recovery journal names (restore --all needs it), a checkpointed\ncontainer's state, and what a running command holds (exit 9).\n\nExamples:\n  ckpt checkpoints rm web@20261122T080438.949067023Z\n  ckpt checkpoints rm --all old-web\n")
     .action(async (targets: string[], _opts, cmd: Command) => {
       const { checkpointsRmCommand } = await import("./commands/checkpoints.ts");
-      await checkpointsRmCommand(targets, cmd.optsWithGlobals());
+      await checkpointsRmCommand(targets, opts(cmd));
     });
   checkpoints
     .command("prune")
@@ -255,7 +255,7 @@ Examples:
     .addHelpText("after", "\nNever removed: what the recovery journal names, a checkpointed container's state, what a\nrunning command holds (or changed in the last 2 minutes), a checkpoint without a readable\nmanifest, and a complete partial dump newer than every checkpoint of its container.\n\nExamples:\n  ckpt checkpoints prune --dry-run\n  ckpt checkpoints prune --keep 2 --older-than 7d web\n")
     .action(async (names: string[], _opts, cmd: Command) => {
       const { checkpointsPruneCommand } = await import("./commands/checkpoints.ts");
-      await checkpointsPruneCommand(names, cmd.optsWithGlobals());
+      await checkpointsPruneCommand(names, opts(cmd));
     });
 
   const restoreCommand = program
@@ -447,7 +447,7 @@ Examples:
     .option("--json", "print what was done as JSON")
     .action(async (names: string[], _opts, cmd: Command) => {
       const { recoverCommand } = await import("./commands/recover.ts");
-      await recoverCommand(names, cmd.optsWithGlobals());
+      await recoverCommand(names, opts(cmd));
     });
 
   program
