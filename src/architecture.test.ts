@@ -107,3 +107,9 @@ test("every listed exception is still needed (remove it once the import is gone)
     for (const unit of Object.keys(units)) assert.ok(edges.some((e) => e.file === file && e.to === unit), `${file} -> ${unit} no longer breaks the layering: remove the exception`);
   }
 });
+
+test("every command's action in cli.ts receives the resolved settings (opts(cmd)), none reads its options without them", () => {
+  const cli = readFileSync(join(SRC, "cli.ts"), "utf8");
+  const bare = cli.split("\n").map((line, i) => [i + 1, line] as const).filter(([, line]) => /cmd\.optsWithGlobals\(/.test(line) && !/return \{ \.\.\.cmd\.optsWithGlobals/.test(line));
+  assert.deepEqual(bare.map(([n, line]) => `cli.ts:${n}: ${line.trim()}`), []);
+});
