@@ -39,6 +39,7 @@ function buildProgram(): Command {
     .addOption(new Option("--runtime <name>", "OCI runtime (CKPT_RUNTIME)").choices(["runc", "crun"]))
     .option("--criu <path>", "CRIU binary to use (CKPT_CRIU)")
     .option("--config <file>", "config file (default /etc/ckpt/config.json; CKPT_CONFIG)")
+    .option("--lock-timeout <duration>", "how long to wait for a container another ckpt command is working on, then exit 9 naming it (default 5s; CKPT_LOCK_TIMEOUT)")
     .option("--json", "machine-readable output")
     .option("--no-color", "no colours in output")
     .option("-v, --verbose", "say more about what happens")
@@ -51,7 +52,7 @@ function buildProgram(): Command {
   // hook below filled in from the environment or the config file).
   const typedGlobals = () => {
     const typed = (key: string): unknown => (program.getOptionValueSource(key) === "cli" ? program.getOptionValue(key) : undefined);
-    return { root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config") };
+    return { root: typed("root"), runtime: typed("runtime"), criu: typed("criu"), configFile: typed("config"), lockTimeout: typed("lockTimeout") };
   };
 
   // Settings not given as flags come from the environment, then the config file.
@@ -63,6 +64,7 @@ function buildProgram(): Command {
     // checkpoint's runtime or the one found on PATH.
     if (config.runtime.source !== "default") program.setOptionValueWithSource("runtime", config.runtime.value, "config");
     if (config.criu.source !== "default") program.setOptionValueWithSource("criu", config.criu.value, "config");
+    program.setOptionValueWithSource("lockTimeoutMs", config.lockTimeout.value, "config");
   });
 
   program

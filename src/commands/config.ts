@@ -7,7 +7,7 @@ import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 
-const DURATIONS = new Set<SettingKey>(["progressTimeout", "stopTimeout", "backoffInitial", "backoffMax", "backoffReset"]);
+const DURATIONS = new Set<SettingKey>(["progressTimeout", "stopTimeout", "backoffInitial", "backoffMax", "backoffReset", "lockTimeout"]);
 
 export async function configCommand(options: GlobalOptions & { typed: Partial<Record<SettingKey, unknown>> }): Promise<void> {
   const config = await loadConfig(options.typed);

@@ -32,8 +32,8 @@ export async function checkpointAllCommand(options: AllOptions): Promise<void> {
   const { journal, path } = await checkpointAll(options, { parallel: config.parallel.value as number, stop: options.stop !== false, graceSeconds: (config.stopTimeout.value as number) / 1000, progressTimeoutMs: config.progressTimeout.value as number, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
-  // running or lost is not.
-  const bad = journal.entries.filter((e) => e.state === "left" || e.state === "lost" || e.state === "pending");
+  // running, lost, or busy with another command is not.
+  const bad = journal.entries.filter((e) => e.state === "left" || e.state === "lost" || e.state === "pending" || e.state === "busy");
   if (bad.length > 0) throw new CkptError(ExitCode.refused, `${bad.length} container(s) were neither checkpointed nor stopped: ${bad.map((e) => `${e.name} (${e.state})`).join(", ")}`, { hint: `the journal ${path} has the reasons` });
 }
 

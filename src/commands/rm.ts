@@ -10,6 +10,7 @@ import { errorJson, errorLines } from "../output/error-text.ts";
 import { printJson } from "../output/json.ts";
 import { removeContainer } from "../container/remove.ts";
 import type { ContainerStore } from "../store/container-store.ts";
+import { withContainerLock } from "../store/locks.ts";
 
 interface RmOptions extends GlobalOptions {
   force?: boolean;
@@ -33,7 +34,8 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
   for (const name of names) {
     let removal: Removal;
     try {
-      removal = { name, outcome: (await removeOne(store, name, force)) ? "removed" : "missing" };
+      const removed = await withContainerLock(store.layout, name, { timeoutMs: options.lockTimeoutMs }, () => removeOne(store, name, force));
+      removal = { name, outcome: removed ? "removed" : "missing" };
     } catch (error) {
       if (!(error instanceof CkptError)) {
         unexpected ??= error;

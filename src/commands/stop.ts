@@ -1,9 +1,10 @@
 // `ckpt stop [-t DURATION] NAME...`
-import { openContainer } from "../container/context.ts";
 import { stopContainer, type StopResult } from "../container/stop.ts";
 import { loadConfig } from "../config/load.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
+import { withContainerLock } from "../store/locks.ts";
+import { openContainer, openStore } from "../container/context.ts";
 
 interface StopOptions extends GlobalOptions {
   time?: string;
@@ -14,7 +15,7 @@ export async function stopCommand(names: string[], options: StopOptions): Promis
   const graceSeconds = ((await loadConfig({ stopTimeout: options.time })).stopTimeout.value as number) / 1000;
   const results: StopResult[] = [];
   for (const name of names) {
-    const result = await stopContainer(await openContainer(options, name), graceSeconds);
+    const result = await withContainerLock(openStore(options).layout, name, { timeoutMs: options.lockTimeoutMs }, async () => stopContainer(await openContainer(options, name), graceSeconds));
     results.push(result);
     if (!options.json) {
       process.stdout.write(result.signal === null ? `${name}: was not running\n` : `${name}: stopped by ${result.signal}${result.signal === "SIGKILL" ? ` (still running ${graceSeconds}s after SIGTERM)` : ""}\n`);

@@ -37,6 +37,7 @@ export const SETTINGS = {
   backoffMax: { env: "CKPT_BACKOFF_MAX", flag: "--backoff-max", default: "5m", schema: durationMs, doc: "longest retry delay (the delay doubles up to it)" },
   backoffReset: { env: "CKPT_BACKOFF_RESET", flag: "--backoff-reset", default: "10m", schema: durationMs, doc: "running this long without failing starts the back-off over" },
   timeMode: { env: "CKPT_TIME_MODE", flag: "--time-mode", default: "auto", schema: z.enum(["auto", "host", "continue", "suspend"]), doc: "default clock policy of restores (restore --all after a reboot: continue)" },
+  lockTimeout: { env: "CKPT_LOCK_TIMEOUT", flag: "--lock-timeout", default: "5s", schema: durationMs, doc: "how long a command waits for a container (or the store, for --all) another ckpt command holds, before it fails with exit 9 naming that command" },
   compress: { env: "CKPT_COMPRESS", flag: "--compress", default: "zstd", schema: z.enum(["zstd", "gzip", "none"]), doc: "default compression of exported archives" },
   // No flag: trust is the host's, given once (ckpt keys trust, or this list), not per command.
   trustedKeys: { env: "CKPT_TRUSTED_KEYS", flag: "-", default: [], schema: stringList, doc: "public keys whose signed archives restore as trusted, besides those of ckpt keys trust: fingerprints (SHA256:...) or files from ckpt keys export" },

@@ -2,7 +2,9 @@
 // the store, `parallel` at a time. One that cannot be (pre-flight refusal, CRIU error) is
 // stopped gracefully instead, unless `stop` is false. The recovery journal is written
 // before the first dump and rewritten atomically after each container, so a crash
-// half-way loses nothing that was already checkpointed.
+// half-way loses nothing that was already checkpointed. It holds the store's lock (one
+// --all at a time) and takes each container's lock without waiting: a container another
+// command holds is never signalled, only recorded as busy with its holder.
 import { checkpointContainer } from "../checkpoint/checkpoint.ts";
 import { readBootId } from "../clock/host-clocks.ts";
 import { liveState, openContainer, openStore, runtimeFor } from "../container/context.ts";
@@ -13,6 +15,7 @@ import type { GlobalOptions } from "../global-options.ts";
 import { JournalFile, newJournal, writeJournal, type Journal } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
 import { NO_DUMP_OPTIONS, type DumpOptions } from "../criu/dump-options.ts";
+import { lockedContainerNames, lockStore, tryLockContainer, type HeldLock, LockBusyError } from "../store/locks.ts";
 
 export interface CheckpointAllOptions {
   parallel: number;
@@ -25,20 +28,49 @@ export interface CheckpointAllOptions {
 }
 
 export async function checkpointAll(globals: GlobalOptions, options: CheckpointAllOptions): Promise<{ journal: Journal; path: string }> {
+  const storeLock = await lockStore(openStore(globals).layout, { timeoutMs: globals.lockTimeoutMs });
+  const held = new Map<string, HeldLock>();
+  try {
+    return await checkpointAllLocked(globals, options, held);
+  } finally {
+    for (const lock of held.values()) lock.release();
+    storeLock.release();
+  }
+}
+
+// `held`: the containers' locks, taken when they are listed and kept until the end, so
+// that nothing starts on a container between the listing and its dump.
+async function checkpointAllLocked(globals: GlobalOptions, options: CheckpointAllOptions, held: Map<string, HeldLock>): Promise<{ journal: Journal; path: string }> {
   const store = openStore(globals);
   const records = await store.list();
   const running: string[] = [];
-  for (const record of records) {
-    const ctx = { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
-    if ((await liveState(ctx)).status === "running") running.push(record.name);
+  const busy = new Map<string, LockBusyError>();
+  // Records, and names with a lock but no record yet (a restore under a new name).
+  const names = [...new Set([...records.map((r) => r.name), ...(await lockedContainerNames(store.layout))])].sort();
+  for (const name of names) {
+    const lock = await tryLockContainer(store.layout, name);
+    if (lock instanceof LockBusyError) {
+      busy.set(name, lock);
+      continue;
+    }
+    const record = records.find((r) => r.name === name);
+    const ctx = record === undefined ? null : { store, record, runtime: runtimeFor(store, record.runtime, record.runtimePath) };
+    if (ctx !== null && (await liveState(ctx)).status === "running") {
+      held.set(name, lock);
+      running.push(name);
+    } else lock.release();
   }
   const path = store.layout.recoveryJournal();
-  const initial = newJournal(running, await readBootId(), BigInt(Date.now()) * 1_000_000n);
+  const initial = newJournal([...running, ...busy.keys()], await readBootId(), BigInt(Date.now()) * 1_000_000n);
   await writeJournal(path, initial);
   const file = new JournalFile(path, initial);
   const record = (name: string, change: Parameters<JournalFile["record"]>[1]) => file.record(name, change);
+  for (const [name, error] of busy) {
+    await record(name, { state: "busy", reason: error.message, attempts: 0 });
+    options.onEvent?.({ name, state: "busy", detail: error.message });
+  }
 
-  await mapLimit(initial.entries.map((e) => e.name), options.parallel, async (name) => {
+  await mapLimit(running, options.parallel, async (name) => {
     const ctx = await openContainer(globals, name);
     try {
       const result = await checkpointContainer(ctx, { leaveRunning: false, ...(options.dumpOptions ?? NO_DUMP_OPTIONS), keep: false, allowProcessLoss: false, progressTimeoutMs: options.progressTimeoutMs });
@@ -58,6 +90,8 @@ export async function checkpointAll(globals: GlobalOptions, options: CheckpointA
       const signal = "signal" in stopped ? stopped.signal : null;
       await record(name, { state: signal === null ? "left" : "stopped", signal, reason, attempts: 1 });
       options.onEvent?.({ name, state: signal === null ? "left" : "stopped", detail: `${reason} (stopped with ${signal ?? "nothing: it would not stop"})` });
+    } finally {
+      held.get(name)?.release();
     }
   });
   await file.settled();

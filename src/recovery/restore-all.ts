@@ -1,6 +1,7 @@
 // `ckpt restore --all`, after the reboot: every container the journal says was
 // checkpointed is restored, `parallel` at a time, each failed attempt retried on the
-// back-off schedule up to `maxAttempts`. The journal records each outcome.
+// back-off schedule up to `maxAttempts`. The journal records each outcome. It holds the
+// store's lock (one --all at a time); each restore takes its container's.
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,6 +14,8 @@ import type { TimeMode } from "../clock/restore-plan.ts";
 import { retryWithBackoff, type BackoffPolicy, type Clock } from "./backoff.ts";
 import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "./journal.ts";
 import { mapLimit } from "./pool.ts";
+import { lockStore } from "../store/locks.ts";
+import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 
 export interface RestoreAllOptions {
   parallel: number;
@@ -32,6 +35,15 @@ export interface RestoreAllResult {
 }
 
 export async function restoreAll(globals: GlobalOptions, options: RestoreAllOptions): Promise<RestoreAllResult> {
+  const storeLock = await lockStore(openStore(globals).layout, { timeoutMs: globals.lockTimeoutMs });
+  try {
+    return await restoreAllLocked(globals, options);
+  } finally {
+    storeLock.release();
+  }
+}
+
+async function restoreAllLocked(globals: GlobalOptions, options: RestoreAllOptions): Promise<RestoreAllResult> {
   const store = openStore(globals);
   const path = store.layout.recoveryJournal();
   const file = new JournalFile(path, await readJournal(path));
@@ -42,7 +54,7 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
     let attempts = entry.state === "failed" ? entry.attempts : 0;
     try {
       await retryWithBackoff(
-        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs }),
+        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs, lockTimeoutMs: globals.lockTimeoutMs }),
         options.policy,
         {
           maxAttempts: options.maxAttempts,
@@ -69,6 +81,13 @@ export async function restoreAll(globals: GlobalOptions, options: RestoreAllOpti
     await record(entry.name, outcome);
     options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
   }
+  // Containers checkpoint --all left alone because another command held them.
+  for (const entry of plan.report.filter((e) => e.state === "busy")) {
+    const outcome = await recoverBusy(globals, entry.name, BigInt(file.journal.startedAtNs), options);
+    if (outcome === null) continue;
+    await record(entry.name, outcome);
+    options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
+  }
   await file.settled();
   return { path, journal: file.journal, reported: plan.report };
 }
@@ -85,10 +104,27 @@ async function recoverPending(globals: GlobalOptions, name: string, timeMode: Ti
   const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
-    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name) });
+    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name), lockTimeoutMs: globals.lockTimeoutMs });
     return { state: "restored", reason: "checkpoint --all was interrupted after CRIU dumped it; restored from that dump", checkpoint: dumped };
   } catch (error) {
     return { state: "lost", reason: `checkpoint --all was interrupted after CRIU dumped it, and restoring that dump failed: ${error instanceof Error ? error.message : String(error)}; the images are kept in ${dumped}` };
+  }
+}
+
+// A container another command held during checkpoint --all: running now, it is left; a
+// checkpoint of it made since checkpoint --all began (by the command that held it) is
+// restored; otherwise it stays busy in the journal (null), with the holder named.
+async function recoverBusy(globals: GlobalOptions, name: string, journalStartedNs: bigint, options: RestoreAllOptions): Promise<{ state: "left" | "restored" | "failed"; reason: string | null; checkpoint?: string; attempts?: number } | null> {
+  const ctx = await openContainer(globals, name).catch(() => null);
+  if (ctx !== null && isActive((await liveState(ctx)).status)) return { state: "left", reason: "another command held it during checkpoint --all; it runs" };
+  const store = openStore(globals);
+  const since = (await listCheckpoints(store.layout, name)).filter((c) => BigInt(c.manifest.checkpointedAtNs) >= journalStartedNs).at(-1);
+  if (since === undefined) return null;
+  try {
+    await restoreContainer(store, { source: since.dir, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs, lockTimeoutMs: globals.lockTimeoutMs });
+    return { state: "restored", reason: "another command held it during checkpoint --all; restored from the checkpoint it made", checkpoint: since.dir, attempts: 1 };
+  } catch (error) {
+    return { state: "failed", reason: error instanceof Error ? error.message : String(error), checkpoint: since.dir, attempts: 1 };
   }
 }
 
