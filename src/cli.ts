@@ -46,7 +46,7 @@ function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     // Set before any subcommand is added: commander copies it to each one at creation.
     .exitOverride()
-    .addHelpText("after", `\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
+    .addHelpText("after", `\nLocks: a command that changes a container holds its lock; another command on it waits\nup to --lock-timeout (default 5s), then exits 9 naming the holder. A killed ckpt's locks\nare free at once.\n\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
 
   // The global settings the user typed as flags (not commander's defaults, nor what the
   // hook below filled in from the environment or the config file).
@@ -175,7 +175,7 @@ environment, which wins over the file.
     .command("checkpoint")
     .description("checkpoint running containers into ckpt's checkpoint store (it survives a reboot)")
     .argument("[names...]", "containers")
-    .option("-a, --all", "every running container, into the store, with a recovery journal for restore --all (before a reboot)")
+    .option("-a, --all", "every running container, into the store, with a recovery journal for restore --all (before a reboot); one another ckpt command holds is left alone, journalled busy")
     .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
     .option("--no-stop", "with --all: leave running a container that cannot be checkpointed, instead of stopping it gracefully")
     .option("-t, --time <duration>", "with --all: grace between SIGTERM and SIGKILL when a container is stopped (default 10s; CKPT_STOP_TIMEOUT)")

@@ -116,7 +116,7 @@ export async function tryLockContainer(layout: StoreLayout, name: string, purpos
 // The containers that have a lock file (held or not): a container being restored under a
 // new name has one before it has a record.
 export async function lockedContainerNames(layout: StoreLayout): Promise<string[]> {
-  const files = await readdir(join(layout.root, "locks")).catch(() => [] as string[]);
+  const files = await readdir(layout.locksDir()).catch(() => [] as string[]);
   return files.flatMap((f) => /^container-(.+)\.lock$/.exec(f)?.slice(1) ?? []);
 }
 
@@ -136,7 +136,7 @@ export async function withContainerLock<T>(layout: StoreLayout, name: string, op
 const held = new Map<string, { fd: number; holderPath: string; count: number }>();
 
 async function acquire(layout: StoreLayout, file: string, subject: string, options: LockOptions): Promise<HeldLock> {
-  const dir = join(layout.root, "locks");
+  const dir = layout.locksDir();
   const path = join(dir, `${file}.lock`);
   const holderPath = join(dir, `${file}.holder`);
   const already = held.get(path);
