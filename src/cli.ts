@@ -53,13 +53,14 @@ function buildProgram(): Command {
     .addOption(new Option("--runtime <name>", "OCI runtime (CKPT_RUNTIME)").choices(["runc", "crun"]))
     .option("--criu <path>", "CRIU binary to use (CKPT_CRIU)")
     .option("--config <file>", "config file (default /etc/ckpt/config.json; CKPT_CONFIG)")
+    .option("--lock-timeout <duration>", "how long to wait for a container another ckpt command is working on, then exit 9 naming it (default 5s; CKPT_LOCK_TIMEOUT)")
     .option("--json", "machine-readable output")
     .option("--no-color", "no colours in output")
     .option("-v, --verbose", "say more about what happens")
     .showHelpAfterError("(run with --help for usage)")
     // Set before any subcommand is added: commander copies it to each one at creation.
     .exitOverride()
-    .addHelpText("after", `\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
+    .addHelpText("after", `\nLocks: a command that changes a container holds its lock; another command on it waits\nup to --lock-timeout (default 5s), then exits 9 naming the holder. A killed ckpt's locks\nare free at once.\n\nExit codes:\n${Object.entries(exitCodeMeaning).map(([c, m]) => `  ${c.padStart(3)}  ${m}`).join("\n")}\n`);
 
   // Every setting is resolved once, before the command's action runs (not for --help),
   // from the flags typed on the command line (the program's and the command's own),
@@ -74,7 +75,7 @@ function buildProgram(): Command {
   // The options of the command that runs, with the settings.
   const opts = <T extends object = OptionValues>(cmd: Command): T & GlobalOptions => {
     if (settings === undefined) throw new Error("the settings were not resolved before the command ran");
-    return { ...cmd.optsWithGlobals<T>(), settings };
+    return { ...cmd.optsWithGlobals<T>(), settings, lockTimeoutMs: settings.lockTimeout.value };
   };
 
   program
@@ -185,7 +186,7 @@ environment, which wins over the file.
     .command("checkpoint")
     .description("checkpoint running containers into ckpt's checkpoint store (it survives a reboot)")
     .argument("[names...]", "containers")
-    .option("-a, --all", "every running container, into the store, with a recovery journal for restore --all (before a reboot)")
+    .option("-a, --all", "every running container, into the store, with a recovery journal for restore --all (before a reboot); one another ckpt command holds is left alone, journalled busy")
     .option("--parallel <n>", "with --all: containers at once (default: the number of cores; CKPT_PARALLEL)")
     .option("--no-stop", "with --all: leave running a container that cannot be checkpointed, instead of stopping it gracefully")
     .option("-t, --time <duration>", "with --all: grace between SIGTERM and SIGKILL when a container is stopped (default 10s; CKPT_STOP_TIMEOUT)")

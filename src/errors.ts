@@ -30,7 +30,7 @@ export const exitCodeMeaning: Record<ExitCode, string> = {
   6: "CRIU failed: the evidence from its log is printed and the log is kept",
   7: "the OCI runtime failed",
   8: "bad checkpoint: missing, damaged or unsafe checkpoint data",
-  9: "conflict: the name is taken or the container is in the wrong state",
+  9: "conflict: the name is taken, the container is in the wrong state, or another ckpt command holds it (--lock-timeout)",
   10: "transfer failed: the archive could not be written or read (closed pipe, full disk); the container keeps running",
   130: "interrupted by a signal",
   141: "output closed early (for example piped into head): ckpt ended quietly, as a program killed by SIGPIPE would",

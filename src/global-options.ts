@@ -9,6 +9,10 @@ export interface GlobalOptions {
   json?: boolean | undefined;
   color?: boolean | undefined;
   verbose?: boolean | undefined;
+  // --lock-timeout as typed; lockTimeoutMs is the resolved setting (flag, environment,
+  // config file or default), filled in before any command runs.
+  lockTimeout?: string | undefined;
+  lockTimeoutMs?: number | undefined;
 }
 
 export const DEFAULT_ROOT = "/var/lib/ckpt";

@@ -10,6 +10,8 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { progressDisplay } from "../output/progress.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
+import { withContainerLock } from "../store/locks.ts";
+import { openStore } from "../container/context.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
@@ -37,22 +39,26 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     allowProcessLoss: options.allowProcessLoss === true,
   };
   if (typeof options.sign === "string" && options.export === undefined) throw new CkptError(ExitCode.usage, "--sign goes with --export: only archives are signed");
-  if (options.export !== undefined) {
+  const destination = options.export;
+  if (destination !== undefined) {
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
     const progress = progressDisplay(options);
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
     const { exportCheckpoint } = await import("../operations/export.ts");
     const { selectSigningKey } = await import("../signing/key-store.ts");
-    const ctx = await openRecovered(options, names[0]!);
-    // Chosen before anything is dumped: a missing key costs nothing.
-    const signer = await selectSigningKey(ctx.store.layout, options.sign);
-    const result = await exportCheckpoint(ctx, {
-      ...request,
-      signer: signer ?? undefined,
-      destination: options.export,
-      compression: options.settings.compress.value,
-      ignoreRootfs: options.ignoreRootfs === true,
-      ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
+    // The container's lock for the whole export (and the restore a failed one makes).
+    const result = await withContainerLock(openStore(options).layout, names[0]!, { timeoutMs: options.lockTimeoutMs }, async () => {
+      const ctx = await openRecovered(options, names[0]!);
+      // Chosen before anything is dumped: a missing key costs nothing.
+      const signer = await selectSigningKey(ctx.store.layout, options.sign);
+      return exportCheckpoint(ctx, {
+        ...request,
+        signer: signer ?? undefined,
+        destination,
+        compression: options.settings.compress.value,
+        ignoreRootfs: options.ignoreRootfs === true,
+        ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
+      });
     }).finally(() => progress.done());
     // With --export -, standard output carries the archive: the report goes to stderr.
     const write = (text: string) => (result.destination === "-" ? process.stderr : process.stdout).write(text);
@@ -66,13 +72,12 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   const results: CheckpointResult[] = [];
   for (const name of names) {
     if (!options.json && names.length > 1) process.stderr.write(`checkpointing ${name}...\n`);
-    const ctx = await openRecovered(options, name);
-    const result = await checkpointContainer(ctx, request);
+    const result = await withContainerLock(openStore(options).layout, name, { timeoutMs: options.lockTimeoutMs }, async () => checkpointContainer(await openRecovered(options, name), request));
     results.push(result);
     for (const w of result.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
     // The retain setting: the newest checkpoints stay, older ones go (checkpoint/prune.ts).
     const { applyRetention } = await import("../checkpoint/prune.ts");
-    const retention = await applyRetention(ctx.store, [name], options.settings.retain.value);
+    const retention = await applyRetention(openStore(options), [name], options.settings.retain.value);
     for (const w of retention.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
     if (!options.json && retention.removed.length > 0) process.stderr.write(`retain ${String(options.settings.retain.value)}: removed ${retention.removed.join(", ")}\n`);
     if (!options.json) render(result, options, (t) => process.stdout.write(t));

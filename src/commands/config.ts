@@ -7,7 +7,7 @@ import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 
-const DURATIONS = new Set<SettingKey>(["progressTimeout", "stopTimeout", "backoffInitial", "backoffMax", "backoffReset"]);
+const DURATIONS = new Set<SettingKey>(["progressTimeout", "stopTimeout", "backoffInitial", "backoffMax", "backoffReset", "lockTimeout"]);
 
 export function configCommand(options: GlobalOptions): void {
   const { settings } = options;

@@ -1,5 +1,7 @@
 // `ckpt migrate NAME --to TARGET [--json]`
 import { openRecovered } from "./open-recovered.ts";
+import { openStore } from "../container/context.ts";
+import { lockContainer } from "../store/locks.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { migrateContainer } from "../operations/migrate.ts";
@@ -39,6 +41,9 @@ export async function migrateCommand(name: string, options: MigrateOptions): Pro
     }
     lazy = parsePageServer(options.pageServer);
   }
+  // The source's lock, held until ckpt exits: the whole migration, a --lazy one's page
+  // transfer included.
+  await lockContainer(openStore(options).layout, name, { timeoutMs: options.lockTimeoutMs });
   const ctx = await openRecovered(options, name);
   if (lazy !== undefined) {
     if (!ctx.runtime.adapter.lazyPages) {

@@ -23,21 +23,20 @@ interface AllOptions extends GlobalOptions {
 
 export async function checkpointAllCommand(options: AllOptions): Promise<void> {
   const { settings } = options;
-  const { journal, path } = await checkpointAll(openStore(options), { parallel: settings.parallel.value, stop: options.stop !== false, graceSeconds: settings.stopTimeout.value / 1000, progressTimeoutMs: settings.progressTimeout.value, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
+  const { journal, path } = await checkpointAll(openStore(options), { parallel: settings.parallel.value, stop: options.stop !== false, graceSeconds: settings.stopTimeout.value / 1000, progressTimeoutMs: settings.progressTimeout.value, lockTimeoutMs: options.lockTimeoutMs, dumpOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true, tcpClose: options.tcpClose === true }, onEvent: containerEvent(options) });
   // The retain setting, once the journal is complete (what it names is never removed).
   const { applyRetention } = await import("../checkpoint/prune.ts");
   const retention = await applyRetention(openStore(options), journal.entries.filter((e) => e.state === "checkpointed").map((e) => e.name), settings.retain.value);
   for (const w of retention.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   render(journal, path, options);
   // Every container handled (checkpointed, or stopped as asked) is success; one left
-  // running or lost is not.
-  const bad = journal.entries.filter((e) => e.state === "left" || e.state === "lost" || e.state === "pending");
+  // running, lost, or busy with another command is not.
+  const bad = journal.entries.filter((e) => e.state === "left" || e.state === "lost" || e.state === "pending" || e.state === "busy");
   if (bad.length > 0) throw new CkptError(ExitCode.refused, `${bad.length} container(s) were neither checkpointed nor stopped: ${bad.map((e) => `${e.name} (${e.state})`).join(", ")}`, { hint: `the journal ${path} has the reasons` });
 }
 
 export async function restoreAllCommand(options: AllOptions): Promise<void> {
   const { settings } = options;
-  const { restoreContainer } = await import("../operations/restore.ts");
   const maxAttempts = Number(options.maxAttempts ?? 5);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new CkptError(ExitCode.usage, `--max-attempts ${options.maxAttempts}: give a whole number of at least 1`);
   // What killed commands left is finished or undone first (say what), so that each
@@ -46,7 +45,7 @@ export async function restoreAllCommand(options: AllOptions): Promise<void> {
   for (const report of await recoverAll(store)) process.stderr.write(`ckpt: recovered ${report.said}\n`);
   await sweepOrphanedStaging(store.layout.root);
   const result = await restoreAll(store, {
-    restore: (store, attempt) => restoreContainer(store, { ...attempt, options: {} }),
+    lockTimeoutMs: options.lockTimeoutMs,
     parallel: settings.parallel.value,
     policy: { initialMs: settings.backoffInitial.value, maxMs: settings.backoffMax.value, resetAfterMs: settings.backoffReset.value },
     maxAttempts,

@@ -58,6 +58,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     network: networkRequest(options),
     allow: options.allow,
     lazyPagesFrom: options.pageServer === undefined ? undefined : parsePageServer(options.pageServer),
+    lockTimeoutMs: options.lockTimeoutMs,
   };
   let result: RestoreResult;
   let imported: ImportResult | undefined;

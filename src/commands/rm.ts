@@ -14,6 +14,7 @@ import { sayRecovered } from "./open-recovered.ts";
 import { DamagedRecordError, type ContainerStore } from "../store/container-store.ts";
 import { validateContainerName } from "../store/names.ts";
 import { inspectDamaged, removeDamaged } from "../container/damaged.ts";
+import { withContainerLock } from "../store/locks.ts";
 
 interface RmOptions extends GlobalOptions {
   force?: boolean;
@@ -37,7 +38,8 @@ export async function rmCommand(names: string[], options: RmOptions): Promise<vo
   for (const name of names) {
     let removal: Removal;
     try {
-      removal = { name, outcome: (await removeOne(store, name, force)) ? "removed" : "missing" };
+      const removed = await withContainerLock(store.layout, name, { timeoutMs: options.lockTimeoutMs }, () => removeOne(store, name, force));
+      removal = { name, outcome: removed ? "removed" : "missing" };
     } catch (error) {
       if (!(error instanceof CkptError)) {
         unexpected ??= error;

@@ -7,6 +7,7 @@ import { colors } from "../output/color.ts";
 import { followLogs } from "./logs.ts";
 import { formatRestartPolicy, parseRestartPolicy } from "../restart/policy.ts";
 import { networkRequest, type NetworkFlags } from "./network-flags.ts";
+import { lockContainer } from "../store/locks.ts";
 
 interface RunOptions extends GlobalOptions, NetworkFlags {
   name?: string;
@@ -22,6 +23,9 @@ export async function runCommand(bundle: string, command: string[], options: Run
     resetAfterMs: settings.backoffReset.value,
   });
   const store = openStore(options);
+  // The name's lock while the container is created, not while its output is followed; a
+  // generated name is this run's alone.
+  const lock = options.name === undefined ? undefined : await lockContainer(store.layout, options.name, { timeoutMs: options.lockTimeoutMs });
   const result = await runContainer(store, {
     bundle,
     name: options.name,
@@ -29,7 +33,7 @@ export async function runCommand(bundle: string, command: string[], options: Run
     command: command.length > 0 ? command : undefined,
     restart,
     network: networkRequest(options),
-  });
+  }).finally(() => lock?.release());
   for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   const { record } = result;
   if (options.json) {

@@ -39,6 +39,7 @@ export const SETTINGS = {
   backoffMax: { env: "CKPT_BACKOFF_MAX", flag: "--backoff-max", default: "5m", schema: durationMs, doc: "longest retry delay (the delay doubles up to it)" },
   backoffReset: { env: "CKPT_BACKOFF_RESET", flag: "--backoff-reset", default: "10m", schema: durationMs, doc: "running this long without failing starts the back-off over" },
   timeMode: { env: "CKPT_TIME_MODE", flag: "--time-mode", default: "auto", schema: z.enum(["auto", "host", "continue", "suspend"]), doc: "default clock policy of restores (restore --all after a reboot: continue)" },
+  lockTimeout: { env: "CKPT_LOCK_TIMEOUT", flag: "--lock-timeout", default: "5s", schema: durationMs, doc: "how long a command waits for a container (or the store, for --all) another ckpt command holds, before it fails with exit 9 naming that command" },
   compress: { env: "CKPT_COMPRESS", flag: "--compress", default: "zstd", schema: z.enum(["zstd", "gzip", "none"]), doc: "default compression of exported archives" },
   // Retention: the newest N complete checkpoints of a container are kept after each
   // checkpoint ("all": none is removed). Never those the recovery journal names, nor a

@@ -23,6 +23,9 @@ export interface ExecRequest {
   command: string[];
   // Start it in the background, inside PID 1's process tree, its output to the container log.
   detach: boolean;
+  // Called when the process runs (runc wrote its PID), perhaps more than once; not when it
+  // never started.
+  onStarted?: () => void;
 }
 
 export interface ExecResult {
@@ -112,6 +115,8 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
       writeLogLines(read.lines, output);
     };
     while (running) {
+      // runc writes the pid file once the process runs.
+      if (request.onStarted !== undefined && existsSync(join(scratch, "pid"))) request.onStarted();
       if (!outputClosed()) await relay();
       await new Promise((r) => setTimeout(r, 15));
     }

@@ -25,6 +25,7 @@ import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { parseStagingName, stagingParents, stagingRootTag } from "../archive/staging.ts";
 import { ownerAlive, readIntent, removeIntent, type Intent } from "./intent.ts";
+import { DEFAULT_LOCK_TIMEOUT_MS, LockBusyError, withContainerLock } from "../store/locks.ts";
 
 // What recovery found and did, for the command to say.
 export interface RecoveryReport {
@@ -70,7 +71,15 @@ export function planRecovery(intent: Intent, facts: RecoveryFacts): RecoveryPlan
 
 // Finishes or undoes the interrupted operation on `name`, if there is one whose owner is
 // gone; returns what was done (null: nothing to recover, or its owner still runs).
-export async function recoverContainer(store: ContainerStore, name: string): Promise<RecoveryReport | null> {
+export async function recoverContainer(store: ContainerStore, name: string, lockTimeoutMs?: number): Promise<RecoveryReport | null> {
+  const first = await readIntent(store.layout, name).catch(() => ({ kind: "none" }) as const);
+  if (first.kind === "none" || (first.kind === "intent" && (await ownerAlive(first.intent)))) return null;
+  // Under the container's lock (this process's own, if it holds it already): never two
+  // recoveries of one operation at once.
+  return withContainerLock(store.layout, name, { timeoutMs: lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS }, () => recoverLocked(store, name));
+}
+
+async function recoverLocked(store: ContainerStore, name: string): Promise<RecoveryReport | null> {
   const reading = await readIntent(store.layout, name).catch(() => ({ kind: "none" }) as const);
   if (reading.kind === "none") return null;
   if (reading.kind === "damaged") {
@@ -264,7 +273,11 @@ export async function recoverAll(store: ContainerStore, names?: string[]): Promi
   const all = names ?? (await readdir(store.layout.containersDir()).catch(() => [] as string[]));
   const reports: RecoveryReport[] = [];
   for (const name of all) {
-    const report = await recoverContainer(store, name);
+    // One another command holds is left to it (its own operation, or its recovery).
+    const report = await recoverContainer(store, name).catch((error: unknown) => {
+      if (error instanceof LockBusyError) return null;
+      throw error;
+    });
     if (report !== null) reports.push(report);
   }
   return reports;

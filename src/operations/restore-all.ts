@@ -1,6 +1,7 @@
 // `ckpt restore --all`, after the reboot: every container the journal says was
 // checkpointed is restored, `parallel` at a time, each failed attempt retried on the
-// back-off schedule up to `maxAttempts`. The journal records each outcome.
+// back-off schedule up to `maxAttempts`. The journal records each outcome. It holds the
+// store's lock (one --all at a time); each restore takes its container's.
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,27 +9,17 @@ import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { liveState, openContainer } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
-import type { RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { retryWithBackoff, type BackoffPolicy, type Clock } from "../recovery/backoff.ts";
 import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "../recovery/journal.ts";
 import { mapLimit } from "../recovery/pool.ts";
-
-// One restore of a checkpoint (restore/restore.ts's restoreContainer, which the caller
-// passes in: the restore is a layer above this one).
-export interface RestoreAttempt {
-  source: string;
-  newName: string | undefined;
-  runtime: RuntimeName | undefined;
-  timeMode: TimeMode;
-  progressTimeoutMs?: number;
-  bundle?: string;
-}
-export type RestoreCheckpoint = (store: ContainerStore, attempt: RestoreAttempt) => Promise<unknown>;
+import { lockStore } from "../store/locks.ts";
+import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
+import { restoreContainer } from "./restore.ts";
 
 export interface RestoreAllOptions {
-  restore: RestoreCheckpoint;
   parallel: number;
+  lockTimeoutMs?: number | undefined;
   policy: BackoffPolicy;
   maxAttempts: number;
   timeMode: TimeMode;
@@ -45,6 +36,15 @@ export interface RestoreAllResult {
 }
 
 export async function restoreAll(store: ContainerStore, options: RestoreAllOptions): Promise<RestoreAllResult> {
+  const storeLock = await lockStore(store.layout, { timeoutMs: options.lockTimeoutMs });
+  try {
+    return await restoreAllLocked(store, options);
+  } finally {
+    storeLock.release();
+  }
+}
+
+async function restoreAllLocked(store: ContainerStore, options: RestoreAllOptions): Promise<RestoreAllResult> {
   const path = store.layout.recoveryJournal();
   const file = new JournalFile(path, await readJournal(path, (name) => store.layout.containerCheckpointsDir(name)));
   const plan = planRestoreAll(file.journal);
@@ -54,7 +54,7 @@ export async function restoreAll(store: ContainerStore, options: RestoreAllOptio
     let attempts = entry.state === "failed" ? entry.attempts : 0;
     try {
       await retryWithBackoff(
-        () => options.restore(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, progressTimeoutMs: options.progressTimeoutMs }),
+        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs, lockTimeoutMs: options.lockTimeoutMs }),
         options.policy,
         {
           maxAttempts: options.maxAttempts,
@@ -77,7 +77,14 @@ export async function restoreAll(store: ContainerStore, options: RestoreAllOptio
   // frozen, leave running what it never reached, and bring back what CRIU dumped after
   // ckpt was gone (its images are complete when CRIU's statistics were written).
   for (const entry of plan.report.filter((e) => e.state === "pending")) {
-    const outcome = await recoverPending(store, options.restore, entry.name, options.timeMode);
+    const outcome = await recoverPending(store, entry.name, options.timeMode, options.lockTimeoutMs);
+    await record(entry.name, outcome);
+    options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
+  }
+  // Containers checkpoint --all left alone because another command held them.
+  for (const entry of plan.report.filter((e) => e.state === "busy")) {
+    const outcome = await recoverBusy(store, entry.name, BigInt(file.journal.startedAtNs), options);
+    if (outcome === null) continue;
     await record(entry.name, outcome);
     options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
   }
@@ -85,7 +92,7 @@ export async function restoreAll(store: ContainerStore, options: RestoreAllOptio
   return { path, journal: file.journal, reported: plan.report };
 }
 
-async function recoverPending(store: ContainerStore, restore: RestoreCheckpoint, name: string, timeMode: TimeMode): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
+async function recoverPending(store: ContainerStore, name: string, timeMode: TimeMode, lockTimeoutMs: number | undefined): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
   const ctx = await openContainer(store, name).catch(() => null);
   if (ctx === null) return { state: "lost", reason: "checkpoint --all was interrupted and the container no longer exists" };
   const live = await liveState(ctx);
@@ -97,10 +104,26 @@ async function recoverPending(store: ContainerStore, restore: RestoreCheckpoint,
   const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
-    await restore(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, bundle: ctx.store.layout.bundleDir(name) });
+    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name), lockTimeoutMs });
     return { state: "restored", reason: "checkpoint --all was interrupted after CRIU dumped it; restored from that dump", checkpoint: dumped };
   } catch (error) {
     return { state: "lost", reason: `checkpoint --all was interrupted after CRIU dumped it, and restoring that dump failed: ${error instanceof Error ? error.message : String(error)}; the images are kept in ${dumped}` };
+  }
+}
+
+// A container another command held during checkpoint --all: running now, it is left; a
+// checkpoint of it made since checkpoint --all began (by the command that held it) is
+// restored; otherwise it stays busy in the journal (null), with the holder named.
+async function recoverBusy(store: ContainerStore, name: string, journalStartedNs: bigint, options: RestoreAllOptions): Promise<{ state: "left" | "restored" | "failed"; reason: string | null; checkpoint?: string; attempts?: number } | null> {
+  const ctx = await openContainer(store, name).catch(() => null);
+  if (ctx !== null && isActive((await liveState(ctx)).status)) return { state: "left", reason: "another command held it during checkpoint --all; it runs" };
+  const since = (await listCheckpoints(store.layout, name)).filter((c) => BigInt(c.manifest.checkpointedAtNs) >= journalStartedNs).at(-1);
+  if (since === undefined) return null;
+  try {
+    await restoreContainer(store, { source: since.dir, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs, lockTimeoutMs: options.lockTimeoutMs });
+    return { state: "restored", reason: "another command held it during checkpoint --all; restored from the checkpoint it made", checkpoint: since.dir, attempts: 1 };
+  } catch (error) {
+    return { state: "failed", reason: error instanceof Error ? error.message : String(error), checkpoint: since.dir, attempts: 1 };
   }
 }
 

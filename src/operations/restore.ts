@@ -46,6 +46,7 @@ import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import type { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import { newContainerId, validateContainerName } from "../store/names.ts";
+import { lockContainer, type HeldLock } from "../store/locks.ts";
 import { containerStatus, isActive } from "../container/status.ts";
 import { beginRun, holdRestarts } from "../restart/restart-state.ts";
 import { NO_RESTART, RestartPolicySchema, type RestartPolicy } from "../restart/policy.ts";
@@ -79,6 +80,8 @@ export interface RestoreRequest {
   // The key that signed an imported archive, when this host trusts it: the checkpoint is
   // then as trusted as one made here (its spec and restart policy are taken as they are).
   trustedSigner?: TrustedSigner | undefined;
+  // How long to wait for a container another command holds (store/locks.ts).
+  lockTimeoutMs?: number | undefined;
 }
 
 export interface TrustedSigner {
@@ -103,7 +106,27 @@ export interface RestoreResult {
   lazyPages: { from: string; daemonPid: number; logPath: string; daemon: LazyPagesDaemon } | null;
 }
 
+// Whether `source` names a container of the store (its latest checkpoint), not a directory.
+function isStoreName(source: string): boolean {
+  return !source.includes("/") && checkpointKind(source) === null;
+}
+
+// LOCKS: a restore holds the lock of the container it restores, from the moment its name
+// is known to the end, and first that of the container whose latest checkpoint it reads
+// (never one a running checkpoint is about to supersede). restoreContainerLocked takes the
+// target's through `lockName`, in one marked line.
 export async function restoreContainer(store: ContainerStore, request: RestoreRequest): Promise<RestoreResult> {
+  const locks: HeldLock[] = [];
+  const lockName = async (name: string) => void locks.push(await lockContainer(store.layout, name, { timeoutMs: request.lockTimeoutMs }));
+  try {
+    if (isStoreName(request.source)) await lockName(request.source);
+    return await restoreContainerLocked(store, request, lockName);
+  } finally {
+    for (const lock of locks.reverse()) lock.release();
+  }
+}
+
+async function restoreContainerLocked(store: ContainerStore, request: RestoreRequest, lockName: (name: string) => Promise<void>): Promise<RestoreResult> {
   const started = process.hrtime.bigint();
   // A container name: an interrupted operation on it is finished first, so that the
   // newest checkpoint is the one a killed checkpoint completed, never an older one.
@@ -124,6 +147,7 @@ export async function restoreContainer(store: ContainerStore, request: RestoreRe
   }
 
   const name = validateContainerName(request.newName ?? manifest.container.name);
+  await lockName(name); // LOCKS: the target name's, until restoreContainer returns.
   const runtimeName = request.runtime ?? manifest.runtime.name;
   const runtime = runtimeFor(store, runtimeName);
   const lazyFrom = request.lazyPagesFrom ?? (manifest.lazyPagesFrom === "" ? undefined : parsePageServer(manifest.lazyPagesFrom));

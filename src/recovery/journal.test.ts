@@ -34,6 +34,15 @@ test("restore --all restores the checkpointed (and retries the failed); pending 
   ]);
 });
 
+test("a container another command held is journalled busy with its holder, and only reported by the plan", () => {
+  let j = newJournal(["a", "b"], "boot-1", 1n);
+  j = recordOutcome(j, "a", { state: "busy", reason: 'container "a" is busy: ckpt checkpoint a (PID 7) has held it for 1.0 s' }, 2n);
+  j = recordOutcome(j, "b", { state: "checkpointed", checkpoint: "/x/b" }, 2n);
+  const plan = planRestoreAll(j);
+  assert.deepEqual(plan.restore.map((e) => e.name), ["b"]);
+  assert.deepEqual(plan.report.map((e) => [e.name, e.state]), [["a", "busy"]]);
+});
+
 test("the journal round-trips through its file; a damaged one is refused with the field named", async () => {
   const dir = await mkdtemp(join(tmpdir(), "ckpt-journal-"));
   try {

@@ -16,8 +16,9 @@ export const JournalEntrySchema = z.object({
   // Before the reboot: pending (not handled yet), checkpointed (in the store), stopped
   // (could not be checkpointed, stopped gracefully; signal says how), left (could not be
   // checkpointed, and --no-stop left it running), lost (the checkpoint failed and the
-  // container is not running any more). After it: restored, or failed (retried next time).
-  state: z.enum(["pending", "checkpointed", "stopped", "left", "lost", "restored", "failed"]),
+  // container is not running any more), busy (another ckpt command held it, named in the
+  // reason: never signalled). After it: restored, or failed (retried next time).
+  state: z.enum(["pending", "checkpointed", "stopped", "left", "lost", "busy", "restored", "failed"]),
   checkpoint: z.string().nullable(),
   signal: z.enum(["SIGTERM", "SIGKILL"]).nullable(),
   reason: z.string().nullable(),

@@ -18,6 +18,8 @@
 //   ROOT/staging/ckpt-PURPOSE-TAG-PID-...  an export's or import's staging on disk (archive/staging.ts)
 //   ROOT/runtime/RUNTIME/                  the OCI runtime's own state (--root)
 //   ROOT/recovery-journal.json             what checkpoint --all did, for restore --all
+//   ROOT/locks/KIND-NAME.lock              flock(2) locks: container-NAME, store-all (locks.ts)
+//   ROOT/locks/KIND-NAME.holder            who holds one: PID, command, since when
 //   ROOT/keys/signing/NAME.pem             this host's Ed25519 signing keys (0600; signing/)
 //   ROOT/keys/trusted/HEX.json             a public key trusted here, by its fingerprint
 import { join } from "node:path";
@@ -91,6 +93,9 @@ export class StoreLayout {
   }
   recoveryJournal(): string {
     return join(this.root, "recovery-journal.json");
+  }
+  locksDir(): string {
+    return join(this.root, "locks");
   }
   keysDir(): string {
     return join(this.root, "keys");
