@@ -4,7 +4,7 @@ import { stopContainer, type StopResult } from "../container/stop.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { printJson } from "../output/json.ts";
 import { withContainerLock } from "../store/locks.ts";
-import { openContainer, openStore } from "../container/context.ts";
+import { openStore } from "../container/context.ts";
 
 export async function stopCommand(names: string[], options: GlobalOptions): Promise<void> {
   // -t, else CKPT_STOP_TIMEOUT, else the config file, else 10s; "5", "5s" and "1m" all work.

@@ -15,7 +15,8 @@ import { findExecutable } from "../host/find-executable.ts";
 import { declaresTimeNamespace, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
-import { checkpointPreflight, describeRefusal, type ContainerTask } from "../checkpoint/preflight.ts";
+import { checkpointPreflight, type ContainerTask } from "../checkpoint/preflight.ts";
+import { planCheckpoint, type CheckpointPlan } from "../checkpoint/checkpoint-plan.ts";
 import { writeManifest, type Manifest } from "../checkpoint/manifest.ts";
 import { checkpointStamp } from "../checkpoint/checkpoint-store.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
@@ -74,62 +75,34 @@ export interface CheckpointResult {
 export async function checkpointContainer(ctx: ContainerContext, request: CheckpointRequest): Promise<CheckpointResult> {
   const started = process.hrtime.bigint();
   const { record, runtime, store } = ctx;
+  // The facts, then the plan (checkpoint/checkpoint-plan.ts): nothing is frozen, and
+  // nothing but CRIU's configuration file for this dump is written, before it says go.
   const live = await liveState(ctx);
-  if (live.status !== "running" || live.pid === null) {
-    throw new CkptError(ExitCode.conflict, `container "${record.name}" is ${live.status}, not running: there is nothing to checkpoint`, {
-      hint: live.status === "checkpointed" ? `it is already checkpointed; restore it with: ckpt restore ${record.name}` : "only running containers can be checkpointed",
-    });
+  const requested = { tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks, tcpClose: request.tcpClose === true };
+  const runtimeVersion = await runtime.version();
+  const base = { name: record.name, runtime: `${record.runtime} ${runtimeVersion}`, status: live.pid === null && live.status === "running" ? ("unknown" as const) : live.status, contradiction: checkDumpRequest(requested) };
+  if (base.status !== "running" || live.pid === null) {
+    throw refusal(planCheckpoint({ ...base, verdict: { ok: true, refusals: [], willBeLost: [] }, effective: requested, unpassable: [], connections: [] }));
   }
   const pid1 = live.pid;
-
-  // Pre-flight: nothing has been touched yet.
   const tasks = await readContainerTasks(pid1);
   const verdict = checkpointPreflight(pid1, tasks, { allowProcessLoss: request.allowProcessLoss });
-  if (!verdict.ok) {
-    const outside = verdict.refusals.some((r) => r.kind === "outside-process-tree");
-    throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": the checkpoint would lose processes or could not be restored`, {
-      evidence: verdict.refusals.map(describeRefusal),
-      hint: outside
-        ? "processes started with `exec -d` by runc or podman live outside PID 1's tree; stop them, start them with `ckpt exec -d` instead, or accept their loss with --allow-process-loss"
-        : "processes started by `runc exec` before 1.2.7 run on the host's clock; stop them and start them again with `ckpt exec`",
-    });
-  }
-
   const spec = await readOciSpec(join(store.layout.bundleDir(record.name), "config.json"));
-  const [bootId, pid1Inode, hostInode, offsetsText, runtimeVersion, criuVersion] = await Promise.all([
+  // The dump's CRIU options: the flags, merged with the operator's CRIU configuration
+  // into the file the runtime names (what is in effect is recorded in the manifest).
+  const criuConfig = verdict.ok && base.contradiction === null ? await writeCriuConfig(containerCriuConfig(store.layout, record.name, spec, { adapter: runtime.adapter, version: runtimeVersion }, "dump", ownCriuOptions(requested, (o) => `checkpoint --${criuOptionName[o]}`))) : null;
+  const effective = criuConfig?.effective ?? requested;
+  const connections = !effective.tcpEstablished && !effective.tcpClose ? (await readTcpConnections(pid1, tasks)).map(describeConnection) : [];
+  const plan = planCheckpoint({ ...base, verdict, effective, unpassable: criuConfig === null ? [] : unpassableOptions(effective, criuConfig.report.readByRuntime), connections });
+  if (plan.kind === "refused" || criuConfig === null) throw refusal(plan);
+
+  const [bootId, pid1Inode, hostInode, offsetsText, criuVersion] = await Promise.all([
     readBootId(),
     readTimeNamespace(pid1).catch(() => 0),
     readTimeNamespace("self").catch(() => 0),
     readTimensOffsetsText(pid1),
-    runtime.version(),
     criuVersionString(),
   ]);
-  // The dump's CRIU options: the flags, merged with the operator's CRIU configuration
-  // into the file the runtime names (what is in effect is recorded in the manifest).
-  const requested = { tcpEstablished: request.tcpEstablished, fileLocks: request.fileLocks, tcpClose: request.tcpClose === true };
-  const contradiction = checkDumpRequest(requested);
-  if (contradiction !== null) throw new CkptError(ExitCode.usage, contradiction);
-  const criuConfig = await writeCriuConfig(containerCriuConfig(store.layout, record.name, spec, { adapter: runtime.adapter, version: runtimeVersion }, "dump", ownCriuOptions(requested, (o) => `checkpoint --${criuOptionName[o]}`)));
-  const effective = criuConfig.effective;
-  const unpassable = unpassableOptions(effective, criuConfig.report.readByRuntime);
-  if (unpassable.length > 0) {
-    throw new CkptError(ExitCode.usage, `${record.runtime} ${runtimeVersion} cannot give CRIU ${unpassable.map((o) => `--${criuOptionName[o]}`).join(", ")}: it has no such flag and has CRIU read no configuration file`, {
-      hint: "checkpoint it without that option, or run the container on runc",
-    });
-  }
-  // CRIU fails on the first connected TCP socket unless told to keep or drop them: name
-  // them all instead, before anything is frozen.
-  // (The operator's CRIU configuration may have told it: what is in effect decides.)
-  if (!effective.tcpEstablished && !effective.tcpClose) {
-    const connections = await readTcpConnections(pid1, tasks);
-    if (connections.length > 0) {
-      throw new CkptError(ExitCode.refused, `refusing to checkpoint "${record.name}": it has ${connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`, {
-        evidence: connections.map(describeConnection),
-        hint: "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
-      });
-    }
-  }
-
   const pid1Offsets = offsetsText === null ? { monotonicNs: 0n, boottimeNs: 0n } : parseTimensOffsets(offsetsText);
   const clocksBefore = await readHostClocks();
 
@@ -312,6 +285,12 @@ export async function recordCheckpoint(layout: StoreLayout, record: ContainerRec
   }
   await rename(partialDir, finalDir);
   return manifest;
+}
+
+// The plan's refusal as the error the command reports.
+function refusal(plan: CheckpointPlan): CkptError {
+  if (plan.kind !== "refused") return new CkptError(ExitCode.internal, "the checkpoint plan went ahead without its CRIU configuration");
+  return new CkptError(plan.exitCode, plan.message, { evidence: plan.evidence, ...(plan.hint === undefined ? {} : { hint: plan.hint }) });
 }
 
 // Keeps the log, removes the images, makes sure the container still runs, and throws.
