@@ -4,7 +4,7 @@
 // lock, or by holding a lock with `ckpt stop` of a container that ignores SIGTERM.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, readdir, readlink, stat } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa, type Result } from "execa";
@@ -13,6 +13,7 @@ import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
+import { stopCriu } from "../harness/criu-stop.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 
 interface PsEntry {
@@ -49,39 +50,6 @@ async function holdsLock(ckpt: CkptRoot, file: string, pid: number): Promise<voi
     const text = await readFile(join(ckpt.root, "locks", `${file}.holder`), "utf8").catch(() => "");
     return text.includes(`"pid":${pid},`) ? true : undefined;
   }, 30_000);
-}
-
-// Stops (SIGSTOP) the CRIU that runc runs for `what` under this root once its log has
-// begun, as the recovery tests do; returns its PID. The caller continues it (SIGCONT).
-async function stopCriu(sandbox: Sandbox, ckpt: CkptRoot, what: "checkpoint" | "restore"): Promise<number> {
-  const runtimeRoot = join(ckpt.root, "runtime", "runc");
-  const logWritten = async (pid: number) => {
-    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
-      if (/\.log$/.test(target) && ((await stat(`/proc/${pid}/fd/${fd}`).catch(() => null))?.size ?? 0) > 0) return true;
-    }
-    return false;
-  };
-  const pid = await waitFor(`CRIU doing a ${what}, its log begun`, async () => {
-    for (const pid of (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number)) {
-      if ((await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim() !== "criu") continue;
-      const ppid = Number((await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).split(") ")[1]?.split(" ")[1]);
-      const parent = (await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "")).split("\0");
-      if (parent.some((a) => a.includes(runtimeRoot)) && parent.includes(what) && (await logWritten(pid))) {
-        process.kill(pid, "SIGSTOP");
-        return pid;
-      }
-    }
-    return undefined;
-  }, 30_000);
-  sandbox.defer(async () => {
-    try {
-      process.kill(pid, "SIGCONT");
-    } catch {
-      // Already gone.
-    }
-  });
-  return pid;
 }
 
 async function runtimeContainers(ckpt: CkptRoot): Promise<string[]> {
@@ -147,7 +115,7 @@ describe("locks", () => {
     // A restore that holds the name (its CRIU stopped) is named by the next one.
     await ckpt.ok(["checkpoint", "r"]);
     const first = startCkpt(sandbox, ckpt, ["restore", "r"]);
-    const criu = await stopCriu(sandbox, ckpt, "restore");
+    const criu = await stopCriu(ckpt, "restore", sandbox);
     const second = await ckpt.run(["--lock-timeout", "1s", "restore", "r"]);
     assert.equal(second.exitCode, 9, String(second.stderr));
     assert.match(String(second.stderr), new RegExp(`container "r" is busy: ckpt --root \\S+ restore r \\(PID ${first.pid}\\)`));
@@ -168,7 +136,7 @@ describe("locks", () => {
     const id = (await ckpt.json<PsEntry[]>(["ps"]))[0]!.id;
 
     const checkpoint = startCkpt(sandbox, ckpt, ["checkpoint", "c"]);
-    const criu = await stopCriu(sandbox, ckpt, "checkpoint");
+    const criu = await stopCriu(ckpt, "checkpoint", sandbox);
     const rm = startCkpt(sandbox, ckpt, ["--lock-timeout", "60s", "rm", "-f", "c"]);
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(rm.running(), "rm -f waits for the checkpoint instead of killing the container under CRIU");
@@ -192,7 +160,7 @@ describe("locks", () => {
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: memoryHolder });
     for (const name of ["a1", "a2"]) await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", name, bundle]);
     const first = startCkpt(sandbox, ckpt, ["checkpoint", "--all", "--parallel", "1"]);
-    const criu = await stopCriu(sandbox, ckpt, "checkpoint");
+    const criu = await stopCriu(ckpt, "checkpoint", sandbox);
     const journalPath = join(ckpt.root, "recovery-journal.json");
     const journalBefore = await readFile(journalPath, "utf8");
     const second = await ckpt.run(["--lock-timeout", "1s", "checkpoint", "--all", "--parallel", "2"]);
@@ -216,7 +184,7 @@ describe("locks", () => {
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: memoryHolder });
     for (const name of ["b1", "b2"]) await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", name, bundle]);
     const single = startCkpt(sandbox, ckpt, ["checkpoint", "b2"]);
-    const criu = await stopCriu(sandbox, ckpt, "checkpoint");
+    const criu = await stopCriu(ckpt, "checkpoint", sandbox);
     const all = await ckpt.run(["checkpoint", "--all", "--json"]);
     assert.equal(all.exitCode, 5, `busy is not success: ${String(all.stderr)}`);
     const journal = JSON.parse(String(all.stdout)) as Journal;
@@ -240,7 +208,7 @@ describe("locks", () => {
     const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: memoryHolder });
     await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "e", bundle]);
     const checkpoint = startCkpt(sandbox, ckpt, ["checkpoint", "-R", "e"]);
-    const criu = await stopCriu(sandbox, ckpt, "checkpoint");
+    const criu = await stopCriu(ckpt, "checkpoint", sandbox);
     const exec = startCkpt(sandbox, ckpt, ["--lock-timeout", "60s", "exec", "e", "--", "echo", "hello"]);
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(exec.running(), "exec waits: it never starts a process in a container CRIU is dumping");

@@ -3,7 +3,7 @@
 // retrying on the back-off schedule.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, readdir, readlink, rename, stat } from "node:fs/promises";
+import { readFile, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
@@ -12,6 +12,7 @@ import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
+import { stopCriu } from "../harness/criu-stop.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 
 interface PsEntry {
@@ -25,36 +26,6 @@ interface Journal {
 
 // A shell that exits on SIGTERM (PID 1 ignores signals it has no handler for).
 const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
-
-// Finds the CRIU that runc runs for `what` ("checkpoint" or "restore") under this ckpt
-// root, and stops it (SIGSTOP), as a hung CRIU would be; returns its PID.
-// Stops (SIGSTOP) the CRIU that runc runs for `what` under this state root, once CRIU has
-// written the first lines of its log (so the log the error names has CRIU's own words, and
-// the stop lands in the middle of its work, not before it started or after it answered).
-async function stopCriu(ckpt: CkptRoot, what: "checkpoint" | "restore"): Promise<number> {
-  const runtimeRoot = join(ckpt.root, "runtime", "runc");
-  const logWritten = async (pid: number) => {
-    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
-      if (/\.log$/.test(target) && ((await stat(`/proc/${pid}/fd/${fd}`).catch(() => null))?.size ?? 0) > 0) return true;
-    }
-    return false;
-  };
-  return waitFor(`CRIU doing a ${what}, its log begun`, async () => {
-    const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
-    for (const pid of pids) {
-      const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
-      if (comm !== "criu") continue;
-      const ppid = Number((await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).split(") ")[1]?.split(" ")[1]);
-      const parent = (await readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => "")).split("\0");
-      if (parent.some((a) => a.includes(runtimeRoot)) && parent.includes(what) && (await logWritten(pid))) {
-        process.kill(pid, "SIGSTOP");
-        return pid;
-      }
-    }
-    return undefined;
-  }, 30_000);
-}
 
 describe("checkpoint --all and restore --all", () => {
   before(() => removeStaleSandboxes());
