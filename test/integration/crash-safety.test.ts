@@ -69,6 +69,13 @@ async function goesOnFrom(count: () => Promise<number>, atLeast: number): Promis
   assert.ok(later > atLeast, `the counter went on past ${atLeast} (now ${later}): nothing was rolled back`);
 }
 
+// Mounts under the ckpt root other than the running containers' network namespaces (a dead
+// CRIU's bind of the root filesystem, its cgroup yard).
+async function strayMounts(root: string): Promise<string[]> {
+  const lines = (await readFile("/proc/self/mountinfo", "utf8")).split("\n");
+  return lines.map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(`${root}/`) && !m.endsWith("/netns"));
+}
+
 describe("kill -9 of ckpt at each phase", () => {
   before(() => removeStaleSandboxes());
 
@@ -140,6 +147,7 @@ describe("kill -9 of ckpt at each phase", () => {
     await goesOnFrom(count, atKill);
     assert.deepEqual(await leftovers(), [], "no staging is left");
     assert.deepEqual((await readdir(sandbox.dir)).filter((n) => n.includes("c.tar.zst")), [], "no archive and no temporary file at the destination");
+    assert.deepEqual(await strayMounts(ckpt.root), [], "no mount is left");
   });
 
   test("restore killed during its CRIU phase: the next restore recovers (checkpoint kept) and restores; the counter does not go back; no process left", async (t) => {
@@ -160,6 +168,7 @@ describe("kill -9 of ckpt at each phase", () => {
     const runc = await execa("runc", ["--root", join(ckpt.root, "runtime", "runc"), "list", "-q"]);
     assert.equal(runc.stdout.trim().split("\n").filter(Boolean).length, 1, "one runtime container");
     assert.equal((await readFile(join(ckpt.root, "containers", "c", "criu.conf"), "utf8")).trim(), "", "criu.conf does not outlive its restore");
+    assert.deepEqual(await strayMounts(ckpt.root), [], "no mount of the killed restore is left");
   });
 
   test("restore killed after CRIU finished: recover adopts the running container under its monitor; exec and checkpoint work after", async (t) => {
