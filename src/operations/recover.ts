@@ -24,7 +24,8 @@ import { AFTER_RESTORE_SPEC, finishRestore } from "./restore.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { parseStagingName, stagingParents, stagingRootTag } from "../archive/staging.ts";
-import { ownerAlive, readIntent, removeIntent, type Intent } from "./intent.ts";
+import { intentPath, ownerAlive, readIntent, removeIntent, type Intent } from "./intent.ts";
+import { CkptError, ExitCode } from "../errors.ts";
 import { DEFAULT_LOCK_TIMEOUT_MS, LockBusyError, withContainerLock } from "../store/locks.ts";
 
 // What recovery found and did, for the command to say.
@@ -97,7 +98,15 @@ async function recoverLocked(store: ContainerStore, name: string): Promise<Recov
   await waitForOrphanedRuntime(record, intent);
   const facts = await gatherFacts(store, record, intent);
   const plan = planRecovery(intent, facts);
-  const said = await applyRecovery(store, record, intent, plan);
+  let said: string;
+  try {
+    said = await applyRecovery(store, record, intent, plan);
+  } catch (error) {
+    // Kept: the next command (or ckpt recover) tries again; nothing is guessed meanwhile.
+    throw new CkptError(ExitCode.badCheckpoint, `could not finish the interrupted ${intent.operation} of "${name}" (${plan.kind}): ${error instanceof Error ? error.message : String(error)}`, {
+      hint: `its record stays in ${intentPath(store.layout, name)}; ckpt recover ${name} tries again, and ckpt ps -a shows the container as interrupted meanwhile`,
+    });
+  }
   await removeIntent(store.layout, name);
   return { name, operation: intent.operation, phase: intent.phase, outcome: plan.kind, said };
 }
