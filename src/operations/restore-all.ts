@@ -101,7 +101,7 @@ async function restoreAllLocked(store: ContainerStore, options: RestoreAllOption
   // frozen, leave running what it never reached, and bring back what CRIU dumped after
   // ckpt was gone (its images are complete when CRIU's statistics were written).
   for (const entry of plan.report.filter((e) => e.state === "pending")) {
-    const outcome = await recoverPending(store, entry.name, options.timeMode, options.lockTimeoutMs);
+    const outcome = await recoverPending(store, entry.name, BigInt(file.journal.startedAtNs), options.timeMode, options.lockTimeoutMs);
     await record(entry.name, outcome);
     options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
   }
@@ -116,7 +116,7 @@ async function restoreAllLocked(store: ContainerStore, options: RestoreAllOption
   return { path, journal: file.journal, reported: plan.report };
 }
 
-async function recoverPending(store: ContainerStore, name: string, timeMode: TimeMode, lockTimeoutMs: number | undefined): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
+async function recoverPending(store: ContainerStore, name: string, journalStartedNs: bigint, timeMode: TimeMode, lockTimeoutMs: number | undefined): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
   const ctx = await openContainer(store, name).catch(() => null);
   if (ctx === null) return { state: "lost", reason: "checkpoint --all was interrupted and the container no longer exists" };
   const live = await liveState(ctx);
@@ -125,7 +125,10 @@ async function recoverPending(store: ContainerStore, name: string, timeMode: Tim
     return { state: "left", reason: "checkpoint --all was interrupted while the container was frozen; ckpt thawed it and it runs" };
   }
   if (isActive(live.status)) return { state: "left", reason: "checkpoint --all was interrupted before it reached this container; it still runs" };
-  const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
+  // The dump CRIU finished after ckpt was gone: recovery (which restore --all runs first)
+  // has made it a checkpoint under its final name; else it is still STAMP.partial.
+  const recorded = ctx.record.checkpointedTo !== null && existsSync(join(ctx.record.checkpointedTo, "manifest.json")) ? (await listCheckpoints(store.layout, name)).find((c) => resolve(c.dir) === resolve(ctx.record.checkpointedTo!) && BigInt(c.manifest.checkpointedAtNs) >= journalStartedNs) : undefined;
+  const dumped = recorded?.dir ?? (await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name)));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
     await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name), lockTimeoutMs });

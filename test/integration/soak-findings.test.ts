@@ -174,3 +174,18 @@ describe("soak findings: import", () => {
     assert.equal((await ps(ckpt))?.status, "running");
   });
 });
+
+describe("soak findings: checkpoint --all", () => {
+  test("kill -9 of checkpoint --all after CRIU dumped, then restore --all: its own recovery records the dump, and it then reports the container lost and leaves it checkpointed", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const { ckpt, sandbox, count } = await counter(t);
+    await killAt(ckpt, sandbox, ["checkpoint", "--all"], "checkpoint:dumped");
+    const atKill = await count();
+    const back = await ckpt.run(["restore", "--all", "--json"]);
+    const entry = (JSON.parse(String(back.stdout)) as Journal).entries.find((e) => e.name === "c");
+    assert.equal(entry?.state, "restored", `${entry?.state}: ${entry?.reason}`);
+    assert.match(entry?.reason ?? "", /checkpoint --all was interrupted after CRIU dumped it; restored from that dump/);
+    assert.equal((await ps(ckpt))?.status, "running");
+    await neverBelow(count, atKill);
+  });
+});

@@ -10,7 +10,7 @@ import { createBusyboxBundle } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 
 const R = "/tmp/soak-race";
-const OUT = "/tmp/soak-out";
+const OUT = process.env["SOAK_OUT"] ?? "/tmp/soak-out";
 const rounds = Number(process.argv[2] ?? "20");
 let seed = Number(process.argv[3] ?? "99");
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);

@@ -15,7 +15,7 @@ import { parseStagingName, stagingRootTag } from "../../src/archive/staging.ts";
 const R = "/tmp/soak-root";
 const R2 = "/tmp/soak-root2";
 const EXP = "/tmp/soak-exp";
-const OUT = "/tmp/soak-out";
+const OUT = process.env["SOAK_OUT"] ?? "/tmp/soak-out";
 const BUNDLES = "/tmp/soak-bundles";
 const iterations = Number(process.argv[2] ?? "40");
 let seed = Number(process.argv[3] ?? Date.now() % 100000);
