@@ -23,7 +23,7 @@ import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
-import { beginIntent, type IntentHandle } from "./intent.ts";
+import { beginIntent, faultPoint, type IntentHandle } from "./intent.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import { lowerNetwork, releaseContainerNetwork } from "../network/container-network.ts";
@@ -182,6 +182,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   if (!request.leaveRunning && pageServer === undefined) await containerEndedByDump(ctx, partialDir);
   try {
     const manifest = await recordCheckpoint(store.layout, record, draft, { partialDir, finalDir, workDir }, { keep: request.keep, lazy: pageServer !== undefined });
+    await faultPoint(`${intent.intent.operation}:recorded`);
     if (!request.leaveRunning && pageServer === undefined) await store.save({ ...record, checkpointedTo: finalDir });
     if (request.intent === undefined) await intent.done();
     return { name: record.name, dir: finalDir, manifest, lostTasks: verdict.willBeLost, durationNs: process.hrtime.bigint() - started, criuConfig, ...(pageServer ? { pageServer } : {}) };

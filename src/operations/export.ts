@@ -16,7 +16,7 @@ import { liveState, thawIfPaused, type ContainerContext } from "../container/con
 import { CkptError, ExitCode } from "../errors.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { residentBytes } from "../proc/process.ts";
-import { beginIntent, type IntentHandle } from "./intent.ts";
+import { beginIntent, faultPoint, type IntentHandle } from "./intent.ts";
 import { restoreContainer } from "./restore.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
 import type { Compression } from "../archive/compression.ts";
@@ -181,6 +181,7 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
       const archiveBytes = await out.commit();
       const committedAt = process.hrtime.bigint();
       if (request.keep) await keepInStore(ctx, checkpoint);
+      await faultPoint("export:committed");
       if (request.intent === undefined) await intent.done();
       const result: ExportResult = { checkpoint, destination: out.path, compression: request.compression, archiveBytes, tarBytes: written.tarBytes, files: written.files.length, staging: staging.where, signedBy: request.signer === undefined ? null : { name: request.signer.name, fingerprint: request.signer.fingerprint }, durationNs: process.hrtime.bigint() - started, phasesNs: { checkpoint: dumpedAt - started, archive: archivedAt - dumpedAt, commit: committedAt - archivedAt }, staged: null };
       if (request.retainStaging === true) {

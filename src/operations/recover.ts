@@ -9,7 +9,7 @@
 //   - staging directories and temporary archives of dead owners are removed.
 // planRecovery decides from the facts; applyRecovery carries the plan out.
 import { existsSync } from "node:fs";
-import { cp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
@@ -92,6 +92,15 @@ async function recoverLocked(store: ContainerStore, name: string): Promise<Recov
   const record = await store.find(name).catch(() => null);
   if (record === null) {
     await cleanOperationFiles(intent);
+    // A restore or import under a name it claimed, killed before it wrote the record: what
+    // it put in the directory (an unpacked root filesystem) is all there is, and nothing
+    // runs from it (the monitor starts after the record). A record that exists but cannot
+    // be read is not this case: that directory is never touched here.
+    const claimed = (intent.operation === "restore" || intent.operation === "import") && !existsSync(store.layout.containerRecord(name));
+    if (claimed && (await unmountBelow([store.layout.containerDir(name)]).catch(() => ["?"])).length === 0) {
+      await rm(store.layout.containerDir(name), { recursive: true, force: true });
+      return { name, operation: intent.operation, phase: intent.phase, outcome: "end-restore", said: `an interrupted ${intent.operation} of "${name}" (killed at its ${intent.phase} phase) had not written its container record; what it had made was removed${intent.operation === "import" ? " (the archive is untouched: import it again)" : ""}` };
+    }
     await removeIntent(store.layout, name);
     return { name, operation: intent.operation, phase: intent.phase, outcome: "discard-dump", said: `an interrupted ${intent.operation} of "${name}" left no container record; its temporary files were removed` };
   }
@@ -116,7 +125,9 @@ async function gatherFacts(store: ContainerStore, record: ContainerRecord, inten
   const status = containerStatus(record, await runtime.state(record.id).catch(() => null));
   const partial = intent.paths.partialDir;
   const dumpComplete = partial !== undefined && intent.paths.workDir !== undefined && existsSync(partial) && (await dumpCompleted({ partialDir: partial, workDir: intent.paths.workDir }));
-  const recorded = intent.paths.finalDir !== undefined && existsSync(join(intent.paths.finalDir, "manifest.json")) && intent.paths.stagingDir !== undefined ? intent.paths.finalDir : null;
+  // Recorded: the manifest written and the rename to the final name done (in the store, or
+  // in an export's staging); the partial directory is gone then.
+  const recorded = intent.paths.finalDir !== undefined && existsSync(join(intent.paths.finalDir, "manifest.json")) ? intent.paths.finalDir : null;
   return { dumpComplete, recordedCheckpoint: recorded, status, monitorAlive: await monitorAlive(store, record.name) };
 }
 
@@ -135,10 +146,16 @@ async function applyRecovery(store: ContainerStore, record: ContainerRecord, int
       // An export's checkpoint sits in staging (often tmpfs: gone at the next reboot).
       if (intent.paths.stagingDir !== undefined) {
         const kept = join(layout.containerCheckpointsDir(record.name), basename(dir));
-        await cp(dir, `${kept}.partial`, { recursive: true });
-        await rename(`${kept}.partial`, kept);
+        // An export --keep killed after its own copy into the store: that copy is complete.
+        if (!existsSync(join(kept, "manifest.json"))) {
+          await rm(`${kept}.partial`, { recursive: true, force: true });
+          await cp(dir, `${kept}.partial`, { recursive: true });
+          await rename(`${kept}.partial`, kept);
+        }
         dir = kept;
       }
+      // An export killed after the archive's rename: the archive is complete.
+      const archived = await archiveCommitted(intent);
       const ended = !(intent.leaveRunning ?? false);
       const status = containerStatus(record, await runtime.state(record.id).catch(() => null));
       if (ended && status !== "running" && status !== "paused") {
@@ -150,7 +167,7 @@ async function applyRecovery(store: ContainerStore, record: ContainerRecord, int
         await releaseHold(layout, record.name);
       }
       await cleanOperationFiles(intent);
-      const unfinished = intent.paths.destination === undefined ? "" : intent.operation === "migrate" ? `; the stream to ${intent.paths.destination.replace(/ \(stream\)$/, "")} was cut` : `; the unfinished archive ${intent.paths.destination} was not written`;
+      const unfinished = intent.paths.destination === undefined ? "" : intent.operation === "migrate" ? `; the stream to ${intent.paths.destination.replace(/ \(stream\)$/, "")} was cut` : archived ? `; the archive ${intent.paths.destination} was complete too (the export had finished writing it): restore from one of the two, not both` : `; the unfinished archive ${intent.paths.destination} was not written`;
       const where = intent.paths.stagingDir !== undefined ? `its checkpoint is kept in the store as ${basename(dir)}${unfinished}` : `the checkpoint ${basename(dir)} was complete and is now the newest`;
       const then = status === "running" || status === "paused" ? `"${record.name}" runs on` : `"${record.name}" is checkpointed: restore it with ckpt restore ${record.name}`;
       const migrate = intent.operation === "migrate" ? "; the migration's target may have started it too: check there (TARGET ps) before restoring here" : "";
@@ -195,6 +212,15 @@ async function applyRecovery(store: ContainerStore, record: ContainerRecord, int
       return `${what}: ${ranAlone ? "it ran without its monitor and was ended (its state since that restore is lost)" : "the restore had not finished"}; the checkpoint ${checkpoint ?? "(none)"} is kept: restore it again with ckpt restore ${record.name}`;
     }
   }
+}
+
+// Whether an export's archive was renamed into place before ckpt was killed: its temporary
+// file is gone and the destination was written after the operation began.
+async function archiveCommitted(intent: Intent): Promise<boolean> {
+  const { destination, destinationTemp } = intent.paths;
+  if (intent.operation !== "export" || destination === undefined || destinationTemp === undefined || existsSync(destinationTemp)) return false;
+  const s = await stat(destination).catch(() => null);
+  return s !== null && s.isFile() && s.mtimeMs >= intent.startedAtMs;
 }
 
 // The operation's temporary files: its staging directory, the destination's temporary file.

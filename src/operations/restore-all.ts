@@ -4,7 +4,7 @@
 // store's lock (one --all at a time); each restore takes its container's.
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { liveState, openContainer } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
@@ -13,7 +13,7 @@ import type { ContainerStore } from "../store/container-store.ts";
 import { retryWithBackoff, type BackoffPolicy, type Clock } from "../recovery/backoff.ts";
 import { JournalFile, planRestoreAll, readJournal, type Journal, type JournalEntry } from "../recovery/journal.ts";
 import { mapLimit } from "../recovery/pool.ts";
-import { lockStore } from "../store/locks.ts";
+import { lockContainer, lockStore, type HeldLock } from "../store/locks.ts";
 import { listCheckpoints } from "../checkpoint/checkpoint-store.ts";
 import { restoreContainer } from "./restore.ts";
 
@@ -52,9 +52,30 @@ async function restoreAllLocked(store: ContainerStore, options: RestoreAllOption
   await mapLimit(plan.restore, options.parallel, async (entry) => {
     // Restore attempts: counted afresh after a checkpoint, added to after a failed restore.
     let attempts = entry.state === "failed" ? entry.attempts : 0;
+    // The journal may be older than the container's state (restored, run on, checkpointed
+    // again since): under its lock, what is newer wins over the journal's checkpoint.
+    let lock: HeldLock | undefined;
+    let source = entry.checkpoint!;
+    try {
+      lock = await lockContainer(store.layout, entry.name, { timeoutMs: options.lockTimeoutMs });
+      const since = await sinceJournal(store, entry);
+      if (since.kind === "left") {
+        await record(entry.name, { state: "left", reason: since.reason });
+        options.onEvent?.({ name: entry.name, state: "left", detail: since.reason });
+        lock.release();
+        return;
+      }
+      if (since.kind === "newer") source = since.checkpoint;
+    } catch (error) {
+      lock?.release();
+      const reason = error instanceof Error ? error.message : String(error);
+      await record(entry.name, { state: "failed", attempts, reason });
+      options.onEvent?.({ name: entry.name, state: "failed", detail: reason });
+      return;
+    }
     try {
       await retryWithBackoff(
-        () => restoreContainer(store, { source: entry.checkpoint!, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs, lockTimeoutMs: options.lockTimeoutMs }),
+        () => restoreContainer(store, { source, newName: undefined, runtime: undefined, timeMode: options.timeMode, options: {}, progressTimeoutMs: options.progressTimeoutMs, lockTimeoutMs: options.lockTimeoutMs }),
         options.policy,
         {
           maxAttempts: options.maxAttempts,
@@ -65,19 +86,22 @@ async function restoreAllLocked(store: ContainerStore, options: RestoreAllOption
           },
         },
       );
-      await record(entry.name, { state: "restored", attempts, reason: null });
-      options.onEvent?.({ name: entry.name, state: "restored", detail: entry.checkpoint! });
+      const newer = source === entry.checkpoint ? null : `checkpointed again since checkpoint --all: restored from its newest checkpoint ${source}, not the journal's older one`;
+      await record(entry.name, { state: "restored", attempts, reason: newer, checkpoint: source });
+      options.onEvent?.({ name: entry.name, state: "restored", detail: newer ?? source });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       await record(entry.name, { state: "failed", attempts, reason });
       options.onEvent?.({ name: entry.name, state: "failed", detail: reason });
+    } finally {
+      lock.release();
     }
   });
   // Containers a crashed `checkpoint --all` never finished with: thaw what it left
   // frozen, leave running what it never reached, and bring back what CRIU dumped after
   // ckpt was gone (its images are complete when CRIU's statistics were written).
   for (const entry of plan.report.filter((e) => e.state === "pending")) {
-    const outcome = await recoverPending(store, entry.name, options.timeMode, options.lockTimeoutMs);
+    const outcome = await recoverPending(store, entry.name, BigInt(file.journal.startedAtNs), options.timeMode, options.lockTimeoutMs);
     await record(entry.name, outcome);
     options.onEvent?.({ name: entry.name, state: outcome.state, detail: outcome.reason ?? "" });
   }
@@ -92,7 +116,7 @@ async function restoreAllLocked(store: ContainerStore, options: RestoreAllOption
   return { path, journal: file.journal, reported: plan.report };
 }
 
-async function recoverPending(store: ContainerStore, name: string, timeMode: TimeMode, lockTimeoutMs: number | undefined): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
+async function recoverPending(store: ContainerStore, name: string, journalStartedNs: bigint, timeMode: TimeMode, lockTimeoutMs: number | undefined): Promise<{ state: "restored" | "left" | "lost"; reason: string | null; checkpoint?: string }> {
   const ctx = await openContainer(store, name).catch(() => null);
   if (ctx === null) return { state: "lost", reason: "checkpoint --all was interrupted and the container no longer exists" };
   const live = await liveState(ctx);
@@ -101,7 +125,10 @@ async function recoverPending(store: ContainerStore, name: string, timeMode: Tim
     return { state: "left", reason: "checkpoint --all was interrupted while the container was frozen; ckpt thawed it and it runs" };
   }
   if (isActive(live.status)) return { state: "left", reason: "checkpoint --all was interrupted before it reached this container; it still runs" };
-  const dumped = await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name));
+  // The dump CRIU finished after ckpt was gone: recovery (which restore --all runs first)
+  // has made it a checkpoint under its final name; else it is still STAMP.partial.
+  const recorded = ctx.record.checkpointedTo !== null && existsSync(join(ctx.record.checkpointedTo, "manifest.json")) ? (await listCheckpoints(store.layout, name)).find((c) => resolve(c.dir) === resolve(ctx.record.checkpointedTo!) && BigInt(c.manifest.checkpointedAtNs) >= journalStartedNs) : undefined;
+  const dumped = recorded?.dir ?? (await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name)));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
     await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name), lockTimeoutMs });
@@ -125,6 +152,24 @@ async function recoverBusy(store: ContainerStore, name: string, journalStartedNs
   } catch (error) {
     return { state: "failed", reason: error instanceof Error ? error.message : String(error), checkpoint: since.dir, attempts: 1 };
   }
+}
+
+// What happened to a container since the journal named its checkpoint. Its record points
+// at the checkpoint it was last dumped to (null once restored): the journal's checkpoint is
+// its state only while the record still names it. A container restored since and running,
+// or stopped after that restore, is left (bringing the journal's checkpoint back would roll
+// it back); one checkpointed again since is restored from that newer checkpoint. A
+// container with no record (removed since) keeps the journal's checkpoint, as before.
+async function sinceJournal(store: ContainerStore, entry: JournalEntry): Promise<{ kind: "journal" } | { kind: "left"; reason: string } | { kind: "newer"; checkpoint: string }> {
+  const ctx = await openContainer(store, entry.name).catch(() => null);
+  if (ctx === null) return { kind: "journal" };
+  const live = await liveState(ctx);
+  if (isActive(live.status)) return { kind: "left", reason: `it was restored since checkpoint --all and is ${live.status}: the journal's checkpoint ${entry.checkpoint} is older than its state, and was not restored` };
+  const to = ctx.record.checkpointedTo;
+  if (to !== null && resolve(to) === resolve(entry.checkpoint!)) return { kind: "journal" };
+  if (to !== null && existsSync(join(to, "manifest.json"))) return { kind: "newer", checkpoint: to };
+  const state = to === null ? live.status : `checkpointed to ${to}`;
+  return { kind: "left", reason: `it was restored since checkpoint --all and is now ${state}: the journal's checkpoint ${entry.checkpoint} is older than its state, and was not restored (restore it deliberately with ckpt restore ${entry.name}, or ckpt restore DIR)` };
 }
 
 // The newest STAMP.partial whose dump CRIU finished (it writes its statistics last).

@@ -4,7 +4,7 @@
 import { refuseUnallowedSpec, vetImportedSpec } from "../restore/spec-policy.ts";
 import { refuseSplitTimeNamespaces, resolveCheckpoint } from "../restore/resolve-checkpoint.ts";
 import { readHardLimits } from "../host/process-limits.ts";
-import { beginIntent } from "./intent.ts";
+import { beginIntent, faultPoint } from "./intent.ts";
 import { recoverContainer } from "./recover.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { cp, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
@@ -288,6 +288,7 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
     }
     // Vetted: now the root filesystem is unpacked and the engine's files get stand-ins.
     if (importedRootfs) {
+      await faultPoint(`${intent.intent.operation}:unpacking`);
       rootfsUnpacked = true;
       await prepareImportedRootfs(checkpoint, imageDir, record.rootfs, request.imported?.rootfsBase);
     }

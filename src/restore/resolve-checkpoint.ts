@@ -23,9 +23,16 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
   // The container's own last checkpoint, when it is not that one: never restore an older
   // state in its place without being told to.
   const last = (await store.find(source).catch(() => null))?.checkpointedTo;
-  if (last && last !== latest.dir && !existsSync(join(last, "manifest.json")) && (last.startsWith(`${store.layout.containerCheckpointsDir(source)}/`) || last.endsWith(".partial") || last.endsWith(".failed"))) {
-    throw new CkptError(ExitCode.refused, `the last checkpoint of "${source}" (${last}) is incomplete: it was interrupted; the newest complete one, ${latest.dir}, holds an older state`, {
-      hint: `restore that older state deliberately with: ckpt restore ${latest.dir}`,
+  if (last && last !== latest.dir && !existsSync(join(last, "manifest.json"))) {
+    if (last.startsWith(`${store.layout.containerCheckpointsDir(source)}/`) || last.endsWith(".partial") || last.endsWith(".failed")) {
+      throw new CkptError(ExitCode.refused, `the last checkpoint of "${source}" (${last}) is incomplete: it was interrupted; the newest complete one, ${latest.dir}, holds an older state`, {
+        hint: `restore that older state deliberately with: ckpt restore ${latest.dir}`,
+      });
+    }
+    // Its last checkpoint went to an archive (an export without --keep): the store's newest
+    // is older than that.
+    throw new CkptError(ExitCode.refused, `"${source}" was last exported to ${last}, not kept in the store; the newest checkpoint in the store, ${latest.dir}, holds an older state`, {
+      hint: `restore it from its archive: ckpt restore --import ${last}; or that older state deliberately: ckpt restore ${latest.dir}`,
     });
   }
   return latest.dir;
