@@ -1,7 +1,7 @@
 // Unpacking an archive into a staging directory (tmpfs when memory allows) and verifying
 // every file against its manifest: what restore --import (operations/import.ts), inspect
 // and repair read archives with. The archive itself is only read.
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isatty } from "node:tty";
@@ -35,7 +35,14 @@ export async function unpackArchive(storeRoot: string, archive: string, options:
   }
   // Compressed archives of checkpoints expand about two to four times.
   const staging = await createStagingDir(storeRoot, "import", size === null ? null : size * 4);
-  const remove = () => rm(staging.dir, { recursive: true, force: true });
+  // Also when ckpt ends without reaching its cleanup (a migration's target whose output
+  // pipe closed dies on EPIPE): an import's staging holds nothing that is not in the archive.
+  const onExit = () => rmSync(staging.dir, { recursive: true, force: true });
+  process.on("exit", onExit);
+  const remove = async () => {
+    process.off("exit", onExit);
+    await rm(staging.dir, { recursive: true, force: true });
+  };
   try {
     const read = await readArchive(input, staging.dir, label, { ...options, totalBytes: options.totalBytes ?? null, maxBytes: staging.maxBytes, maxEntries: maxArchiveEntries(), maxMetadataBytes: maxArchiveMetadataBytes() });
     return { dir: staging.dir, label, read, staging: staging.where, remove };

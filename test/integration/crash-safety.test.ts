@@ -203,6 +203,20 @@ describe("kill -9 of ckpt at each phase", () => {
     assert.deepEqual(await leftovers(), [], "no staging is left");
   });
 
+  test("a migration target reading a cut stream with its output pipe closed (its source killed) dies on EPIPE but leaves no staging", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const { ckpt, sandbox } = await counter(t, 16);
+    const archive = sandbox.path("c.tar");
+    await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "c"]);
+    const cut = sandbox.path("cut.tar");
+    await execa("sh", ["-c", `head -c 300000 "$1" > "$2"`, "_", archive, cut]);
+    const target = new CkptRoot(sandbox, "target-root");
+    const leftovers = await watchStaging(target.root);
+    await execa("sh", ["-c", `"$1" --root "$2" restore --import - --json < "$3" 2>&1 | true`, "_", ckptBin, target.root, cut], { env: { CKPT_NODE: process.execPath } });
+    assert.deepEqual(await leftovers(), [], "no staging is left on the target");
+    assert.deepEqual(await target.json<unknown[]>(["ps", "-a"]), [], "the target kept nothing");
+  });
+
   test("import killed while unpacking: recover removes its staging; the archive is untouched and imports after", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
     const { ckpt, sandbox } = await counter(t, 300);
