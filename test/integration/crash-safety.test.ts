@@ -9,14 +9,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { before, describe, test, type TestContext } from "node:test";
+import { before, describe, test } from "node:test";
 import { execa } from "execa";
-import { createBusyboxBundle } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
-import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { backgroundCkpt, countingContainer, killCkptAt } from "../harness/crash.ts";
+import { removeStaleSandboxes } from "../harness/sandbox.ts";
 import { watchStaging } from "../harness/staging.ts";
 
 interface PsEntry {
@@ -24,36 +24,6 @@ interface PsEntry {
   status: string;
   pid: number | null;
   operation: { kind: string; phase: string; interrupted: boolean } | null;
-}
-
-// A container that counts in memory (a shell variable), writing each value to /tmp/count
-// in its root filesystem (on the host's disk: never rolled back with the container), and
-// holds `mib` MiB so that a dump takes a moment.
-async function counter(t: TestContext, mib = 200) {
-  const sandbox = await Sandbox.create(t);
-  const ckpt = new CkptRoot(sandbox);
-  const bundle = await createBusyboxBundle(sandbox.path("bundle"), {
-    args: ["/bin/sh", "-c", `memory-holder ${mib} >/tmp/holder 2>&1 </dev/null & i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done </dev/null >/dev/null 2>&1`],
-  });
-  const countFile = join(bundle, "rootfs/tmp/count");
-  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "c", bundle]);
-  await waitFor("the memory holder", async () => ((await readFile(join(bundle, "rootfs/tmp/holder"), "utf8").catch(() => "")).includes("ready") ? true : undefined), 20_000);
-  const count = async () => Number((await readFile(countFile, "utf8").catch(() => "0")).trim() || "0");
-  return { sandbox, ckpt, bundle, count };
-}
-
-// ckpt started in the background; its PID is ckpt's own (bin/ckpt execs node).
-function background(ckpt: CkptRoot, args: string[], env: Record<string, string> = {}) {
-  return execa(ckptBin, ["--root", ckpt.root, ...args], { env: { CKPT_NODE: process.execPath, ...env }, reject: false });
-}
-
-// Stops ckpt at `point` (operation:phase), then kills it.
-async function killAt(ckpt: CkptRoot, sandbox: Sandbox, args: string[], point: string): Promise<void> {
-  const ready = sandbox.path(`fault-${point.replace(":", "-")}`);
-  const child = background(ckpt, args, { CKPT_FAULT_PAUSE: point, CKPT_FAULT_READY: ready });
-  await waitFor(`ckpt to reach ${point}`, async () => (existsSync(ready) ? true : undefined), 60_000);
-  process.kill(child.pid!, "SIGKILL");
-  await child;
 }
 
 async function ps(ckpt: CkptRoot): Promise<PsEntry | undefined> {
@@ -81,8 +51,8 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("checkpoint killed while CRIU writes pages: the dump CRIU finished becomes the newest checkpoint; restore says so and the counter does not go back", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, count } = await counter(t, 300);
-    const child = background(ckpt, ["checkpoint", "c"]);
+    const { ckpt, count } = await countingContainer(t, 300);
+    const child = backgroundCkpt(ckpt, ["checkpoint", "c"]);
     const partial = await waitFor("CRIU to write pages", async () => {
       const dirs = await readdir(join(ckpt.root, "checkpoints", "c")).catch(() => [] as string[]);
       const p = dirs.find((d) => d.endsWith(".partial"));
@@ -106,8 +76,8 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("checkpoint killed after CRIU finished, before the rename: recover makes it the newest checkpoint and says so", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t, 32);
-    await killAt(ckpt, sandbox, ["checkpoint", "c"], "checkpoint:dumped");
+    const { ckpt, sandbox, count } = await countingContainer(t, 32);
+    await killCkptAt(ckpt, sandbox, ["checkpoint", "c"], "checkpoint:dumped");
     const atKill = await count();
     const shown = await ps(ckpt);
     assert.deepEqual([shown?.status, shown?.operation?.kind, shown?.operation?.phase], ["interrupted", "checkpoint", "dumping"]);
@@ -123,8 +93,8 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("checkpoint killed before the freeze: the container runs on, nothing is checkpointed, nothing is left", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t, 16);
-    await killAt(ckpt, sandbox, ["checkpoint", "c"], "checkpoint:dumping");
+    const { ckpt, sandbox, count } = await countingContainer(t, 16);
+    await killCkptAt(ckpt, sandbox, ["checkpoint", "c"], "checkpoint:dumping");
     const recovered = await ckpt.run(["recover", "c"]);
     assert.match(String(recovered.stdout), /the dump was not complete; "c" runs on, nothing was checkpointed/);
     assert.equal((await ps(ckpt))?.status, "running");
@@ -134,10 +104,10 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("export killed while it writes the archive: the container is not lost: its checkpoint moves from volatile staging to the store; no staging, no temporary archive", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t, 32);
+    const { ckpt, sandbox, count } = await countingContainer(t, 32);
     const leftovers = await watchStaging(ckpt.root);
     const archive = sandbox.path("c.tar.zst");
-    await killAt(ckpt, sandbox, ["checkpoint", "--export", archive, "c"], "export:archiving");
+    await killCkptAt(ckpt, sandbox, ["checkpoint", "--export", archive, "c"], "export:archiving");
     const atKill = await count();
     assert.deepEqual([(await ps(ckpt))?.status, (await ps(ckpt))?.operation?.kind], ["interrupted", "export"]);
 
@@ -152,10 +122,10 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("restore killed during its CRIU phase: the next restore recovers (checkpoint kept) and restores; the counter does not go back; no process left", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, count } = await counter(t, 300);
+    const { ckpt, count } = await countingContainer(t, 300);
     await ckpt.ok(["checkpoint", "c"]);
     const atCheckpoint = await count();
-    const child = background(ckpt, ["restore", "c"]);
+    const child = backgroundCkpt(ckpt, ["restore", "c"]);
     await waitFor("the restore's CRIU phase", async () => ((await readFile(join(ckpt.root, "containers", "c", "operation.json"), "utf8").catch(() => "")).includes('"restoring"') ? true : undefined), 30_000);
     process.kill(child.pid!, "SIGKILL");
     await child;
@@ -173,9 +143,9 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("restore killed after CRIU finished: recover adopts the running container under its monitor; exec and checkpoint work after", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t, 16);
+    const { ckpt, sandbox, count } = await countingContainer(t, 16);
     await ckpt.ok(["checkpoint", "c"]);
-    await killAt(ckpt, sandbox, ["restore", "c"], "restore:restored");
+    await killCkptAt(ckpt, sandbox, ["restore", "c"], "restore:restored");
     const atKill = await count();
     assert.equal((await ps(ckpt))?.status, "interrupted");
     const recovered = await ckpt.run(["recover"]);
@@ -189,10 +159,10 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("migrate killed while streaming: the target refuses the cut archive and keeps nothing; the source's checkpoint moves from staging to the store, recover says the target may need checking, and it restores here", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t, 32);
+    const { ckpt, sandbox, count } = await countingContainer(t, 32);
     const target = new CkptRoot(sandbox, "target-root");
     const leftovers = await watchStaging(ckpt.root);
-    await killAt(ckpt, sandbox, ["migrate", "c", "--to", `${ckptBin} --root ${target.root}`], "migrate:archiving");
+    await killCkptAt(ckpt, sandbox, ["migrate", "c", "--to", `${ckptBin} --root ${target.root}`], "migrate:archiving");
     const atKill = await count();
     await waitFor("the target to give up on the cut stream", async () => ((await execa("pgrep", ["-f", "--", `--root ${target.root} restore`], { reject: false })).exitCode === 1 ? true : undefined), 30_000);
     assert.deepEqual(await target.json<unknown[]>(["ps", "-a"]), [], "the target kept nothing");
@@ -205,7 +175,7 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("a migration target reading a cut stream with its output pipe closed (its source killed) dies on EPIPE but leaves no staging", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox } = await counter(t, 16);
+    const { ckpt, sandbox } = await countingContainer(t, 16);
     const archive = sandbox.path("c.tar");
     await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "c"]);
     const cut = sandbox.path("cut.tar");
@@ -219,13 +189,13 @@ describe("kill -9 of ckpt at each phase", () => {
 
   test("import killed while unpacking: recover removes its staging; the archive is untouched and imports after", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox } = await counter(t, 300);
+    const { ckpt, sandbox } = await countingContainer(t, 300);
     const archive = sandbox.path("c.tar");
     await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "c"]);
     await ckpt.ok(["rm", "-f", "c"]);
     const before = (await execa("sha256sum", [archive])).stdout;
     const leftovers = await watchStaging(ckpt.root);
-    const child = background(ckpt, ["restore", "--import", archive]);
+    const child = backgroundCkpt(ckpt, ["restore", "--import", archive]);
     const staged = await waitFor("the import to unpack", async () => {
       const dirs = (await readdir("/dev/shm")).filter((n) => new RegExp(`^ckpt-import-[0-9a-f]{12}-${child.pid}-`).test(n));
       return dirs.length > 0 ? dirs : undefined;

@@ -6,14 +6,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { before, describe, test, type TestContext } from "node:test";
+import { before, describe, test } from "node:test";
 import { execa } from "execa";
-import { createBusyboxBundle } from "../harness/bundle.ts";
-import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
-import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { countingContainer, killCkptAt } from "../harness/crash.ts";
+import { removeStaleSandboxes } from "../harness/sandbox.ts";
 import { watchStaging } from "../harness/staging.ts";
 
 interface PsEntry {
@@ -22,28 +21,6 @@ interface PsEntry {
 }
 interface Journal {
   entries: { name: string; state: string; checkpoint: string | null; reason: string | null }[];
-}
-
-async function counter(t: TestContext, mib = 16) {
-  const sandbox = await Sandbox.create(t);
-  const ckpt = new CkptRoot(sandbox);
-  const bundle = await createBusyboxBundle(sandbox.path("bundle"), {
-    args: ["/bin/sh", "-c", `memory-holder ${mib} >/tmp/holder 2>&1 </dev/null & i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done </dev/null >/dev/null 2>&1`],
-  });
-  const countFile = join(bundle, "rootfs/tmp/count");
-  await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "c", bundle]);
-  await waitFor("the memory holder", async () => ((await readFile(join(bundle, "rootfs/tmp/holder"), "utf8").catch(() => "")).includes("ready") ? true : undefined), 20_000);
-  const count = async () => Number((await readFile(countFile, "utf8").catch(() => "0")).trim() || "0");
-  return { sandbox, ckpt, bundle, count };
-}
-
-// Stops ckpt at `point` (CKPT_FAULT_PAUSE), then kills it (SIGKILL, by PID).
-async function killAt(ckpt: CkptRoot, sandbox: Sandbox, args: string[], point: string): Promise<void> {
-  const ready = sandbox.path(`fault-${point.replace(":", "-")}`);
-  const child = execa(ckptBin, ["--root", ckpt.root, ...args], { env: { CKPT_NODE: process.execPath, CKPT_FAULT_PAUSE: point, CKPT_FAULT_READY: ready }, reject: false });
-  await waitFor(`ckpt to reach ${point}`, async () => (existsSync(ready) ? true : undefined), 60_000);
-  process.kill(child.pid!, "SIGKILL");
-  await child;
 }
 
 async function ps(ckpt: CkptRoot): Promise<PsEntry | undefined> {
@@ -66,8 +43,8 @@ describe("soak findings", () => {
 
   test("kill -9 of checkpoint after its directory was renamed, before its record was updated: recover calls the complete dump incomplete and names a checkpoint that is gone", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t);
-    await killAt(ckpt, sandbox, ["checkpoint", "c"], "checkpoint:recorded");
+    const { ckpt, sandbox, count } = await countingContainer(t);
+    await killCkptAt(ckpt, sandbox, ["checkpoint", "c"], "checkpoint:recorded");
     const atKill = await count();
     const stored = (await readdir(join(ckpt.root, "checkpoints", "c"))).filter((d) => !/\.(partial|failed|work)$/.test(d));
     assert.equal(stored.length, 1, "the checkpoint is complete under its final name");
@@ -82,10 +59,10 @@ describe("soak findings", () => {
 
   test("kill -9 of export --keep after the archive was renamed into place and kept in the store: recover fails on its own copy and calls the complete archive unwritten", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t);
+    const { ckpt, sandbox, count } = await countingContainer(t);
     const leftovers = await watchStaging(ckpt.root);
     const archive = sandbox.path("c.tar.zst");
-    await killAt(ckpt, sandbox, ["checkpoint", "--export", archive, "--keep", "c"], "export:committed");
+    await killCkptAt(ckpt, sandbox, ["checkpoint", "--export", archive, "--keep", "c"], "export:committed");
     const atKill = await count();
     const recovered = await ckpt.run(["recover", "c"]);
     assert.equal(recovered.exitCode, 0, String(recovered.stderr));
@@ -101,7 +78,7 @@ describe("soak findings", () => {
 
   test("restore --all with a journal older than the container (restored and checkpointed again since checkpoint --all) rolls it back to the journal's checkpoint", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, count } = await counter(t);
+    const { ckpt, count } = await countingContainer(t);
     await ckpt.ok(["checkpoint", "--all"]);
     const atAll = await count();
     await ckpt.ok(["restore", "c"]);
@@ -118,7 +95,7 @@ describe("soak findings", () => {
 
   test("restore --all with a journal older than the container (restored since checkpoint --all, running): it is left running, at once, not retried for minutes and failed", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, count } = await counter(t);
+    const { ckpt, count } = await countingContainer(t);
     await ckpt.ok(["checkpoint", "--all"]);
     await ckpt.ok(["restore", "c"]);
     const atRestore = await count();
@@ -137,7 +114,7 @@ describe("soak findings", () => {
 describe("soak findings: restore NAME after an export", () => {
   test("restore NAME after an export without --keep restores an older checkpoint of the store in silence: the state the archive holds is rolled back", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t);
+    const { ckpt, sandbox, count } = await countingContainer(t);
     await ckpt.ok(["checkpoint", "c"]);
     await ckpt.ok(["restore", "c"]);
     await waitFor("the counter to go on", async () => ((await count()) > 40 ? true : undefined), 20_000);
@@ -158,12 +135,12 @@ describe("soak findings: restore NAME after an export", () => {
 describe("soak findings: import", () => {
   test("kill -9 of import while it unpacks the root filesystem, before its record: recover leaves the half-imported directory (ps -a: damaged) and importing again is refused (name in use)", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox } = await counter(t);
+    const { ckpt, sandbox } = await countingContainer(t);
     const archive = sandbox.path("c.tar");
     await ckpt.ok(["checkpoint", "--export", archive, "-c", "none", "c"]);
     await ckpt.ok(["rm", "-f", "c"]);
     const leftovers = await watchStaging(ckpt.root);
-    await killAt(ckpt, sandbox, ["restore", "--import", archive], "import:unpacking");
+    await killCkptAt(ckpt, sandbox, ["restore", "--import", archive], "import:unpacking");
     const recovered = await ckpt.run(["recover"]);
     assert.equal(recovered.exitCode, 0, String(recovered.stderr));
     assert.match(String(recovered.stdout), /interrupted import of "c" \(killed at its prepared phase\) had not written its container record; what it had made was removed/);
@@ -178,8 +155,8 @@ describe("soak findings: import", () => {
 describe("soak findings: checkpoint --all", () => {
   test("kill -9 of checkpoint --all after CRIU dumped, then restore --all: its own recovery records the dump, and it then reports the container lost and leaves it checkpointed", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
-    const { ckpt, sandbox, count } = await counter(t);
-    await killAt(ckpt, sandbox, ["checkpoint", "--all"], "checkpoint:dumped");
+    const { ckpt, sandbox, count } = await countingContainer(t);
+    await killCkptAt(ckpt, sandbox, ["checkpoint", "--all"], "checkpoint:dumped");
     const atKill = await count();
     const back = await ckpt.run(["restore", "--all", "--json"]);
     const entry = (JSON.parse(String(back.stdout)) as Journal).entries.find((e) => e.name === "c");
