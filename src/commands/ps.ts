@@ -11,6 +11,7 @@ import { restartView } from "../restart/policy.ts";
 import { isWaiterOf, readRestartState } from "../restart/restart-state.ts";
 import { settleLazyPages } from "../restore/lazy-pages-daemon.ts";
 import { ownerAlive, readIntent } from "../operations/intent.ts";
+import { containerLockHolder } from "../store/locks.ts";
 
 interface PsOptions extends GlobalOptions {
   all?: boolean;
@@ -37,6 +38,9 @@ export async function psCommand(options: PsOptions): Promise<void> {
         reading.kind === "intent"
           ? { kind: reading.intent.operation, phase: reading.intent.phase, since: new Date(reading.intent.startedAtMs).toISOString(), ownerPid: reading.intent.owner.pid, interrupted: !(await ownerAlive(reading.intent)) }
           : null;
+      // Another ckpt command working on it (it holds the container's lock).
+      const holder = await containerLockHolder(store.layout, record.name).catch(() => null);
+      const busy = holder === null || holder.pid === process.pid ? null : { pid: holder.pid, command: holder.command, since: new Date(holder.sinceMs).toISOString() };
       return {
         name: record.name,
         id: record.id,
@@ -44,6 +48,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
         // A container that waits for its restart is "restarting".
         status: operation?.interrupted ? ("interrupted" as const) : !isActive(status) && restart?.nextRetryAtMs != null ? ("restarting" as const) : status,
         operation,
+        busy,
         pid: containerPid(state),
         createdAt: rfc3339Nano(createdAtNs),
         createdAtNs,
@@ -66,6 +71,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
   const statusText = (r: (typeof rows)[number]) => {
     if (r.operation?.interrupted) return `interrupted (${r.operation.kind} at ${r.operation.phase}, ${humanAge(BigInt(Date.parse(r.operation.since)) * 1_000_000n, now)}): ckpt recover ${r.name}`;
     if (r.operation !== null) return `${r.status}, ${r.operation.kind} in progress (PID ${r.operation.ownerPid})`;
+    if (r.busy !== null) return `${r.status}, busy: ${r.busy.command} (PID ${r.busy.pid})`;
     const retryAt = r.restart?.nextRetryAtMs;
     if (r.status === "restarting" && retryAt != null) return `restarting in ${humanDuration(BigInt(Math.max(0, retryAt - nowMs)) * 1_000_000n)} (exit ${r.restart?.lastExitCode ?? "?"})`;
     if (r.status === "exited" && r.restart?.lastExitCode != null) return `exited (${r.restart.lastExitCode})`;

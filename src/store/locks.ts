@@ -203,6 +203,11 @@ function runFlock(fd: number, args: string[]): Promise<number | null> {
   });
 }
 
+// Who holds container `name`'s lock now (a live process), or null: what ps shows.
+export async function containerLockHolder(layout: StoreLayout, name: string): Promise<LockHolder | null> {
+  return liveHolder(join(layout.locksDir(), `container-${name}.holder`));
+}
+
 // The holder the file names, when that process still runs (not a later one with its PID).
 async function liveHolder(holderPath: string): Promise<LockHolder | null> {
   const holder = parseLockHolder(await readFile(holderPath, "utf8").catch(() => null));

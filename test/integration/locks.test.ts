@@ -79,6 +79,10 @@ describe("locks", () => {
     const json = await ckpt.run(["--lock-timeout", "0", "checkpoint", "s", "--json"]);
     assert.equal(json.exitCode, 9);
     assert.match(JSON.parse(String(json.stderr)).error.message, new RegExp(`PID ${stopper.pid}`));
+    // ps names the command working on it.
+    const shown = (await ckpt.json<(PsEntry & { busy: { pid: number; command: string } | null })[]>(["ps"])).find((e) => e.name === "s");
+    assert.equal(shown?.busy?.pid, stopper.pid);
+    assert.match(String((await ckpt.ok(["ps"])).stdout), new RegExp(`busy: ckpt --root \\S+ stop -t 60 s \\(PID ${stopper.pid}\\)`));
     // CKPT_LOCK_TIMEOUT is the same setting.
     const viaEnv = await ckpt.run(["rm", "-f", "s"], { env: { CKPT_NODE: process.execPath, CKPT_LOCK_TIMEOUT: "200ms" } });
     assert.equal(viaEnv.exitCode, 9, String(viaEnv.stderr));
@@ -90,7 +94,9 @@ describe("locks", () => {
     assert.equal(exec.exitCode, 0, String(exec.stderr));
     assert.equal(String(exec.stdout).trim(), "after");
     assert.ok(Date.now() - free < 5000, `the lock of the killed command was free at once (${Date.now() - free} ms)`);
-    assert.equal((await ckpt.json<PsEntry[]>(["ps"])).find((e) => e.name === "s")?.status, "running", "SIGTERM was ignored and the killed stop sent nothing else");
+    const after = (await ckpt.json<(PsEntry & { busy: unknown })[]>(["ps"])).find((e) => e.name === "s");
+    assert.equal(after?.status, "running", "SIGTERM was ignored and the killed stop sent nothing else");
+    assert.equal(after?.busy, null, "a killed holder is not shown as working on it");
   });
 
   test("two restores of one name at once: exactly one restores it, the other exits 9; one container, one runtime container", async (t) => {
