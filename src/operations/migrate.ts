@@ -28,6 +28,7 @@ import { removeContainer } from "../container/remove.ts";
 import { refuseUnfitTarget } from "../migrate/target-check.ts";
 import { raiseNetwork } from "../network/container-network.ts";
 import { beginIntent, type IntentHandle } from "./intent.ts";
+import { readProcStat } from "../proc/process.ts";
 import type { SigningKey } from "../signing/signature.ts";
 
 export interface MigrateRequest {
@@ -80,7 +81,8 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     const findings = vetImportedSpec(spec, { networkManaged: ctx.record.network !== undefined, hostRlimits: readHardLimits(), rootfsUnpacked: !request.ignoreRootfs, recordedNetwork: ctx.record.network });
     refuseUnallowedSpec(findings, allow, `the target would refuse "${ctx.record.name}": its spec asks what an imported checkpoint does not get unasked, and ${why}; nothing was frozen`, `if the target may have them,${howToTrust} say so:`);
   }
-  const scratch = await mkdtemp(join(tmpdir(), "ckpt-migrate-"));
+  // Its owner in its name, like staging's: recovery removes the scratch of a killed migration.
+  const scratch = await mkdtemp(join(tmpdir(), `ckpt-migrate-${process.pid}-${(await readProcStat(process.pid)).startTimeTicks}-`));
   const fifo = join(scratch, "archive");
   await execa("mkfifo", ["-m", "600", fifo]);
   // The shell opens the FIFO for the target; it blocks until ckpt opens the other end.

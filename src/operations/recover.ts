@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { cp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { dumpCompleted, recordCheckpoint, type ManifestDraft } from "./checkpoint.ts";
@@ -281,7 +282,7 @@ async function runtimeProcessesOf(marks: string[]): Promise<number[]> {
   return found;
 }
 
-// Staging directories whose owner (named in the directory's name) is gone: leftovers of a
+// Staging directories (and a migration's scratch) whose owner, named in the directory's name, is gone: leftovers of a
 // killed export, import or inspect. Returns what was removed.
 export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]> {
   const removed: string[] = [];
@@ -299,6 +300,15 @@ export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]>
       await rm(dir, { recursive: true, force: true });
       removed.push(dir);
     }
+  }
+  // A killed migration's scratch directory (its FIFO), named after its owner.
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const m = /^ckpt-migrate-(\d+)-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (m === null) continue;
+    const stat = await readProcStat(Number(m[1])).catch(() => null);
+    if (stat !== null && String(stat.startTimeTicks) === m[2]) continue;
+    await rm(join(tmpdir(), name), { recursive: true, force: true });
+    removed.push(join(tmpdir(), name));
   }
   return removed;
 }

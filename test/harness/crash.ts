@@ -33,11 +33,12 @@ export function backgroundCkpt(ckpt: CkptRoot, args: string[], env: Record<strin
 }
 
 // Stops ckpt at `point` (operation:phase, its test-only fault point), then kills it
-// (SIGKILL, by PID).
-export async function killCkptAt(ckpt: CkptRoot, sandbox: Sandbox, args: string[], point: string): Promise<void> {
+// (SIGKILL, by PID); returns that PID.
+export async function killCkptAt(ckpt: CkptRoot, sandbox: Sandbox, args: string[], point: string): Promise<number> {
   const ready = sandbox.path(`fault-${point.replace(":", "-")}`);
   const child = backgroundCkpt(ckpt, args, { CKPT_FAULT_PAUSE: point, CKPT_FAULT_READY: ready });
   await waitFor(`ckpt to reach ${point}`, async () => (existsSync(ready) ? true : undefined), 60_000);
   process.kill(child.pid!, "SIGKILL");
   await child;
+  return child.pid!;
 }
