@@ -5,7 +5,7 @@
 import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { StagingName } from "../archive/staging.ts";
-import { readProcStat } from "../proc/process.ts";
+import { isSameProcess } from "../proc/process.ts";
 
 // Every live process's working directory and open files (read once per prune).
 export type ProcessHolds = Map<number, { command: string; paths: string[] }>;
@@ -55,9 +55,8 @@ export async function leftoverInUse(facts: LeftoverFacts): Promise<string | null
 
 // A staging directory names the ckpt process that made it.
 async function madeByLiveProcess({ staging }: LeftoverFacts): Promise<string | null> {
-  if (staging?.pid == null) return null;
-  const stat = await readProcStat(staging.pid).catch(() => null);
-  return stat !== null && stat.startTimeTicks === staging.startTimeTicks && stat.state !== "Z" ? `made by PID ${staging.pid}, which still runs` : null;
+  if (staging?.pid == null || staging.startTimeTicks === null) return null;
+  return (await isSameProcess(staging.pid, staging.startTimeTicks)) ? `made by PID ${staging.pid}, which still runs` : null;
 }
 
 // A process (CRIU, a runtime, ckpt) has a file open below it, or works in it.

@@ -2,14 +2,15 @@
 // not depend on the record: the runtime's state (its bundle is the container's copy under
 // ROOT/containers/NAME/bundle) and the monitor's PID file (conmon's command line names the
 // container's directory). `ps` shows it, `rm -f` ends and removes it.
-import { readFile, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { releaseNetwork } from "../network/network-namespace.ts";
-import { isAlive, killAll } from "../proc/process.ts";
+import { killAll, readProcStat } from "../proc/process.ts";
 import { RuntimeCli } from "../runtimes/runtime-cli.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { isActive } from "./status.ts";
+import { liveMonitor } from "./monitor-process.ts";
 
 export interface DamagedContainer {
   name: string;
@@ -23,8 +24,7 @@ export interface DamagedContainer {
 const RUNTIMES: RuntimeName[] = ["runc", "crun"];
 
 export async function inspectDamaged(store: ContainerStore, name: string, damage: string): Promise<DamagedContainer> {
-  const dir = resolve(store.layout.containerDir(name));
-  const monitor = await monitorOf(store.layout.monitorPidFile(name), dir);
+  const monitor = await liveMonitor(store.layout, name);
   return { name, damage, monitorPid: monitor?.pid ?? null, runtime: await runtimeContainerOf(store, name, monitor?.id ?? null) };
 }
 
@@ -49,17 +49,6 @@ export async function removeDamaged(store: ContainerStore, d: DamagedContainer):
   // The namespace goes when nothing holds it; its veth pair with it.
   await releaseNetwork(undefined, store.layout.networkNamespace(d.name));
   await store.remove(d.name);
-}
-
-// conmon's PID and the container id it monitors (-c ID), when the PID file names a live
-// process whose command line names the container's directory (a reused PID does not).
-async function monitorOf(pidFile: string, containerDir: string): Promise<{ pid: number; id: string | null } | null> {
-  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
-  if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return null;
-  const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
-  if (!argv.some((a) => a.includes(`${containerDir}/`))) return null;
-  const id = argv[argv.indexOf("-c") + 1];
-  return { pid, id: argv.includes("-c") && id !== undefined && /^[0-9a-f]{64}$/.test(id) ? id : null };
 }
 
 // The runtime container created from this container's bundle: the monitor's id first,
@@ -91,8 +80,8 @@ async function runtimeContainerOf(store: ContainerStore, name: string, monitorId
 async function gone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    if (stat === "" || stat.split(") ")[1]?.startsWith("Z")) return true;
+    const stat = await readProcStat(pid).catch(() => null);
+    if (stat === null || stat.state === "Z") return true;
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -6,7 +6,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { CkptError, ExitCode } from "../errors.ts";
-import { readProcStat } from "../proc/process.ts";
+import { isSameProcess, readProcStat } from "../proc/process.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import type { StoreLayout } from "../store/layout.ts";
 
@@ -118,8 +118,7 @@ export async function readIntent(layout: StoreLayout, name: string): Promise<Int
 
 // Whether the process that wrote the intent still runs (the same process: PID and start time).
 export async function ownerAlive(intent: Intent): Promise<boolean> {
-  const stat = await readProcStat(intent.owner.pid).catch(() => null);
-  return stat !== null && String(stat.startTimeTicks) === intent.owner.startTimeTicks && stat.state !== "Z";
+  return isSameProcess(intent.owner.pid, intent.owner.startTimeTicks);
 }
 
 export async function removeIntent(layout: StoreLayout, name: string): Promise<void> {

@@ -19,7 +19,8 @@ import { runtimeFor } from "../container/context.ts";
 import { containerStatus, type ContainerStatus } from "../container/status.ts";
 import { unmountBelow } from "../host/mounts.ts";
 import { releaseContainerNetwork } from "../network/container-network.ts";
-import { readProcStat } from "../proc/process.ts";
+import { isSameProcess } from "../proc/process.ts";
+import { liveMonitor } from "../container/monitor-process.ts";
 import { releaseHold } from "../restart/restart-state.ts";
 import { AFTER_RESTORE_SPEC, finishRestore } from "./restore.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
@@ -129,7 +130,7 @@ async function gatherFacts(store: ContainerStore, record: ContainerRecord, inten
   // Recorded: the manifest written and the rename to the final name done (in the store, or
   // in an export's staging); the partial directory is gone then.
   const recorded = intent.paths.finalDir !== undefined && existsSync(join(intent.paths.finalDir, "manifest.json")) ? intent.paths.finalDir : null;
-  return { dumpComplete, recordedCheckpoint: recorded, status, monitorAlive: await monitorAlive(store, record.name) };
+  return { dumpComplete, recordedCheckpoint: recorded, status, monitorAlive: (await liveMonitor(store.layout, record.name)) !== null };
 }
 
 async function applyRecovery(store: ContainerStore, record: ContainerRecord, intent: Intent, plan: RecoveryPlan): Promise<string> {
@@ -253,16 +254,6 @@ async function thaw(store: ContainerStore, record: ContainerRecord): Promise<voi
   if (status === "paused") await runtime.resume(record.id).catch(() => {});
 }
 
-// The container's monitor runs (conmon, its command line naming the container's directory).
-async function monitorAlive(store: ContainerStore, name: string): Promise<boolean> {
-  const pid = Number((await readFile(store.layout.monitorPidFile(name), "utf8").catch(() => "")).trim());
-  if (!Number.isInteger(pid) || pid <= 1) return false;
-  const stat = await readProcStat(pid).catch(() => null);
-  if (stat === null || stat.state === "Z") return false;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return cmdline.includes(store.layout.containerDir(name));
-}
-
 // A killed ckpt's runtime child goes on (runc checkpoint, runc or crun restore): its
 // outcome is waited for, up to two minutes, before it is judged.
 async function waitForOrphanedRuntime(record: ContainerRecord, intent: Intent): Promise<void> {
@@ -293,8 +284,7 @@ export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]>
       const owner = parseStagingName(name);
       // Only this root's, with an owner recorded in the name (tmpfs is shared by every root).
       if (owner === null || owner.pid === null || owner.rootTag !== tag) continue;
-      const stat = await readProcStat(owner.pid).catch(() => null);
-      if (stat !== null && stat.startTimeTicks === owner.startTimeTicks) continue;
+      if (owner.startTimeTicks !== null && (await isSameProcess(owner.pid, owner.startTimeTicks))) continue;
       const dir = join(parent, name);
       if ((await unmountBelow([dir]).catch(() => ["?"])).length > 0) continue;
       await rm(dir, { recursive: true, force: true });
@@ -305,8 +295,7 @@ export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]>
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
     const m = /^ckpt-migrate-(\d+)-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
     if (m === null) continue;
-    const stat = await readProcStat(Number(m[1])).catch(() => null);
-    if (stat !== null && String(stat.startTimeTicks) === m[2]) continue;
+    if (await isSameProcess(Number(m[1]), m[2]!)) continue;
     await rm(join(tmpdir(), name), { recursive: true, force: true });
     removed.push(join(tmpdir(), name));
   }

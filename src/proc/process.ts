@@ -13,6 +13,13 @@ export async function readProcStat(pid: number): Promise<{ ppid: number; state: 
   return parseProcStat(await readFile(`/proc/${pid}/stat`, "utf8"));
 }
 
+// Whether the process a PID and start time were recorded for still runs: the PID alive,
+// not a zombie, and started then (a later process that got the same PID does not count).
+export async function isSameProcess(pid: number, startTimeTicks: bigint | string): Promise<boolean> {
+  const stat = await readProcStat(pid).catch(() => null);
+  return stat !== null && stat.state !== "Z" && String(stat.startTimeTicks) === String(startTimeTicks);
+}
+
 // The command line as one string ("[name]" for kernel threads or a zombie).
 export async function readCommandLine(pid: number): Promise<string> {
   const raw = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
