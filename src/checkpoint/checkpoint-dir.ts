@@ -37,3 +37,8 @@ export function imagesDirOf(checkpointDir: string): string {
   const legacy = join(checkpointDir, LEGACY_IMAGES);
   return !existsSync(join(checkpointDir, CheckpointFiles.images)) && existsSync(legacy) ? legacy : join(checkpointDir, CheckpointFiles.images);
 }
+
+// Whether CRIU finished the dump in `dir` (it writes its statistics last).
+export function holdsCompleteDump(dir: string): boolean {
+  return (existsSync(join(dir, "work", "stats-dump")) || existsSync(join(dir, CheckpointFiles.stats))) && existsSync(join(dir, CheckpointFiles.images, "inventory.img"));
+}

@@ -11,7 +11,7 @@ import { readJournal } from "../recovery/journal.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { isContainerName } from "../store/names.ts";
 import { stampNs } from "./checkpoint-store.ts";
-import { CheckpointFiles } from "./checkpoint-dir.ts";
+import { holdsCompleteDump } from "./checkpoint-dir.ts";
 import { leftoverInUse, lastChangeMs, readProcessHolds, type ProcessHolds } from "./leftover-owner.ts";
 import { readManifest } from "./manifest.ts";
 import { planPrune, type PruneDecision, type PrunePolicy, type StoreEntry } from "./prune-plan.ts";
@@ -128,11 +128,6 @@ async function readStagingEntries(store: ContainerStore, holds: () => Promise<Pr
     });
   }
   return entries;
-}
-
-// Whether CRIU finished the dump in `dir` (it writes its statistics last).
-export function holdsCompleteDump(dir: string): boolean {
-  return (existsSync(join(dir, "work", "stats-dump")) || existsSync(join(dir, CheckpointFiles.stats))) && existsSync(join(dir, CheckpointFiles.images, "inventory.img"));
 }
 
 export interface PruneOutcome {

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
+import { holdsCompleteDump } from "../checkpoint/checkpoint-dir.ts";
 import { liveState, openContainer } from "../container/context.ts";
 import { isActive } from "../container/status.ts";
 import type { TimeMode } from "../clock/restore-plan.ts";
@@ -175,8 +175,5 @@ async function sinceJournal(store: ContainerStore, entry: JournalEntry): Promise
 // The newest STAMP.partial whose dump CRIU finished (it writes its statistics last).
 async function completedPartialDump(dir: string): Promise<string | null> {
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".partial")).sort().reverse();
-  for (const n of names) {
-    if (existsSync(join(dir, n, "work", "stats-dump")) && existsSync(join(dir, n, CheckpointFiles.images, "inventory.img"))) return join(dir, n);
-  }
-  return null;
+  return names.map((n) => join(dir, n)).find(holdsCompleteDump) ?? null;
 }
