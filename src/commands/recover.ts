@@ -9,7 +9,7 @@ import { printJson } from "../output/json.ts";
 export async function recoverCommand(names: string[], options: GlobalOptions): Promise<void> {
   const store = openStore(options);
   const reports = await recoverAll(store, names.length === 0 ? undefined : names);
-  const staging = await sweepOrphanedStaging(store.layout.root);
+  const staging = await sweepOrphanedStaging(store);
   if (options.json) {
     printJson({ recovered: reports, stagingRemoved: staging });
     return;

@@ -43,7 +43,7 @@ export async function restoreAllCommand(options: AllOptions): Promise<void> {
   // container comes back from its newest complete checkpoint.
   const store = openStore(options);
   for (const report of await recoverAll(store)) process.stderr.write(`ckpt: recovered ${report.said}\n`);
-  await sweepOrphanedStaging(store.layout.root);
+  await sweepOrphanedStaging(store);
   const result = await restoreAll(store, {
     lockTimeoutMs: options.lockTimeoutMs,
     parallel: settings.parallel.value,

@@ -275,10 +275,18 @@ async function runtimeProcessesOf(marks: string[]): Promise<number[]> {
 
 // Staging directories (and a migration's scratch) whose owner, named in the directory's name, is gone: leftovers of a
 // killed export, import or inspect. Returns what was removed.
-export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]> {
+export async function sweepOrphanedStaging(store: ContainerStore): Promise<string[]> {
+  const storeRoot = store.layout.root;
   const removed: string[] = [];
   const parents = stagingParents(storeRoot);
   const tag = stagingRootTag(storeRoot);
+  // An interrupted export's or migration's staging holds its container's only dump until
+  // that container is recovered (ckpt recover NAME recovers only NAME): never swept.
+  const owned = new Set<string>();
+  for (const name of await readdir(store.layout.containersDir()).catch(() => [] as string[])) {
+    const reading = await readIntent(store.layout, name).catch(() => null);
+    if (reading?.kind === "intent" && reading.intent.paths.stagingDir !== undefined) owned.add(reading.intent.paths.stagingDir);
+  }
   for (const parent of [parents.tmpfs, parents.disk]) {
     for (const name of await readdir(parent).catch(() => [] as string[])) {
       const owner = parseStagingName(name);
@@ -286,6 +294,7 @@ export async function sweepOrphanedStaging(storeRoot: string): Promise<string[]>
       if (owner === null || owner.pid === null || owner.rootTag !== tag) continue;
       if (owner.startTimeTicks !== null && (await isSameProcess(owner.pid, owner.startTimeTicks))) continue;
       const dir = join(parent, name);
+      if (owned.has(dir)) continue;
       if ((await unmountBelow([dir]).catch(() => ["?"])).length > 0) continue;
       await rm(dir, { recursive: true, force: true });
       removed.push(dir);

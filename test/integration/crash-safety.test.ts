@@ -19,6 +19,7 @@ import { waitFor } from "../harness/reports.ts";
 import { backgroundCkpt, countingContainer, killCkptAt } from "../harness/crash.ts";
 import { removeStaleSandboxes } from "../harness/sandbox.ts";
 import { watchStaging } from "../harness/staging.ts";
+import { stagingRootTag } from "../../src/archive/staging.ts";
 
 interface PsEntry {
   name: string;
@@ -111,6 +112,11 @@ describe("kill -9 of ckpt at each phase", () => {
     await killCkptAt(ckpt, sandbox, ["checkpoint", "--export", archive, "c"], "export:archiving");
     const atKill = await count();
     assert.deepEqual([(await ps(ckpt))?.status, (await ps(ckpt))?.operation?.kind], ["interrupted", "export"]);
+    // Recovering another container sweeps dead staging, but never this one: it holds c's only dump.
+    const staged = async () => (await readdir("/dev/shm")).filter((n) => n.startsWith(`ckpt-export-${stagingRootTag(ckpt.root)}-`));
+    assert.equal((await staged()).length, 1);
+    await ckpt.ok(["recover", "other"]);
+    assert.equal((await staged()).length, 1, "recover of another name left c's staged dump alone");
 
     const restored = await ckpt.run(["restore", "c"]);
     assert.equal(restored.exitCode, 0, String(restored.stderr));
