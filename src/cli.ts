@@ -50,8 +50,9 @@ function buildProgram(): Command {
     .description("Checkpoint and restore Linux containers with CRIU through runc and crun, on one clock.")
     .version(pkg.version, "-V, --version")
     .option("--root <dir>", `directory for ckpt's state (default ${DEFAULT_ROOT}; CKPT_ROOT)`)
-    .addOption(new Option("--runtime <name>", "OCI runtime (CKPT_RUNTIME)").choices(["runc", "crun"]))
-    .option("--criu <path>", "CRIU binary to use (CKPT_CRIU)")
+    .option("--runtime <name>", "OCI runtime: runc, crun, or a name from the runtimes setting (CKPT_RUNTIME)")
+    .option("--runtime-path <path>", "the runtime's binary, e.g. a runc of your own beside the system's; its kind is read from its --version (CKPT_RUNTIME_PATH)")
+    .option("--criu <path>", "CRIU binary to use; its directory goes first on PATH for ckpt, runc and crun (CKPT_CRIU)")
     .option("--config <file>", "config file (default /etc/ckpt/config.json; CKPT_CONFIG)")
     .option("--lock-timeout <duration>", "how long to wait for a container another ckpt command is working on, then exit 9 naming it (default 5s; CKPT_LOCK_TIMEOUT)")
     .option("--json", "machine-readable output")
@@ -71,6 +72,11 @@ function buildProgram(): Command {
     const { loadSettings } = await import("./config/load.ts");
     const { settingFlags } = await import("./config/resolve.ts");
     settings = await loadSettings(settingFlags(typedFlags(actionCommand)));
+    // doctor reports a bad --criu itself; every other command uses it or refuses.
+    if (actionCommand.name() !== "doctor") {
+      const { putCriuFirstOnPath } = await import("./criu/criu-path.ts");
+      putCriuFirstOnPath(settings.criu);
+    }
   });
   // The options of the command that runs, with the settings.
   const opts = <T extends object = OptionValues>(cmd: Command): T & GlobalOptions => {

@@ -14,7 +14,7 @@ const manifest: Manifest = {
   hostname: "h",
   bootId: "boot",
   checkpointedAtNs: "1795332152086649416",
-  timeNamespace: { kernelSupport: true, declared: false, declaredOffsets: zero, pid1Inode: 1, pid1Offsets: zero, pid1InHostNamespace: true, dumpedMonotonicNs: "5", dumpedBoottimeNs: "6", host: { realtimeNs: "1", monotonicNs: "2", boottimeNs: "3" } },
+  timeNamespace: { kernelSupport: true, declared: false, declaredOffsets: zero, pid1Inode: 1, pid1Offsets: zero, pid1InHostNamespace: true, execJoinedBy: "runtime", dumpedMonotonicNs: "5", dumpedBoottimeNs: "6", host: { realtimeNs: "1", monotonicNs: "2", boottimeNs: "3" } },
   criuStats: { freezingTimeUs: 0, frozenTimeUs: 0, memdumpTimeUs: 0, memwriteTimeUs: 0, pagesScanned: 0, pagesWritten: 0 },
   options: { leaveRunning: false, tcpEstablished: false, fileLocks: true, tcpClose: true },
   tasks: [],

@@ -36,6 +36,9 @@ export const ManifestSchema = z.object({
     dumpedMonotonicNs: int64,
     dumpedBoottimeNs: int64,
     host: z.object({ realtimeNs: int64, monotonicNs: int64, boottimeNs: int64 }),
+    // Who kept exec'd processes in PID 1's time namespace on the runtime that ran it
+    // (runtimes/runtime.ts oneClockKeeper); "" in manifests from before it was recorded.
+    execJoinedBy: z.enum(["", "runtime", "ckpt"]).default(""),
   }),
   criuStats: z.object({
     freezingTimeUs: uint,

@@ -16,7 +16,12 @@ export function configCommand(options: GlobalOptions): void {
     return;
   }
   const c = colors(options);
-  const list = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? "none" : v.join(", ")) : v === null ? "all" : String(v));
+  const list = (v: unknown) =>
+    Array.isArray(v) ? (v.length === 0 ? "none" : v.join(", "))
+    : v === null ? "all"
+    : v === "" ? "none"
+    : typeof v === "object" ? (Object.keys(v).length === 0 ? "none" : Object.entries(v).map(([k, p]) => `${k}=${String(p)}`).join(", "))
+    : String(v);
   const show = (k: SettingKey) => (DURATIONS.has(k) ? formatDurationMs(settings[k].value as number) : list(settings[k].value));
   const rows = [["SETTING", "VALUE", "FROM", "ENVIRONMENT", "FLAG"], ...settingKeys.map((k) => [k, show(k), settings[k].source === "file" ? `file ${settings.configFile.value}` : settings[k].source, SETTINGS[k].env, SETTINGS[k].flag])];
   process.stdout.write(`${renderTable(rows).join("\n")}\n\n`);

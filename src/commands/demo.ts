@@ -1,5 +1,6 @@
 // `ckpt demo [--keep]`
 import { formatDurationNs } from "../clock/timespec.ts";
+import { chooseRuntime, runtimeSelection } from "../runtimes/choice.ts";
 import { openStore } from "../container/context.ts";
 import { runDemo, type DemoReport } from "../demo/demo.ts";
 import type { GlobalOptions } from "../global-options.ts";
@@ -14,7 +15,7 @@ interface DemoOptions extends GlobalOptions {
 
 export async function demoCommand(options: DemoOptions): Promise<void> {
   const c = colors(options, process.stderr);
-  const report = await runDemo(openStore(options), options.settings.runtime.value, (line) => options.json || process.stderr.write(c.dim(`.. ${line}\n`)), options.keep === true);
+  const report = await runDemo(openStore(options), await chooseRuntime(runtimeSelection(options.settings)), (line) => options.json || process.stderr.write(c.dim(`.. ${line}\n`)), options.keep === true);
   if (options.json) {
     printJson({ ...report, checkpoint: { dir: report.checkpoint.dir, manifest: report.checkpoint.manifest }, restore: { pid: report.restore.pid, plan: report.restore.plan, timeNamespace: report.restore.timeNamespace, downtimeNs: report.restore.downtimeNs } });
     return;

@@ -6,13 +6,18 @@ import type { GlobalOptions } from "../global-options.ts";
 import { gatherHostFacts } from "../doctor/host-facts.ts";
 import { colors } from "../output/color.ts";
 import { printJson } from "../output/json.ts";
+import { renderTable } from "../output/table.ts";
+import { configuredRuntimes, runtimeSelection } from "../runtimes/choice.ts";
 
 interface DoctorOptions extends GlobalOptions {
   facts?: boolean;
 }
 
 export async function doctorCommand(options: DoctorOptions): Promise<void> {
-  const facts = await gatherHostFacts({ criuPath: options.settings.criu.source === "default" ? undefined : options.settings.criu.value });
+  const facts = await gatherHostFacts({
+    criuPath: options.settings.criu.source === "default" ? undefined : options.settings.criu.value,
+    runtimes: configuredRuntimes(runtimeSelection(options.settings)),
+  });
   if (options.facts) {
     printJson(facts);
     return;
@@ -32,9 +37,16 @@ function renderReport(report: DoctorReport, options: GlobalOptions): void {
     const line = `  ${mark(check)}  ${check.id.padEnd(width)}  ${check.detail}`;
     return check.fix ? `${line}\n  ${" ".repeat(4)}  ${" ".repeat(width)}  ${c.dim("fix:")} ${check.fix}` : line;
   });
-  const usable = report.runtimes.filter((r) => r.checkpoint).map((r) => r.name);
+  const usable = report.runtimes.filter((r) => r.checkpoint).map((r) => r.label);
   const verdict = report.ok
-    ? c.green.bold(`This host can checkpoint and restore containers with ${usable.join(" and ")}.`)
+    ? c.green.bold(`This host can checkpoint and restore containers with ${usable.join(", ")}.`)
     : c.red.bold("This host cannot checkpoint and restore containers yet: fix the FAIL lines below.");
-  process.stdout.write(`${verdict}\n\n${lines.join("\n")}\n`);
+  // Every configured runtime with its one-clock facts, one row each (--runtime NAME).
+  const yes = (b: boolean) => (b ? "yes" : "no");
+  const table = renderTable([
+    ["RUNTIME", "VERSION", "CHECKPOINT", "EXEC JOINS TIMENS", "OWN TIMENS AT RUN", "LAZY", "PATH"],
+    ...report.runtimes.map((r) => [r.label, `${r.name} ${r.version ?? "?"}`, yes(r.checkpoint), r.execJoinsTimeNamespace ? "yes (runtime)" : "no (ckpt exec does)", yes(r.createsTimeNamespace), yes(r.lazyPages), r.path]),
+  ]);
+  const criu = `CRIU ${report.criu.version ?? "not found"}${report.criu.path === null ? "" : ` at ${report.criu.path}`}`;
+  process.stdout.write(`${verdict}\n\n${report.runtimes.length === 0 ? "  no runtime found" : table.map((l) => `  ${l}`).join("\n")}\n  ${criu}\n\n${lines.join("\n")}\n`);
 }

@@ -1,5 +1,7 @@
 // `ckpt restore [-n NEW] [--runtime R] [--time-mode auto|host|continue|suspend] NAME|DIR`
 import { networkRequest, type NetworkFlags } from "./network-flags.ts";
+import { chooseRuntime, runtimeChosen, runtimeSelection } from "../runtimes/choice.ts";
+import { oneClockLine } from "../restore/versions.ts";
 import { removeContainer } from "../container/remove.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
 import { openStore } from "../container/context.ts";
@@ -45,8 +47,10 @@ export async function restoreCommand(source: string | undefined, options: Restor
   const { settings } = options;
   const common = {
     newName: options.name,
-    // Given somewhere (flag, environment, file), else the checkpoint's own.
-    runtime: settings.runtime.source === "default" ? undefined : settings.runtime.value,
+    // Chosen somewhere (flag, environment, file), else the one the container was created
+    // with, else the checkpoint's kind.
+    runtime: runtimeChosen(runtimeSelection(settings)) ? await chooseRuntime(runtimeSelection(settings)) : undefined,
+    runtimePaths: settings.runtimes.value,
     timeMode: settings.timeMode.value,
     // A restore whose log and reads stopped moving this long is ended, and cleaned up.
     progressTimeoutMs: settings.progressTimeout.value,
@@ -124,7 +128,7 @@ export function signatureJson(s: SignatureReport) {
 
 // What the clock plan, the dump options and the CRIU configuration have to say.
 export function restoreWarnings(r: RestoreResult): string[] {
-  return [...r.plan.warnings, ...r.options.warnings, ...r.criuConfig.warnings];
+  return [...r.versions.warnings, ...r.plan.warnings, ...r.options.warnings, ...r.criuConfig.warnings];
 }
 
 export function toJson(r: RestoreResult) {
@@ -132,7 +136,10 @@ export function toJson(r: RestoreResult) {
     name: r.record.name,
     id: r.record.id,
     runtime: r.record.runtime,
+    runtimePath: r.record.runtimePath,
     pid: r.pid,
+    // Who dumped it and who restores it; who keeps exec'd processes on PID 1's clock.
+    versions: r.versions,
     checkpoint: r.record.restoredFrom ?? r.checkpoint,
     timeMode: r.plan.mode,
     clockPlan: r.plan.kind,
@@ -152,7 +159,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
   const c = colors(options);
   const ns = r.timeNamespace;
   const lines = [
-    `${c.green("restored")} ${c.bold(r.record.name)} in ${humanDuration(r.durationNs)} (PID ${r.pid}, ${r.record.runtime})`,
+    `${c.green("restored")} ${c.bold(r.record.name)} in ${humanDuration(r.durationNs)} (PID ${r.pid}, ${r.record.runtime} ${r.versions.restoredBy.runtimeVersion}, CRIU ${r.versions.restoredBy.criuVersion})`,
     `  from:           ${r.record.restoredFrom ?? r.checkpoint}${imported === undefined ? "" : ` (${imported.archive.compression ?? "a stream"}, ${imported.archive.files.length} files, ${imported.verified ? "every SHA-256 verified" : "not verified"})`}`,
     ...(imported === undefined ? [] : [`  signature:      ${describeSignature(imported.signature)}`]),
     `  clocks:         ${r.plan.mode === "auto" ? `auto -> ${r.plan.kind === "host-namespace" ? "host" : "continue"}` : r.plan.mode}: ${r.plan.reason}`,
@@ -160,6 +167,7 @@ function render(r: RestoreResult, options: GlobalOptions, imported?: ImportResul
     `  downtime:       ${humanDuration(r.downtimeNs)} since the checkpoint`,
     `  CRIU options:   ${r.options.applied.length === 0 ? "none beyond the runtime's" : r.options.applied.map((a) => `${a.name} (from the ${a.from === "flag" ? "command line" : "checkpoint"})`).join(", ")}`,
     ...(r.lazyPages === null ? [] : [`  memory:         arriving on demand from ${r.lazyPages.from} (CRIU lazy-pages daemon, PID ${r.lazyPages.daemonPid}, log ${r.lazyPages.logPath})`]),
+    `  ${oneClockLine(r.versions)}`,
     c.dim(`  run commands on its clock with: ckpt exec ${r.record.name} -- CMD`),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

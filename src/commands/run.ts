@@ -8,6 +8,7 @@ import { followLogs } from "./logs.ts";
 import { formatRestartPolicy, parseRestartPolicy } from "../restart/policy.ts";
 import { networkRequest, type NetworkFlags } from "./network-flags.ts";
 import { lockContainer } from "../store/locks.ts";
+import { chooseRuntime, runtimeSelection } from "../runtimes/choice.ts";
 
 interface RunOptions extends GlobalOptions, NetworkFlags {
   name?: string;
@@ -23,18 +24,20 @@ export async function runCommand(bundle: string, command: string[], options: Run
     resetAfterMs: settings.backoffReset.value,
   });
   const store = openStore(options);
+  const runtime = await chooseRuntime(runtimeSelection(settings));
   // The name's lock while the container is created, not while its output is followed; a
   // generated name is this run's alone.
   const lock = options.name === undefined ? undefined : await lockContainer(store.layout, options.name, { timeoutMs: options.lockTimeoutMs });
   const result = await runContainer(store, {
     bundle,
     name: options.name,
-    runtime: settings.runtime.value,
+    runtime,
     command: command.length > 0 ? command : undefined,
     restart,
     network: networkRequest(options),
   }).finally(() => lock?.release());
   for (const w of result.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+  if (options.verbose) for (const n of result.notes) process.stderr.write(`ckpt: note: ${n}\n`);
   const { record } = result;
   if (options.json) {
     printJson({ name: record.name, id: record.id, runtime: record.runtime, pid: result.pid, ownTimeNamespace: result.ownTimeNamespace, network: record.network ?? null, criuConfig: result.criuConfig, warnings: result.warnings, restart: { policy: formatRestartPolicy(record.restart), ...record.restart.backoff } });

@@ -40,7 +40,7 @@ test("precedence: flag over environment over file over default, and each value s
 
 test("bad values are refused naming where they came from; unknown file keys too", () => {
   assert.throws(() => resolveConfig({ ...base, env: { CKPT_BACKOFF_MAX: "forever" } }), /CKPT_BACKOFF_MAX: "forever" is not valid: "forever" is not a duration/);
-  assert.throws(() => resolveConfig({ ...base, file: { runtime: "docker" } }), /runtime in \/etc\/ckpt\/config\.json: "docker" is not valid/);
+  assert.throws(() => resolveConfig({ ...base, file: { runtime: "dock er" } }), /runtime in \/etc\/ckpt\/config\.json: "dock er" is not valid/);
   assert.throws(() => resolveConfig({ ...base, flags: { parallel: "0" } }), /--parallel: "0" is not valid/);
   assert.throws(() => resolveConfig({ ...base, file: { paralel: 2 } }), /unknown setting paralel/);
 });
@@ -117,4 +117,15 @@ describe("loadSettings: which config file is read", () => {
     // A flag wins over the file's bad value, which is then never parsed.
     assert.equal((await loadSettings({ configFile: badValue, progressTimeout: "5s" }, {})).progressTimeout.value, 5000);
   });
+});
+
+test("runtimes: an object in the file, NAME=PATH pairs in the environment, absolute paths only; runtimePath none by default", () => {
+  assert.deepEqual(resolveConfig(base).runtimes.value, {});
+  assert.deepEqual([resolveConfig(base).runtimePath.value, resolveConfig(base).runtimePath.source], ["", "default"]);
+  assert.deepEqual(resolveConfig({ ...base, file: { runtimes: { "runc-1.3": "/opt/runc/runc" } } }).runtimes.value, { "runc-1.3": "/opt/runc/runc" });
+  assert.deepEqual(resolveConfig({ ...base, env: { CKPT_RUNTIMES: "runc=/usr/sbin/runc, runc-1.3=/opt/runc/runc" } }).runtimes.value, { runc: "/usr/sbin/runc", "runc-1.3": "/opt/runc/runc" });
+  assert.throws(() => resolveConfig({ ...base, env: { CKPT_RUNTIMES: "runc=relative/runc" } }), /CKPT_RUNTIMES: "runc=relative\/runc" is not valid: "runc=relative\/runc" is not NAME=\/absolute\/path/);
+  assert.throws(() => resolveConfig({ ...base, file: { runtimes: { "bad name": "/x" } } }), /runtimes in \/etc\/ckpt\/config\.json/);
+  assert.throws(() => resolveConfig({ ...base, flags: { runtimePath: "runc" } }), /--runtime-path: "runc" is not valid: an absolute path/);
+  assert.ok(Object.isFrozen(resolveConfig({ ...base, file: { runtimes: { a: "/a" } } }).runtimes.value));
 });

@@ -37,7 +37,8 @@ export function resolveConfig(inputs: ConfigInputs): Settings {
       ["file", inputs.file?.[key]],
       ["default", setting.default],
     ];
-    const [source, given] = candidates.find(([, v]) => v !== undefined && v !== "")!;
+    // The default always counts, even when empty (runtimePath's "": none).
+    const [source, given] = candidates.find(([s, v]) => s === "default" || (v !== undefined && v !== ""))!;
     const parsed = setting.schema.safeParse(given);
     if (!parsed.success) {
       const where = { flag: setting.flag, env: setting.env, file: `${key} in ${inputs.filePath}`, default: "the default" }[source];

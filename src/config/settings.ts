@@ -18,6 +18,28 @@ const positiveInt = z.coerce.number().int().positive();
 const retainCount = z.union([z.literal("all").transform(() => null), positiveInt]);
 // A list in the config file; comma-separated in the environment.
 const stringList = z.union([z.array(z.string().min(1)), z.string()]).transform((v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter((s) => s !== "") : v));
+// A runtime name: runc, crun, or a name the runtimes setting gives a binary.
+const runtimeNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a runtime name is runc, crun or a name from the runtimes setting (letters, digits, . _ -)");
+// Named runtime binaries: an object in the config file ({"runc-1.3": "/opt/runc-1.3/runc"}),
+// NAME=PATH pairs, comma-separated, in the environment. Paths are absolute.
+const absolutePath = z.string().regex(/^\//, "an absolute path");
+const runtimePathMap = z.unknown().transform((v, ctx): Readonly<Record<string, string>> => {
+  const entries: [string, unknown][] =
+    typeof v === "string" ? v.split(",").map((p) => p.trim()).filter((p) => p !== "").map((p) => { const i = p.indexOf("="); return i < 0 ? [p, ""] : [p.slice(0, i), p.slice(i + 1)]; })
+    : v !== null && typeof v === "object" && !Array.isArray(v) ? Object.entries(v)
+    : [];
+  if (entries.length === 0 && !(typeof v === "string" || (v !== null && typeof v === "object" && !Array.isArray(v)))) {
+    ctx.addIssue({ code: "custom", message: "an object of NAME: /absolute/path" });
+    return z.NEVER;
+  }
+  for (const [name, path] of entries) {
+    if (!runtimeNameSchema.safeParse(name).success || typeof path !== "string" || !path.startsWith("/")) {
+      ctx.addIssue({ code: "custom", message: `"${name}=${String(path)}" is not NAME=/absolute/path (a name of letters, digits, . _ -)` });
+      return z.NEVER;
+    }
+  }
+  return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
+});
 
 export interface Setting {
   env: string;
@@ -29,8 +51,11 @@ export interface Setting {
 
 export const SETTINGS = {
   root: { env: "CKPT_ROOT", flag: "--root", default: "/var/lib/ckpt", schema: z.string().min(1), doc: "ckpt's state: containers, checkpoints, journal (persistent storage, so checkpoints survive a reboot)" },
-  runtime: { env: "CKPT_RUNTIME", flag: "--runtime", default: "runc", schema: z.enum(["runc", "crun"]), doc: "OCI runtime for new containers" },
-  criu: { env: "CKPT_CRIU", flag: "--criu", default: "criu", schema: z.string().min(1), doc: "the CRIU binary (>= 4.1 on kernels >= 6.13)" },
+  runtime: { env: "CKPT_RUNTIME", flag: "--runtime", default: "runc", schema: runtimeNameSchema, doc: "OCI runtime for new containers and restores: runc, crun, or a name from runtimes (a restore of a container of this host otherwise uses the binary it was created with)" },
+  runtimePath: { env: "CKPT_RUNTIME_PATH", flag: "--runtime-path", default: "", schema: z.union([z.literal(""), absolutePath]), doc: "the binary of the runtime (its kind, runc or crun, is read from its --version); wins over runtimes" },
+  // No flag: the host's runtimes are configured once, like podman's runtime paths.
+  runtimes: { env: "CKPT_RUNTIMES", flag: "-", default: {}, schema: runtimePathMap, doc: "named runtime binaries, e.g. {\"runc\": \"/usr/sbin/runc\", \"runc-1.3\": \"/opt/runc-1.3/sbin/runc\"}; --runtime NAME picks one, ckpt doctor lists each" },
+  criu: { env: "CKPT_CRIU", flag: "--criu", default: "criu", schema: z.string().min(1), doc: "the CRIU binary (>= 4.2 on kernels >= 6.16); ckpt puts its directory first on PATH, where runc and crun look CRIU up" },
   configFile: { env: "CKPT_CONFIG", flag: "--config", default: "/etc/ckpt/config.json", schema: z.string().min(1), doc: "this file" },
   parallel: { env: "CKPT_PARALLEL", flag: "--parallel", default: availableParallelism(), schema: positiveInt, doc: "containers checkpointed or restored at once by --all (default: the number of cores)" },
   progressTimeout: { env: "CKPT_PROGRESS_TIMEOUT", flag: "--progress-timeout", default: "60s", schema: durationMs, doc: "give up on a dump or restore whose log and page counters stopped moving for this long" },

@@ -2,6 +2,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { BUNDLE_CRIU_CONFIG_ANNOTATION, CRIU_CONFIG_ANNOTATION, declaresTimeNamespace, type OciSpec } from "../oci/spec.ts";
 import { resolveBindDestinations } from "./bind-mounts.ts";
+import { ambientNote, withRaisableAmbient } from "../oci/capabilities.ts";
 import type { ReadLinkInRoot } from "./path-in-root.ts";
 
 export interface ContainerSpecRequest {
@@ -23,11 +24,14 @@ export interface PlannedSpec {
   rootfs: string;
   ownTimeNamespace: boolean;
   warnings: string[];
+  // What ckpt changed that needs no action, said with -v.
+  notes: string[];
 }
 
 export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest): PlannedSpec {
   const spec = structuredClone(source);
   const warnings: string[] = [];
+  const notes: string[] = [];
   const rootfs = isAbsolute(spec.root.path) ? spec.root.path : resolve(request.sourceBundle, spec.root.path);
   spec.root.path = rootfs;
   if (request.command !== undefined && request.command.length > 0) spec.process.args = [...request.command];
@@ -35,6 +39,11 @@ export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest
     // CRIU cannot dump a container whose terminal lives outside it; the monitor's pipes can.
     warnings.push("process.terminal is true in the bundle: ckpt runs the container on pipes, so that it can be checkpointed");
     spec.process.terminal = false;
+  }
+  const ambient = withRaisableAmbient(spec.process);
+  if (ambient.dropped.length > 0) {
+    spec.process = ambient.process;
+    notes.push(ambientNote(ambient.dropped));
   }
   // runc and crun read extra CRIU options from this file; ckpt writes it for each dump
   // and restore, merging the bundle's own file (its name kept for the record) into it.
@@ -51,7 +60,7 @@ export function planContainerSpec(source: OciSpec, request: ContainerSpecRequest
     }
   }
   const withMounts = request.linksIn === undefined ? spec : resolveBindDestinations(spec, request.linksIn(rootfs)).spec;
-  return { spec: withMounts, rootfs, ownTimeNamespace, warnings };
+  return { spec: withMounts, rootfs, ownTimeNamespace, warnings, notes };
 }
 
 // Why the container gets no time namespace of its own, when a join the spec asks for
@@ -67,6 +76,8 @@ function timeNamespaceBreaksJoin(spec: OciSpec, breaks: ContainerSpecRequest["ti
 // restore is kept.
 export function specForRestore(spec: OciSpec, criuConfigPath: string, joinTimeNamespace: string | null): OciSpec {
   const out = structuredClone(spec);
+  // A checkpoint's spec from before ckpt did this at run, or from another engine.
+  out.process = withRaisableAmbient(out.process).process;
   out.annotations = { ...out.annotations, [CRIU_CONFIG_ANNOTATION]: criuConfigPath };
   const namespaces = (out.linux?.namespaces ?? []).filter((ns) => ns.type !== "time" || ns.path === undefined || joinTimeNamespace !== null);
   const time = namespaces.find((ns) => ns.type === "time");

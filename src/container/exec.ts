@@ -11,6 +11,7 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { execMonitorArgv, parseSyncMessages } from "../monitor/conmon-argv.ts";
 import { conmonPath, tidyRuntimeLine } from "../monitor/conmon.ts";
 import type { OciSpec } from "../oci/spec.ts";
+import { withRaisableAmbient } from "../oci/capabilities.ts";
 import { onOutputClosed, outputClosed } from "../output/broken-pipe.ts";
 import { descendants, killAll, readTimeNamespace } from "../proc/process.ts";
 import { execJoinsTimeNamespace } from "../runtimes/runtime.ts";
@@ -63,7 +64,8 @@ export async function execInContainer(ctx: ContainerContext, request: ExecReques
   try {
     const processSpecPath = join(scratch, "process.json");
     const args = request.detach ? detachedArgs(request.command) : request.command;
-    await writeFileAtomic(processSpecPath, JSON.stringify({ ...spec.process, args, terminal: false }));
+    // A container created before ckpt made its ambient capabilities raisable (run said so).
+    await writeFileAtomic(processSpecPath, JSON.stringify({ ...withRaisableAmbient(spec.process).process, args, terminal: false }));
 
     // Join PID 1's time namespace: the runtime does it itself, or ckpt enters it first.
     const pid1Namespace = await readTimeNamespace(live.pid);

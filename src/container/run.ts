@@ -6,7 +6,8 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { createMonitorArgv } from "../monitor/conmon-argv.ts";
 import { startMonitor } from "../monitor/conmon.ts";
 import { readOciSpec } from "../oci/spec.ts";
-import { createsTimeNamespace, type RuntimeName } from "../runtimes/runtime.ts";
+import { createsTimeNamespace } from "../runtimes/runtime.ts";
+import type { RuntimeChoice } from "../runtimes/choice.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
@@ -26,7 +27,7 @@ import { ensureNetwork, refuseUnhostableNetwork } from "../network/container-net
 export interface RunRequest {
   bundle: string;
   name: string | undefined;
-  runtime: RuntimeName;
+  runtime: RuntimeChoice;
   command: string[] | undefined;
   restart?: RestartPolicy;
   network?: NetworkRequest | undefined;
@@ -37,6 +38,8 @@ export interface RunResult {
   pid: number;
   ownTimeNamespace: boolean;
   warnings: string[];
+  // What ckpt changed in the spec that needs no action (said with -v).
+  notes: string[];
   criuConfig: CriuConfigReport;
 }
 
@@ -45,7 +48,7 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
   const name = validateContainerName(request.name ?? generatedName(id));
   const sourceBundle = resolve(request.bundle);
   const source = await readOciSpec(join(sourceBundle, "config.json"));
-  const runtime = runtimeFor(store, request.runtime);
+  const runtime = runtimeFor(store, request.runtime.name, request.runtime.path);
   const version = await runtime.version();
   const layout = store.layout;
   const network = planNetwork(source, request.network ?? {}, id);
@@ -66,7 +69,7 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     formatVersion: 1,
     name,
     id,
-    runtime: request.runtime,
+    runtime: request.runtime.name,
     runtimePath: runtime.path,
     sourceBundle,
     rootfs: planned.rootfs,
@@ -87,7 +90,7 @@ export async function runContainer(store: ContainerStore, request: RunRequest): 
     // Before the monitor starts: a container that exits at once finds its restart state.
     if (record.restart.policy !== "no") await writeRestartState(layout, name, freshRestartState(Date.now()));
     const pid = await startFromBundle(store, record, runtime);
-    return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: [...planned.warnings, ...captured.warnings, ...criuConfig.warnings], criuConfig: criuConfig.report };
+    return { record, pid, ownTimeNamespace: planned.ownTimeNamespace, warnings: [...planned.warnings, ...captured.warnings, ...criuConfig.warnings], notes: planned.notes, criuConfig: criuConfig.report };
   } catch (error) {
     await runtime.delete(id, true).catch(() => {});
     await releaseNetwork(network, layout.networkNamespace(name)).catch(() => {});

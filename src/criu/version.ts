@@ -6,6 +6,9 @@
 // unix and netlink sockets ("Can't get 1:16 opt: Operation not supported"); 4.2 asks
 // for them on those sockets only.
 export const CRIU_MIN_VERSION = "4.2";
+// The oldest CRIU that works at all on kernels >= 6.13: 4.1.x still checkpoints
+// containers that hold no inet socket (ckpt doctor says which can't).
+export const CRIU_FLOOR_VERSION = "4.1";
 
 // "Version: 4.2.1" (first line of `criu --version`) -> "4.2.1".
 export function parseCriuVersion(output: string): string | null {

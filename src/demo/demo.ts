@@ -17,6 +17,7 @@ import { runContainer } from "../container/run.ts";
 import { readTimeNamespace } from "../proc/process.ts";
 import { restoreContainer, type RestoreResult } from "../operations/restore.ts";
 import type { RuntimeName } from "../runtimes/runtime.ts";
+import type { RuntimeChoice } from "../runtimes/choice.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { createDemoBundle } from "./demo-bundle.ts";
 
@@ -31,8 +32,9 @@ export interface DemoReport {
   execOutput: string[];
 }
 
-export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, progress: (line: string) => void, keep: boolean): Promise<DemoReport> {
-  const runtime = runtimeFor(store, runtimeName);
+export async function runDemo(store: ContainerStore, choice: RuntimeChoice, progress: (line: string) => void, keep: boolean): Promise<DemoReport> {
+  const runtimeName = choice.name;
+  const runtime = runtimeFor(store, choice.name, choice.path);
   const version = await runtime.version();
   const dir = await mkdtemp(join(tmpdir(), "ckpt-demo-"));
   const name = `ckpt-demo-${randomBytes(3).toString("hex")}`;
@@ -41,7 +43,7 @@ export async function runDemo(store: ContainerStore, runtimeName: RuntimeName, p
     progress(`building a busybox container in ${dir}`);
     const bundle = await createDemoBundle(dir, runtime.path);
     let t0 = t();
-    await runContainer(store, { bundle, name, runtime: runtimeName, command: undefined });
+    await runContainer(store, { bundle, name, runtime: choice, command: undefined });
     const run = t() - t0;
     progress(`running ${name} on ${runtimeName} ${version}; letting it tick for a second`);
     await sleep(1000);

@@ -1,12 +1,12 @@
 // Turns probed host facts into doctor checks and a verdict. Pure: no I/O, so every
 // branch is unit-tested on facts captured from real hosts.
-import { CRIU_MIN_VERSION } from "../criu/version.ts";
+import { CRIU_FLOOR_VERSION, CRIU_MIN_VERSION } from "../criu/version.ts";
 import type { HostFacts } from "./host-facts.ts";
 import type { KernelOption } from "../host/kernel.ts";
 import { isAtLeast } from "../host/version.ts";
 import { LAZY_PIPE_BYTES, lazyPipeProblem } from "../migrate/page-server.ts";
 import { runtimeAdapter } from "../runtimes/index.ts";
-import { execJoinsTimeNamespace, runtimeNames, type RuntimeName } from "../runtimes/runtime.ts";
+import { createsTimeNamespace, execJoinsTimeNamespace, runtimeNames, type RuntimeName } from "../runtimes/runtime.ts";
 
 export type Severity = "error" | "warning" | "info";
 
@@ -21,12 +21,20 @@ export interface DoctorCheck {
 }
 
 export interface RuntimeReport {
+  // Its kind, and the name it is configured under (--runtime NAME), the kind's by default.
   name: RuntimeName;
+  label: string;
   path: string;
   version: string | null;
   // Can checkpoint and restore containers on this host, all things considered.
   checkpoint: boolean;
+  // The one-clock facts of this version (runtimes/runtime.ts): whether its exec joins a
+  // restored container's time namespace (else ckpt exec enters it first), whether it gives
+  // a new container a time namespace of its own, how a restore is put into one.
   execJoinsTimeNamespace: boolean;
+  createsTimeNamespace: boolean;
+  restoreJoinsTimeNamespaceVia: "criu-config" | "spec-namespace-path";
+  lazyPages: boolean;
 }
 
 export interface DoctorReport {
@@ -63,10 +71,12 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
     "boot a kernel built with CONFIG_MEM_SOFT_DIRTY=y (needed only for --pre-dump)");
 
   // CRIU.
-  const criuVersionOk = criu.version !== null && isAtLeast(criu.version, CRIU_MIN_VERSION);
+  // Below the floor CRIU fails every command on this kernel; between the floor and the
+  // minimum it fails only inet sockets (the criu.inet-sockets check, a warning).
+  const criuVersionOk = criu.version !== null && isAtLeast(criu.version, CRIU_FLOOR_VERSION);
   const notFound = criu.requested === null ? "criu not found" : `no executable criu at ${criu.requested} (given with --criu)`;
   add("criu.version", criu.path !== null && criuVersionOk, "error",
-    criu.path === null ? notFound : `criu ${criu.version ?? "(unknown version)"} at ${criu.path}${criuVersionOk ? "" : `: older than ${CRIU_MIN_VERSION}`}`,
+    criu.path === null ? notFound : `criu ${criu.version ?? "(unknown version)"} at ${criu.path}${criuVersionOk ? "" : `: older than ${CRIU_FLOOR_VERSION}`}`,
     criu.path === null && criu.requested !== null
       ? "give --criu the path of an executable criu, or leave --criu out to use the installed one"
       : `${SETUP} (builds CRIU >= ${CRIU_MIN_VERSION} from Debian's source tarball)`);
@@ -82,16 +92,16 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
   // holds a TCP listener and a UDP socket on the running kernel.
   const inet = criu.inetSockets;
   const criuLabel = `criu ${criu.version ?? "(unknown version)"} at ${criu.path}`;
-  add("criu.inet-sockets", inet?.ok === true, "error",
+  add("criu.inet-sockets", inet?.ok === true, "warning",
     inet === null
       ? criu.path === null ? "criu not found: could not try dumping inet sockets" : `could not try dumping inet sockets with ${criuLabel} (the ckpt-inet-probe helper did not run)`
       : inet.ok
         ? `${criuLabel} dumps TCP and UDP sockets on kernel ${kernel.release}${inet.cached ? " (probed earlier this boot)" : ""}`
-        : `${criuLabel} cannot dump inet sockets on kernel ${kernel.release}: ${inet.errorLines[0]}`,
+        : `${criuLabel} cannot dump inet sockets on kernel ${kernel.release}: ${inet.errorLines[0]}; containers that hold a TCP or UDP socket (a listener included) cannot be checkpointed, others can`,
     criu.path !== null && inet === null
       ? "run scripts/build.sh (it builds the helper dist/native/ckpt-inet-probe)"
       : `${SETUP} (installs CRIU >= ${CRIU_MIN_VERSION}, which dumps inet sockets on Linux >= 6.16), or point --criu at CRIU >= ${CRIU_MIN_VERSION}`);
-  const criuUsable = criu.path !== null && criuVersionOk && criuCheckOk && inet?.ok === true && kernelCR !== false && networkLock;
+  const criuUsable = criu.path !== null && criuVersionOk && criuCheckOk && kernelCR !== false && networkLock;
 
   // cgroups.
   const { cgroups } = facts;
@@ -106,7 +116,9 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
     const blockers = adapter.hostBlockers(cgroups);
     const checkpoint = installed.checkpointBuilt && criuUsable && blockers.length === 0;
     const execJoins = installed.version !== null && execJoinsTimeNamespace(adapter, installed.version);
-    const label = `${installed.name} ${installed.version ?? "(unknown version)"} at ${installed.path}`;
+    const creates = installed.version !== null && createsTimeNamespace(adapter, installed.version);
+    const id = installed.label ?? installed.name;
+    const label = `${installed.label === undefined ? "" : `${installed.label}: `}${installed.name} ${installed.version ?? "(unknown version)"} at ${installed.path}`;
     let detail = `${label}: can checkpoint and restore`;
     let fix = "";
     if (!installed.checkpointBuilt) {
@@ -119,20 +131,39 @@ export function evaluateHost(facts: HostFacts): DoctorReport {
       detail = `${label}: cannot checkpoint until CRIU works (see the criu and kernel checks)`;
       fix = SETUP;
     }
-    add(`runtime.${installed.name}`, checkpoint, "warning", detail, fix);
-    add(`runtime.${installed.name}.exec-timens`, execJoins, "info",
+    add(`runtime.${id}`, checkpoint, "warning", detail, fix);
+    const version = `${installed.name} ${installed.version ?? "(unknown version)"}`;
+    add(`runtime.${id}.exec-timens`, execJoins, "info",
       execJoins
-        ? `${installed.name} exec joins a restored container's time namespace`
-        : `plain \`${installed.name} exec\` ${installed.version ?? "(unknown version)"} starts processes on the host's clocks, not a restored container's: the container runs on two clocks and its next checkpoint may not restore (ckpt exec does not have this problem)`,
+        ? `${version}'s exec joins a restored container's time namespace: ckpt relies on it, and plain \`${installed.name} exec\` agrees with ckpt exec`
+        : `plain \`${installed.name} exec\` of ${version} starts processes on the host's clocks, not a restored container's: the container runs on two clocks and its next checkpoint may not restore (ckpt exec enters PID 1's time namespace first, so it does not have this problem)`,
       `use \`ckpt exec NAME -- CMD\`, which joins PID 1's time namespace on every version; or upgrade ${installed.name} to >= ${adapter.execJoinsTimeNamespaceSince}`);
-    return { name: installed.name, path: installed.path, version: installed.version, checkpoint, execJoinsTimeNamespace: execJoins };
+    add(`runtime.${id}.run-timens`, creates, "info",
+      creates
+        ? `${version} gives a new container a time namespace of its own (ckpt asks for one, so its first restore keeps it)`
+        : `${version} cannot give a new container a time namespace (it rejects {"type": "time"}): containers start on the host's clocks and get their own at their first restore`,
+      `upgrade ${installed.name} to >= ${adapter.createsTimeNamespaceSince} for a time namespace from the start (not needed for one clock)`);
+    return {
+      name: installed.name,
+      label: id,
+      path: installed.path,
+      version: installed.version,
+      checkpoint,
+      execJoinsTimeNamespace: execJoins,
+      createsTimeNamespace: creates,
+      restoreJoinsTimeNamespaceVia: adapter.restoreJoinsTimeNamespaceVia,
+      lazyPages: adapter.lazyPages,
+    };
   });
   for (const missing of runtimeNames) {
     if (!runtimes.some((r) => r.name === missing)) {
       add(`runtime.${missing}`, false, "warning", `${missing} not found`, `${SETUP} (installs runc and builds crun with CRIU support)`);
     }
   }
-  const usable = runtimes.filter((r) => r.checkpoint).map((r) => r.name);
+  for (const u of facts.unusableRuntimes ?? []) {
+    add(`runtime.${u.name}`, false, "warning", `${u.name} is configured as ${u.path}, but ${u.reason}`, "fix the runtimes setting of the config file (ckpt config shows where it comes from)");
+  }
+  const usable = runtimes.filter((r) => r.checkpoint).map((r) => r.label);
   add("runtime.any", usable.length > 0, "error",
     usable.length > 0 ? `can checkpoint and restore with ${usable.join(", ")}` : "no OCI runtime can checkpoint and restore on this host",
     SETUP);

@@ -2,7 +2,7 @@
 // of the capability decisions later commands make. Here, not in host/, because it asks
 // CRIU and the runtimes too (host/ is below them).
 import { probeCriu, type CriuFacts } from "../criu/probe.ts";
-import { probeRuntimes, type InstalledRuntime } from "../runtimes/index.ts";
+import { probeRuntimes, type ConfiguredRuntime, type InstalledRuntime, type UnusableRuntime } from "../runtimes/index.ts";
 import { readCgroupFacts, type CgroupFacts } from "../host/cgroups.ts";
 import { findExecutable } from "../host/find-executable.ts";
 import { readKernelFacts, type KernelFacts } from "../host/kernel.ts";
@@ -12,6 +12,8 @@ export interface HostFacts {
   kernel: KernelFacts;
   criu: CriuFacts;
   runtimes: InstalledRuntime[];
+  // Configured runtime binaries that cannot be used (absent from facts of older ckpt).
+  unusableRuntimes?: UnusableRuntime[];
   cgroups: CgroupFacts;
   process: ProcessLimitFacts;
   tools: {
@@ -29,14 +31,17 @@ export interface HostFacts {
 
 export interface GatherOptions {
   criuPath?: string | undefined;
+  // The runtimes the settings name (runtimes/choice.ts); default: runc and crun on PATH.
+  runtimes?: readonly ConfiguredRuntime[] | undefined;
 }
 
 export async function gatherHostFacts(options: GatherOptions = {}): Promise<HostFacts> {
-  const [criu, runtimes] = await Promise.all([probeCriu(options.criuPath), probeRuntimes()]);
+  const [criu, runtimes] = await Promise.all([probeCriu(options.criuPath), probeRuntimes(options.runtimes)]);
   return {
     kernel: readKernelFacts(),
     criu,
-    runtimes,
+    runtimes: runtimes.installed,
+    unusableRuntimes: runtimes.unusable,
     cgroups: readCgroupFacts(),
     process: readProcessLimitFacts(),
     tools: { iptablesRestore: findExecutable("iptables-restore"), conmon: findExecutable("conmon"), ip: findExecutable("ip"), unshare: findExecutable("unshare"), nsenter: findExecutable("nsenter") },

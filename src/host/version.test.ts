@@ -22,3 +22,11 @@ test("isAtLeast is false for a version it cannot read", () => {
   assert.equal(isAtLeast("1.2.6", "1.2.7"), false);
   assert.equal(isAtLeast("", "0.1"), false);
 });
+
+test("a pre-release comes before its release; distribution suffixes are not pre-releases", () => {
+  assert.equal(isAtLeast("1.3.0-rc.1", "1.3.0"), false);
+  assert.equal(isAtLeast("1.3.0-rc.1", "1.2.7"), true);
+  assert.equal(isAtLeast("1.2.7+ds1", "1.2.7"), true);
+  assert.equal(isAtLeast("1.2.7~bpo12+1", "1.2.7"), true);
+  assert.ok(compareVersions("1.2.7", "1.2.7-rc.2") > 0);
+});

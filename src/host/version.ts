@@ -6,6 +6,13 @@ export function versionParts(version: string): number[] {
   return m ? m[1]!.split(".").map(Number) : [];
 }
 
+// A pre-release ("1.3.0-rc.1") comes before its release: a fix that came "in 1.3.0" may
+// not be in its release candidates. Distribution suffixes ("+ds1", "~bpo12") are not
+// pre-releases.
+export function isPrerelease(version: string): boolean {
+  return /^v?\d+(?:\.\d+)*-/.test(version.trim());
+}
+
 // Negative, zero or positive as a is older than, equal to or newer than b.
 export function compareVersions(a: string, b: string): number {
   const pa = versionParts(a);
@@ -14,7 +21,7 @@ export function compareVersions(a: string, b: string): number {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;
   }
-  return 0;
+  return Number(isPrerelease(b)) - Number(isPrerelease(a));
 }
 
 export function isAtLeast(version: string, minimum: string): boolean {

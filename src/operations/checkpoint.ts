@@ -8,7 +8,8 @@ import { parseTimensOffsets } from "../clock/timespec.ts";
 import { liveState, thawIfPaused, type ContainerContext } from "../container/context.ts";
 import { holdRestarts, releaseHold } from "../restart/restart-state.ts";
 import { readDumpStats, readTimensImage } from "../criu/images.ts";
-import { criuEvidence, parseCriuVersion } from "../criu/version.ts";
+import { criuEvidence } from "../criu/version.ts";
+import { installedCriuVersion } from "../criu/installed.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { probeCommand } from "../host/probe-command.ts";
 import { findExecutable } from "../host/find-executable.ts";
@@ -23,6 +24,7 @@ import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { watchCriu, type CriuWatchdog } from "../criu/criu-watchdog.ts";
 import type { LazyCheckpoint } from "../runtimes/runtime-cli.ts";
+import { oneClockKeeper } from "../runtimes/runtime.ts";
 import { beginIntent, faultPoint, type IntentHandle } from "./intent.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
@@ -101,7 +103,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
     readTimeNamespace(pid1).catch(() => 0),
     readTimeNamespace("self").catch(() => 0),
     readTimensOffsetsText(pid1),
-    criuVersionString(),
+    installedCriuVersion(),
   ]);
   const pid1Offsets = offsetsText === null ? { monotonicNs: 0n, boottimeNs: 0n } : parseTimensOffsets(offsetsText);
   const clocksBefore = await readHostClocks();
@@ -131,6 +133,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
       pid1Inode,
       pid1Offsets: { monotonicNs: String(pid1Offsets.monotonicNs), boottimeNs: String(pid1Offsets.boottimeNs) },
       pid1InHostNamespace: pid1Inode === hostInode,
+      execJoinedBy: oneClockKeeper(runtime.adapter, runtimeVersion),
     },
     clocksBefore: { realtimeNs: String(clocksBefore.realtimeNs), monotonicNs: String(clocksBefore.monotonicNs) },
     options: { leaveRunning: request.leaveRunning, tcpEstablished: effective.tcpEstablished, fileLocks: effective.fileLocks, tcpClose: effective.tcpClose },
@@ -213,7 +216,8 @@ export interface ManifestDraft {
   kernelRelease: string;
   hostname: string;
   bootId: string;
-  timeNamespace: Omit<Manifest["timeNamespace"], "dumpedMonotonicNs" | "dumpedBoottimeNs" | "host">;
+  // execJoinedBy: absent from intent records written before ckpt recorded it.
+  timeNamespace: Omit<Manifest["timeNamespace"], "dumpedMonotonicNs" | "dumpedBoottimeNs" | "host" | "execJoinedBy"> & Partial<Pick<Manifest["timeNamespace"], "execJoinedBy">>;
   clocksBefore: { realtimeNs: string; monotonicNs: string };
   options: Manifest["options"];
   tasks: Manifest["tasks"];
@@ -260,7 +264,7 @@ export async function recordCheckpoint(layout: StoreLayout, record: ContainerRec
     hostname: draft.hostname,
     bootId: draft.bootId,
     checkpointedAtNs: host.realtimeNs,
-    timeNamespace: { ...draft.timeNamespace, dumpedMonotonicNs: String(timens.monotonicNs), dumpedBoottimeNs: String(timens.boottimeNs), host },
+    timeNamespace: { execJoinedBy: "", ...draft.timeNamespace, dumpedMonotonicNs: String(timens.monotonicNs), dumpedBoottimeNs: String(timens.boottimeNs), host },
     criuStats: stats,
     options: {
       leaveRunning: draft.options.leaveRunning,
@@ -327,11 +331,6 @@ function declaredOffsets(spec: OciSpec): { monotonicNs: string; boottimeNs: stri
   return { monotonicNs: ns("monotonic"), boottimeNs: ns("boottime") };
 }
 
-async function criuVersionString(): Promise<string> {
-  const path = findExecutable("criu");
-  if (path === null) return "unknown";
-  return parseCriuVersion((await probeCommand(path, ["--version"])).stdout) ?? "unknown";
-}
 
 async function directoryBytes(dir: string): Promise<number> {
   const names = await readdir(dir);

@@ -210,7 +210,7 @@ export async function exportCheckpoint(ctx: ContainerContext, request: ExportReq
 async function bringBack(ctx: ContainerContext, checkpoint: CheckpointResult, error: unknown): Promise<CkptError> {
   const why = error instanceof Error ? error.message : String(error);
   try {
-    await restoreContainer(ctx.store, { source: checkpoint.dir, newName: undefined, runtime: ctx.record.runtime, timeMode: "auto", options: {} });
+    await restoreContainer(ctx.store, { source: checkpoint.dir, newName: undefined, runtime: { name: ctx.record.runtime, path: ctx.record.runtimePath }, timeMode: "auto", options: {} });
   } catch (restoreError) {
     const kept = join(ctx.store.layout.containerCheckpointsDir(ctx.record.name), basename(checkpoint.dir));
     await cp(checkpoint.dir, kept, { recursive: true }).catch(() => {});

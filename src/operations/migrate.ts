@@ -222,7 +222,7 @@ export async function migrateContainer(ctx: ContainerContext, request: MigrateRe
     }
     if (exported?.staged) {
       // The export succeeded but the target did not: bring the source back from its images.
-      await restoreContainer(ctx.store, { source: exported.staged.dir, newName: undefined, runtime: ctx.record.runtime, timeMode: "auto", options: {} }).catch((restoreError: unknown) => {
+      await restoreContainer(ctx.store, { source: exported.staged.dir, newName: undefined, runtime: { name: ctx.record.runtime, path: ctx.record.runtimePath }, timeMode: "auto", options: {} }).catch((restoreError: unknown) => {
         throw new CkptError(ExitCode.criuFailed, `migration failed and "${ctx.record.name}" could not be restored here either`, { evidence: [String(error), String(restoreError)], hint: `its images are kept in ${exported?.staged?.dir}` });
       });
       await exported.staged.release();

@@ -131,7 +131,7 @@ async function recoverPending(store: ContainerStore, name: string, journalStarte
   const dumped = recorded?.dir ?? (await completedPartialDump(ctx.store.layout.containerCheckpointsDir(name)));
   if (dumped === null) return { state: "lost", reason: `checkpoint --all was interrupted; the container is ${live.status} and no complete dump of it exists` };
   try {
-    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: ctx.record.runtime, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name), lockTimeoutMs });
+    await restoreContainer(ctx.store, { source: dumped, newName: name, runtime: { name: ctx.record.runtime, path: ctx.record.runtimePath }, timeMode, options: {}, bundle: ctx.store.layout.bundleDir(name), lockTimeoutMs });
     return { state: "restored", reason: "checkpoint --all was interrupted after CRIU dumped it; restored from that dump", checkpoint: dumped };
   } catch (error) {
     return { state: "lost", reason: `checkpoint --all was interrupted after CRIU dumped it, and restoring that dump failed: ${error instanceof Error ? error.message : String(error)}; the images are kept in ${dumped}` };

@@ -37,7 +37,10 @@ import { readOciSpec } from "../oci/spec.ts";
 import { specAfterRestore, specForRestore } from "../container/container-spec.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
-import { restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
+import { oneClockKeeper, restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
+import { configuredPathOf, type RuntimeChoice } from "../runtimes/choice.ts";
+import { installedCriuVersion } from "../criu/installed.ts";
+import { compareDumpAndRestore, type RestoreVersions } from "../restore/versions.ts";
 import { planRestoreOptions, recordedDumpOptions, unpassableOptions, type RequestedRestoreOptions, type RestoreOptionsPlan } from "../restore/restore-options.ts";
 import { readDumpedOptionsEvidence } from "../criu/dumped-options.ts";
 import { criuOptionName, type DumpOptionName } from "../criu/dump-options.ts";
@@ -55,7 +58,12 @@ export interface RestoreRequest {
   // A container name (its latest checkpoint) or a checkpoint directory.
   source: string;
   newName: string | undefined;
-  runtime: RuntimeName | undefined;
+  // The runtime the operator chose (a kind and perhaps its binary); undefined: the one the
+  // container of that name was created with, else the checkpoint's kind, its binary from
+  // `runtimePaths` or PATH. Never a path the checkpoint names (an archive may name any).
+  runtime: RuntimeChoice | undefined;
+  // The runtimes setting: binaries by name (runtimes/choice.ts).
+  runtimePaths?: Readonly<Record<string, string>> | undefined;
   timeMode: TimeMode;
   // The dump options the command line asked for; the checkpoint's own apply unless a
   // flag says otherwise (restore-options.ts).
@@ -102,6 +110,9 @@ export interface RestoreResult {
   // file the restore ran with.
   options: Extract<RestoreOptionsPlan, { kind: "ok" }>;
   criuConfig: WrittenCriuConfig;
+  // The runtime and CRIU that dumped it and restore it, and who keeps exec'd processes on
+  // PID 1's clock from now on (restore/versions.ts).
+  versions: RestoreVersions;
   // A post-copy restore: the daemon fetching the memory, which outlives this command.
   lazyPages: { from: string; daemonPid: number; logPath: string; daemon: LazyPagesDaemon } | null;
 }
@@ -133,7 +144,7 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
   if (!request.source.includes("/") && checkpointKind(request.source) === null) await recoverContainer(store, request.source);
   const checkpoint = await resolveCheckpoint(store, request.source);
   if (request.spec !== undefined && request.bundle !== undefined) throw new CkptError(ExitCode.usage, "give either --spec FILE or --bundle DIR, not both", { hint: "--bundle DIR reads DIR/config.json" });
-  const source = await openCheckpointSource(checkpoint, { bundle: request.bundle, spec: request.spec, runtime: request.runtime });
+  const source = await openCheckpointSource(checkpoint, { bundle: request.bundle, spec: request.spec, runtime: request.runtime?.name });
   const manifest = source.manifest;
   const imageDir = source.imagesDir;
   const label = request.imported?.label ?? checkpoint;
@@ -148,8 +159,9 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
 
   const name = validateContainerName(request.newName ?? manifest.container.name);
   await lockName(name); // LOCKS: the target name's, until restoreContainer returns.
-  const runtimeName = request.runtime ?? manifest.runtime.name;
-  const runtime = runtimeFor(store, runtimeName);
+  const chosen = request.runtime ?? (await recordedRuntime(store, name, manifest.runtime.name)) ?? { name: manifest.runtime.name, path: configuredPathOf(manifest.runtime.name, request.runtimePaths ?? {}) };
+  const runtimeName = chosen.name;
+  const runtime = runtimeFor(store, chosen.name, chosen.path);
   const lazyFrom = request.lazyPagesFrom ?? (manifest.lazyPagesFrom === "" ? undefined : parsePageServer(manifest.lazyPagesFrom));
   if (lazyFrom !== undefined && !runtime.adapter.lazyPages) {
     throw new CkptError(ExitCode.usage, `${label} holds no memory (a lazy dump) and ${runtimeName} cannot restore lazily`, { hint: "restore it with --runtime runc, or migrate without --lazy" });
@@ -159,7 +171,9 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
   // is created, like the clocks.
   const optionsPlan = planRestoreOptions(recordedDumpOptions(manifest.options, await readDumpedOptionsEvidence(imageDir)), request.options);
   if (optionsPlan.kind === "refused") throw new CkptError(ExitCode.refused, `refusing to restore ${label}: ${optionsPlan.reason}`, { hint: optionsPlan.hint });
-  const runtimeVersion = await runtime.version();
+  const [runtimeVersion, criuVersion] = await Promise.all([runtime.version(), installedCriuVersion()]);
+  // What differs from the runtime and CRIU that dumped it, and who keeps one clock now.
+  const versions = compareDumpAndRestore(manifest, { runtime: runtimeName, runtimeVersion, runtimePath: runtime.path, criuVersion, oneClock: oneClockKeeper(runtime.adapter, runtimeVersion) });
   const unpassable = unpassableOptions(optionsPlan.options, runtime.adapter.criuConfig(runtimeVersion) !== null);
   if (unpassable.length > 0) {
     throw new CkptError(ExitCode.refused, `${label} needs ${unpassable.map((o) => `--${criuOptionName[o]}`).join(", ")}, and ${runtimeName} ${runtimeVersion} cannot give CRIU that: it has no such flag and has CRIU read no configuration file`, { hint: "restore it with --runtime runc" });
@@ -365,6 +379,7 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
       plan,
       options: optionsPlan,
       criuConfig,
+      versions,
       timeNamespace: { inode, host: inode === hostInode, offsets: offsetsText === null ? null : parseTimensOffsets(offsetsText) },
       downtimeNs: after.realtimeNs - BigInt(manifest.checkpointedAtNs),
       durationNs: process.hrtime.bigint() - started,
@@ -454,6 +469,13 @@ async function restoreFailure(store: ContainerStore, name: string, error: unknow
     evidence: [...criuEvidence(log), ...error.evidence.slice(-2)],
     hint: `the full log is kept in ${kept}`,
   });
+}
+
+// The runtime binary the container `name` of this store was created with, when it is of
+// kind `kind` and still there: a restore uses the same binary unless told otherwise.
+async function recordedRuntime(store: ContainerStore, name: string, kind: RuntimeName): Promise<RuntimeChoice | undefined> {
+  const record = await store.find(name);
+  return record !== null && record.runtime === kind && existsSync(record.runtimePath) ? { name: kind, path: record.runtimePath } : undefined;
 }
 
 function realPathOrNull(path: string): string | null {

@@ -82,6 +82,7 @@ export function foreignManifest(spec: OciSpec, dump: DumpContents, config: Recor
       pid1Offsets: { monotonicNs: "0", boottimeNs: "0" },
       // Unknown: assume the container had a clock of its own, so no mode moves it back.
       pid1InHostNamespace: false,
+      execJoinedBy: "",
       dumpedMonotonicNs: String(dump.timens?.monotonicNs ?? 0n),
       dumpedBoottimeNs: String(dump.timens?.boottimeNs ?? 0n),
       host: { realtimeNs: String(dumpedAtNs), monotonicNs: "0", boottimeNs: String(dump.dumpUptimeNs ?? 0n) },

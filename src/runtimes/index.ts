@@ -13,24 +13,52 @@ export function runtimeAdapter(name: RuntimeName): RuntimeAdapter {
   return adapter;
 }
 
+// Pure: the kind a binary's `--version` output names, or null.
+export function runtimeKindOf(versionOutput: string): RuntimeName | null {
+  return runtimeAdapters.find((a) => a.parseVersion(versionOutput).version !== null)?.name ?? null;
+}
+
 // An installed runtime binary and what its `--version` says.
 export interface InstalledRuntime {
   name: RuntimeName;
+  // The name it is configured under (the runtimes setting), when not its kind's.
+  label?: string | undefined;
   path: string;
   version: string | null;
   checkpointBuilt: boolean;
 }
 
-// Every known runtime found on this host, probed once each.
-export async function probeRuntimes(): Promise<InstalledRuntime[]> {
-  const found = runtimeAdapters.flatMap((adapter) => {
-    const path = findExecutable(adapter.binary);
-    return path === null ? [] : [{ adapter, path }];
-  });
-  return Promise.all(
-    found.map(async ({ adapter, path }) => {
-      const r = await probeCommand(path, ["--version"]);
-      return { name: adapter.name, path, ...adapter.parseVersion(r.stdout) };
+// A runtime the settings name: `path` undefined for a kind looked up on PATH.
+export interface ConfiguredRuntime {
+  name: string;
+  path: string | undefined;
+}
+
+// A configured binary that is not a runtime ckpt can use, and why.
+export interface UnusableRuntime {
+  name: string;
+  path: string;
+  reason: string;
+}
+
+// Every configured runtime, probed once each: a kind without a configured binary is the
+// one on PATH (left out when there is none); a configured binary that does not run, or is
+// not runc or crun, is unusable.
+export async function probeRuntimes(configured: readonly ConfiguredRuntime[] = runtimeAdapters.map((a) => ({ name: a.name, path: undefined }))): Promise<{ installed: InstalledRuntime[]; unusable: UnusableRuntime[] }> {
+  const probed = await Promise.all(
+    configured.map(async ({ name, path }): Promise<InstalledRuntime | UnusableRuntime | null> => {
+      const adapter = path === undefined ? runtimeAdapters.find((a) => a.name === name) : undefined;
+      const found = path ?? (adapter === undefined ? null : findExecutable(adapter.binary));
+      if (found === null) return null;
+      const r = await probeCommand(found, ["--version"]);
+      if (!r.started) return { name, path: found, reason: "it cannot be run (missing or not executable)" };
+      const kind = runtimeKindOf(r.stdout);
+      if (kind === null) return { name, path: found, reason: `it is not runc or crun (its --version says "${r.stdout.split("\n")[0] ?? ""}")` };
+      return { name: kind, ...(name === kind ? {} : { label: name }), path: found, ...runtimeAdapter(kind).parseVersion(r.stdout) };
     }),
   );
+  return {
+    installed: probed.filter((r): r is InstalledRuntime => r !== null && !("reason" in r)),
+    unusable: probed.filter((r): r is UnusableRuntime => r !== null && "reason" in r),
+  };
 }

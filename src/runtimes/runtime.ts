@@ -74,6 +74,14 @@ export function execJoinsTimeNamespace(adapter: RuntimeAdapter, version: string)
   return isAtLeast(version, adapter.execJoinsTimeNamespaceSince);
 }
 
+// Who keeps a restored container's exec'd processes in PID 1's time namespace: the
+// runtime itself when its exec joins it (runc >= 1.2.7, crun >= 0.14), else ckpt exec
+// (which enters the namespace before the runtime runs). Either way, one clock.
+export type OneClockKeeper = "runtime" | "ckpt";
+export function oneClockKeeper(adapter: RuntimeAdapter, version: string): OneClockKeeper {
+  return execJoinsTimeNamespace(adapter, version) ? "runtime" : "ckpt";
+}
+
 // Whether `<runtime> run` at `version` can give a container its own time namespace.
 export function createsTimeNamespace(adapter: RuntimeAdapter, version: string): boolean {
   return isAtLeast(version, adapter.createsTimeNamespaceSince);

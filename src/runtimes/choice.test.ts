@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fixtureText } from "../../test/support/fixtures.ts";
+import { CkptError, ExitCode } from "../errors.ts";
+import { configuredPathOf, configuredRuntimes, planRuntimeChoice, runtimeChosen, type RuntimeSelection } from "./choice.ts";
+import { runtimeKindOf } from "./index.ts";
+
+const none: RuntimeSelection = { runtime: "runc", runtimeGiven: false, runtimePath: "", runtimes: {} };
+const two: RuntimeSelection = { ...none, runtimes: { "runc-1.3": "/opt/runc-1.3/sbin/runc", crun: "/opt/crun/bin/crun" } };
+
+test("a kind without a configured binary is looked up on PATH and must be that kind", () => {
+  assert.deepEqual(planRuntimeChoice(none), { path: undefined, mustBe: "runc", asked: "runc" });
+  assert.equal(runtimeChosen(none), false);
+});
+
+test("a configured name gives its binary; a kind's own name in runtimes must still be that kind", () => {
+  assert.deepEqual(planRuntimeChoice({ ...two, runtime: "runc-1.3", runtimeGiven: true }), { path: "/opt/runc-1.3/sbin/runc", mustBe: null, asked: "runtime runc-1.3 (/opt/runc-1.3/sbin/runc)" });
+  assert.deepEqual(planRuntimeChoice({ ...two, runtime: "crun", runtimeGiven: true }), { path: "/opt/crun/bin/crun", mustBe: "crun", asked: "runtime crun (/opt/crun/bin/crun)" });
+  assert.equal(configuredPathOf("crun", two.runtimes), "/opt/crun/bin/crun");
+  assert.equal(configuredPathOf("runc", two.runtimes), undefined);
+});
+
+test("--runtime-path wins over runtimes; --runtime then only says which kind it must be", () => {
+  assert.deepEqual(planRuntimeChoice({ ...two, runtimePath: "/x/runc" }), { path: "/x/runc", mustBe: null, asked: "--runtime-path /x/runc" });
+  assert.deepEqual(planRuntimeChoice({ ...two, runtime: "crun", runtimeGiven: true, runtimePath: "/x/runc" }).mustBe, "crun");
+  assert.equal(runtimeChosen({ ...none, runtimePath: "/x/runc" }), true);
+});
+
+test("an unknown name is a usage error listing what is configured", () => {
+  assert.throws(() => planRuntimeChoice({ ...two, runtime: "runc-1.4", runtimeGiven: true }), (e: CkptError) => e.exitCode === ExitCode.usage && /unknown runtime "runc-1\.4"/.test(e.message) && /runc, crun, runc-1\.3/.test(e.hint ?? ""));
+  // A key inherited from Object.prototype is no configured runtime.
+  assert.throws(() => planRuntimeChoice({ ...none, runtime: "constructor", runtimeGiven: true }), /unknown runtime/);
+});
+
+test("the kind is read from --version output, never from the file name", () => {
+  assert.equal(runtimeKindOf(fixtureText("host/runc-1.1.5-version.txt")), "runc");
+  assert.equal(runtimeKindOf(fixtureText("host/crun-1.21-version.txt")), "crun");
+  assert.equal(runtimeKindOf("true (GNU coreutils) 9.1"), null);
+});
+
+test("doctor's list: both kinds, every configured name, and --runtime-path", () => {
+  assert.deepEqual(configuredRuntimes(two), [{ name: "runc", path: undefined }, { name: "crun", path: "/opt/crun/bin/crun" }, { name: "runc-1.3", path: "/opt/runc-1.3/sbin/runc" }]);
+  assert.deepEqual(configuredRuntimes({ ...none, runtimePath: "/x/runc" }).at(-1), { name: "--runtime-path", path: "/x/runc" });
+});
