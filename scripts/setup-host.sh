@@ -13,17 +13,36 @@
 #      dump an inet socket on the running kernel: the newest CRIU whose source tarball
 #      Debian's sid publishes, verified through the archive's signed indexes (InRelease
 #      checked with gpgv -> Sources.xz -> tarball), installed under $CKPT_PREFIX with
-#      libcriu. CRIU 4.1.1 is also built and kept, binary only, in
-#      $CKPT_PREFIX/lib/ckpt/criu-4.1.1 (tests show ckpt doctor rejecting it).
+#      libcriu.
 #   3. crun with CRIU support when the installed crun lacks +CRIU or was built against
 #      another libcriu than the installed one, built the same way.
 #   4. On a hybrid cgroup host whose cgroup2 mount holds controllers, binds those
 #      controllers to v1 hierarchies (crun refuses hybrid mode otherwise); raises
 #      fs.pipe-max-size to 4 MiB for CRIU's page server (post-copy migration).
 #   5. Node.js >= 22 beside (not instead of) the system's node when that is older.
+#   6. Only with --matrix (or CKPT_MATRIX=1), after the steps above: a matrix of other
+#      runtime versions side by side in $CKPT_PREFIX/lib/ckpt/matrix, never on PATH, so the
+#      tests can run ckpt against the combinations it must handle, not only the defaults.
+#      runc 1.3 behaves differently from Debian 12's runc 1.1 (a container gets its own
+#      time namespace at creation; runc exec joins PID 1's after a restore), and CRIU 4.1.1
+#      is the last CRIU that cannot dump inet sockets on Linux >= 6.16 (ckpt doctor must
+#      reject it). Members:
+#        runc-VERSION: the newest runc 1.3.x whose source sid lists. Debian 12 cannot run
+#          sid's binaries (they need glibc 2.38), so it is built from sid's orig tarball and
+#          debian.tar.xz (its patches applied), both verified through the signed Sources
+#          index, the way dh-golang builds it: Go in GOPATH mode over the golang-*-dev
+#          packages its Build-Depends name (and what they depend on) and sid's newest Go
+#          toolchain >= 1.24, every .deb verified through the signed Release -> Packages.xz
+#          -> SHA-256, unpacked with dpkg-deb -x into $CKPT_BUILD_DIR (never installed).
+#        criu-4.1.1: from trixie's tarball (pinned SHA-256), binary only. Earlier versions
+#          of this script kept it in $CKPT_PREFIX/lib/ckpt/criu-4.1.1; that is removed.
+#      $CKPT_PREFIX/lib/ckpt/matrix/matrix.json lists the members (name, kind, version,
+#      path; for CRIU, inetSockets: whether it dumps them on the running kernel).
 #
+# Usage: setup-host.sh [--matrix]
 # Environment: CKPT_PREFIX (default /usr/local), CKPT_BUILD_DIR (default
-# /var/cache/ckpt/build), CKPT_APT_MIRROR (default: from the apt sources).
+# /var/cache/ckpt/build), CKPT_APT_MIRROR (default: from the apt sources), CKPT_MATRIX=1
+# (as --matrix).
 set -euo pipefail
 
 # Linux >= 6.16 allows SO_PASSCRED/SO_PASSSEC only on unix and netlink sockets; CRIU
@@ -31,7 +50,7 @@ set -euo pipefail
 readonly CRIU_MIN_VERSION=4.2
 # CRIU comes from the newest source tarball sid lists (resolved when it is built).
 readonly CRIU_SUITE=sid
-# The CRIU kept beside it for tests: the last one that fails on inet sockets.
+# The CRIU of the runtime matrix (--matrix): the last one that fails on inet sockets.
 readonly CRIU_KEPT_VERSION=4.1.1
 readonly CRIU_KEPT_SUITE=trixie
 readonly CRIU_KEPT_SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
@@ -58,7 +77,7 @@ APT_PACKAGES=(
   build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libprotobuf-dev libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev
   libnftables-dev libaio-dev uuid-dev python3-protobuf
-  # crun build dependencies
+  # crun build dependencies (libseccomp-dev also for the runc of --matrix)
   autoconf automake libtool libyajl-dev libseccomp-dev libsystemd-dev gperf go-md2man
 )
 
@@ -155,6 +174,24 @@ sources_index() {
   printf '%s\n' "$dir/Sources"
 }
 
+# fetch_verified POOLPATH SHA256 DEST INDEX: DEST is the archive's POOLPATH, whose SHA256
+# the verified INDEX (its name, for messages) lists. A verified copy already at DEST is
+# kept. Returns 2 when the archive does not serve the file; dies when it does not match.
+fetch_verified() {
+  local path=$1 sum=$2 dest=$3 index=$4 file=${3##*/}
+  if ! sha256_ok "$sum" "$dest"; then
+    log "downloading $file (from the $index)"
+    rm -f "$dest.part"
+    if ! try_download "$(apt_mirror)/$path" "$dest.part"; then
+      rm -f "$dest.part"
+      log "$file is listed in the $index but does not download: $DOWNLOAD_ERROR"
+      return 2
+    fi
+    mv "$dest.part" "$dest"
+  fi
+  sha256_ok "$sum" "$dest" || die "$file does not match the SHA-256 in the $index"
+}
+
 # orig_tarballs SUITE PKG: "VERSION SHA256 FILE DIRECTORY" for every upstream (orig)
 # tarball of PKG that SUITE's verified Sources index lists, newest version first.
 orig_tarballs() {
@@ -185,17 +222,7 @@ fetch_orig() {
   [ -n "$line" ] || { log "$pkg $version: no orig tarball in the $suite Sources index"; return 2; }
   read -r _ sum file pooldir <<<"$line"
   dest=$BUILD_DIR/$file
-  if ! sha256_ok "$sum" "$dest"; then
-    log "downloading $file ($suite)"
-    rm -f "$dest.part"
-    if ! try_download "$(apt_mirror)/$pooldir/$file" "$dest.part"; then
-      rm -f "$dest.part"
-      log "$file is listed in the $suite index but does not download: $DOWNLOAD_ERROR"
-      return 2
-    fi
-    mv "$dest.part" "$dest"
-  fi
-  sha256_ok "$sum" "$dest" || die "$file does not match the SHA-256 in the $suite Sources index"
+  fetch_verified "$pooldir/$file" "$sum" "$dest" "$suite Sources index" || return
   log "verified $file (sha256 $sum, from the signed $suite index)"
   dir=$BUILD_DIR/$pkg-$version-src
   rm -rf "$dir" && mkdir -p "$dir"
@@ -295,25 +322,6 @@ install_criu() {
   bin=$(command -v criu || echo "$PREFIX/sbin/criu")
   why=$(criu_usable "$bin") || die "the freshly built criu $version at $bin is not usable: $why"
   log "installed criu $version and libcriu $(libcriu_version) under $PREFIX"
-}
-
-# CRIU 4.1.1, kept beside the default one (binary only, never on PATH): the CRIU that
-# cannot dump inet sockets on Linux >= 6.16, for tests of ckpt doctor's rejection.
-install_kept_criu() {
-  local dest=$PREFIX/lib/ckpt/criu-$CRIU_KEPT_VERSION/sbin/criu
-  if [ -x "$dest" ] && [ "$(criu_version "$dest")" = "$CRIU_KEPT_VERSION" ]; then
-    log "skip: criu $CRIU_KEPT_VERSION kept at $dest"
-    return
-  fi
-  log "building CRIU $CRIU_KEPT_VERSION from $CRIU_KEPT_SUITE, to keep at $dest (not on PATH)"
-  local src buildlog=$BUILD_DIR/criu-$CRIU_KEPT_VERSION-build.log
-  src=$(fetch_orig "$CRIU_KEPT_SUITE" criu "$CRIU_KEPT_VERSION") \
-    || { [ $? -eq 2 ] || exit 1; die "criu_$CRIU_KEPT_VERSION.orig.tar.xz is not available from the $CRIU_KEPT_SUITE suite of $(apt_mirror)"; }
-  sha256_ok "$CRIU_KEPT_SHA256" "$BUILD_DIR/criu_$CRIU_KEPT_VERSION.orig.tar.xz" \
-    || die "criu_$CRIU_KEPT_VERSION.orig.tar.xz is not the tarball this script was written for (sha256 $CRIU_KEPT_SHA256)"
-  build_criu "$src" "$buildlog"
-  install -D -m 0755 "$src/criu/criu" "$dest"
-  log "kept criu $(criu_version "$dest") at $dest"
 }
 
 # ---------------------------------------------------------------------------
@@ -439,18 +447,398 @@ install_node() {
   log "installed node $version at $NODE_HOME (system node left as it is)"
 }
 
+# ---------------------------------------------------------------------------
+# 6. The runtime matrix (--matrix): other versions of the runtimes side by side under
+# $MATRIX_DIR, never on PATH, listed in $MATRIX_DIR/matrix.json for the tests.
+MATRIX_DIR=$PREFIX/lib/ckpt/matrix
+MATRIX_BUILD=$BUILD_DIR/matrix
+# runc: the newest 1.3.x whose source sid lists (a newer series only when none builds).
+readonly RUNC_MATRIX_SERIES=1.3
+readonly RUNC_MATRIX_SUITE=sid
+readonly RUNC_BUILD_TAGS="seccomp urfave_cli_no_docs"
+# sid's Go libraries need Go >= 1.24 (cilium-ebpf 0.22 calls runtime.AddCleanup).
+readonly GO_MIN_VERSION=1.24
+
+# packages_index SUITE: prints the path of SUITE's main Packages index for this machine's
+# architecture, verified through the same signed Release as sources_index. Packages.xz
+# is downloaded only when the signed Release names another one than the kept copy.
+packages_index() {
+  local suite=$1 dir=$BUILD_DIR/dists/$1 arch name sum
+  arch=$(dpkg --print-architecture)
+  name=main/binary-$arch/Packages.xz
+  sources_index "$suite" >/dev/null # checks the InRelease signature (once per run)
+  sum=$(awk -v f="$name" '/^SHA256:/ { s=1; next } /^[^ ]/ { s=0 } s && $3 == f { print $1; exit }' "$dir/Release")
+  [ -n "$sum" ] || die "the signed $suite Release lists no SHA-256 for $name"
+  if [ "$(cat "$dir/Packages-$arch.sha256" 2>/dev/null)" != "$sum" ] || [ ! -s "$dir/Packages-$arch" ]; then
+    fetch_verified "dists/$suite/$name" "$sum" "$dir/Packages-$arch.xz" "signed $suite Release" \
+      || die "the $suite $name that its signed Release lists does not download"
+    xz -dc "$dir/Packages-$arch.xz" >"$dir/Packages-$arch.tmp" && mv "$dir/Packages-$arch.tmp" "$dir/Packages-$arch"
+    echo "$sum" >"$dir/Packages-$arch.sha256"
+    log "verified the $suite $name (sha256 $sum, from the signed $suite Release)"
+  fi
+  printf '%s\n' "$dir/Packages-$arch"
+}
+
+# go_packages SUITE: prints the path of a table (tab-separated: name, version, Depends,
+# Provides, Filename, SHA256) of the golang-* packages in SUITE's verified Packages index,
+# a name's newest version last. Rebuilt only when the index changes.
+go_packages() {
+  local index table
+  index=$(packages_index "$1")
+  table=$index.golang
+  if [ "$(cat "$table.sha256" 2>/dev/null)" != "$(cat "$index.sha256")" ] || [ ! -s "$table" ]; then
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      {
+        p = v = d = pr = f = s = ""
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^Package: /) p = substr($i, 10)
+          else if ($i ~ /^Version: /) v = substr($i, 10)
+          else if ($i ~ /^Depends: /) d = substr($i, 10)
+          else if ($i ~ /^Provides: /) pr = substr($i, 11)
+          else if ($i ~ /^Filename: /) f = substr($i, 11)
+          else if ($i ~ /^SHA256: /) s = substr($i, 9)
+        }
+        if (p ~ /^golang-/ || pr ~ /golang-/) print p "\t" v "\t" d "\t" pr "\t" f "\t" s
+      }' "$index" | sort -t "$(printf '\t')" -k1,1 -k2,2V >"$table.tmp"
+    mv "$table.tmp" "$table"
+    cp "$index.sha256" "$table.sha256"
+  fi
+  printf '%s\n' "$table"
+}
+
+# resolve_go_packages TABLE: reads dependency groups (one a line, as in Build-Depends) and
+# prints "NAME VERSION FILENAME SHA256" for the golang-*-dev packages they name and,
+# recursively, the golang-*-dev packages those depend on. Fails naming what TABLE lacks.
+resolve_go_packages() {
+  awk -F '\t' '
+    NR == FNR {
+      has[$1] = 1; ver[$1] = $2; dep[$1] = $3; fil[$1] = $5; sha[$1] = $6
+      n = split($4, pv, /, */)
+      for (j = 1; j <= n; j++) { x = pv[j]; sub(/[ (].*/, "", x); if (x != "" && !(x in prov)) prov[x] = $1 }
+      next
+    }
+    { roots[++nr] = $0 }
+    function bare(a) { gsub(/\([^)]*\)|\[[^]]*\]|<[^>]*>|[ \t]/, "", a); sub(/:.*/, "", a); return a }
+    # The package that satisfies a group, "" when it names no golang-*-dev, "?" when TABLE lacks it.
+    function pick(group,   alts, n, i, a, want) {
+      n = split(group, alts, /\|/); want = 0
+      for (i = 1; i <= n; i++) {
+        a = bare(alts[i])
+        if (a !~ /^golang-.*-dev$/) continue
+        want = 1
+        if (a in has) return a
+        if (a in prov) return prov[a]
+      }
+      return want ? "?" : ""
+    }
+    function add(group,   p) {
+      p = pick(group)
+      if (p == "?") missing = missing " [" group "]"
+      else if (p != "" && !(p in seen)) { seen[p] = 1; queue[++nq] = p }
+    }
+    END {
+      for (i = 1; i <= nr; i++) add(roots[i])
+      for (k = 1; k <= nq; k++) { n = split(dep[queue[k]], groups, /, */); for (j = 1; j <= n; j++) add(groups[j]) }
+      if (missing != "") { print "not in the index:" missing > "/dev/stderr"; exit 1 }
+      for (k = 1; k <= nq; k++) print queue[k], ver[queue[k]], fil[queue[k]], sha[queue[k]]
+    }
+  ' "$1" -
+}
+
+# go_toolchains TABLE: "GO VERSION FILENAME SHA256 SRC-FILENAME SRC-SHA256" for each
+# golang-GO-go of TABLE with its golang-GO-src, GO >= $GO_MIN_VERSION, the newest first.
+go_toolchains() {
+  awk -F '\t' '
+    $1 ~ /^golang-1\.[0-9]+-go$/  { g = $1; sub(/^golang-/, "", g); sub(/-go$/, "", g); go[g] = $2 " " $5 " " $6 }
+    $1 ~ /^golang-1\.[0-9]+-src$/ { g = $1; sub(/^golang-/, "", g); sub(/-src$/, "", g); src[g] = $5 " " $6 }
+    END { for (g in go) if (g in src) print g, go[g], src[g] }
+  ' "$1" | sort -rV -k1,1 | while read -r g rest; do
+    if version_ge "$g" "$GO_MIN_VERSION"; then printf '%s %s\n' "$g" "$rest"; fi
+  done
+}
+
+# fetch_debs INDEX WHAT: reads "NAME VERSION FILENAME SHA256" lines and keeps each .deb in
+# $MATRIX_BUILD/debs, checked against the SHA-256 of the verified INDEX (INDEX and WHAT name
+# them in messages); the missing ones come in one apt transfer. Returns 2 when some do not download.
+fetch_debs() {
+  local index=$1 what=$2 list name version path sum dest args=() rc=0
+  list=$(cat)
+  mkdir -p "$MATRIX_BUILD/debs"
+  while read -r name version path sum; do
+    dest=$MATRIX_BUILD/debs/${path##*/}
+    sha256_ok "$sum" "$dest" || { rm -f "$dest.part"; args+=("$(apt_mirror)/$path" "$dest.part"); }
+  done <<<"$list"
+  if [ ${#args[@]} -gt 0 ]; then
+    log "downloading $((${#args[@]} / 2)) .deb files: $what (from the $index)"
+    DOWNLOAD_ERROR=$(/usr/lib/apt/apt-helper download-file "${args[@]}" 2>&1 | grep '^E:' | head -n1) || true
+  fi
+  while read -r name version path sum; do
+    dest=$MATRIX_BUILD/debs/${path##*/}
+    if [ -s "$dest.part" ]; then mv "$dest.part" "$dest" || die "could not keep $dest"; fi
+    rm -f "$dest.part"
+    if [ ! -s "$dest" ]; then
+      log "${dest##*/} is listed in the $index but does not download: ${DOWNLOAD_ERROR:-(no message)}"
+      rc=2
+      continue
+    fi
+    sha256_ok "$sum" "$dest" || die "${dest##*/} does not match the SHA-256 in the $index"
+  done <<<"$list"
+  return "$rc"
+}
+
+# unpack_debs DIR: reads "NAME VERSION FILENAME SHA256" lines and unpacks each kept .deb
+# into DIR with dpkg-deb -x (never installed), then points absolute symlinks into DIR.
+unpack_debs() {
+  local dir=$1 name version path sum link target
+  mkdir -p "$dir" || die "could not create $dir"
+  while read -r name version path sum; do
+    dpkg-deb -x "$MATRIX_BUILD/debs/${path##*/}" "$dir" || die "dpkg-deb could not unpack ${path##*/}"
+  done
+  while IFS= read -r -d '' link; do
+    target=$(readlink "$link")
+    case $target in /*) ln -sfn "$dir$target" "$link" || die "could not repoint $link" ;; esac
+  done < <(find "$dir" -type l -print0)
+}
+
+# source_stanza SUITE PKG VERSION: PKG's VERSION stanza of SUITE's verified Sources index.
+source_stanza() {
+  local index
+  index=$(sources_index "$1")
+  awk -v p="Package: $2" -v v="Version: $3" 'BEGIN { RS = ""; FS = "\n" }
+    { a = b = 0; for (i = 1; i <= NF; i++) { if ($i == p) a = 1; if ($i == v) b = 1 } }
+    a && b { print; exit }' "$index"
+}
+
+# stanza_field FIELD: the (unfolded) value of FIELD in the stanza on stdin.
+stanza_field() {
+  awk -v f="$1:" '$1 == f { s = 1; sub(/^[^:]*:[ \t]*/, ""); printf "%s", $0; next }
+    /^[^ \t]/ { s = 0 } s { printf " %s", $0 } END { print "" }'
+}
+
+# runc_candidates: "VERSION DEBIAN-VERSION" of the runc sources sid lists (one Debian
+# version, the newest, per upstream release; no release candidates): the
+# $RUNC_MATRIX_SERIES series newest first, then newer series newest first.
+runc_candidates() {
+  local index v plain
+  index=$(sources_index "$RUNC_MATRIX_SUITE")
+  awk 'BEGIN { RS = ""; FS = "\n" }
+    { p = v = ""; for (i = 1; i <= NF; i++) { if ($i ~ /^Package: /) p = substr($i, 10); if ($i ~ /^Version: /) v = substr($i, 10) }
+      if (p == "runc") print v }' "$index" | sort -rV | while read -r v; do
+    plain=${v#*:}; plain=${plain%-*}
+    case $plain in *'~'*) continue ;; esac
+    plain=${plain%%+*}
+    [[ $plain =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] && version_ge "$plain" "$RUNC_MATRIX_SERIES.0" || continue
+    printf '%s %s\n' "$plain" "$v"
+  done | awk -v s="$RUNC_MATRIX_SERIES." '
+    seen[$1]++ { next }
+    index($1, s) == 1 { print; next } { later[++n] = $0 }
+    END { for (i = 1; i <= n; i++) print later[i] }'
+}
+
+matrix_runc_path() { printf '%s' "$MATRIX_DIR/runc-$1/sbin/runc"; }
+runc_version() { "$1" --version 2>/dev/null | awk '/^runc version/ { print $3 }'; }
+
+# build_matrix_runc VERSION DEBIAN-VERSION: builds runc from sid's source of DEBIAN-VERSION
+# (orig tarball and debian.tar.xz, both checked against the signed Sources index, with the
+# Debian patches applied) the way dh-golang does: GOPATH mode over sid's golang-*-dev
+# packages and Go toolchain, unpacked privately. Returns 2 when a file does not download.
+build_matrix_runc() {
+  local version=$1 debver=$2 suite=$RUNC_MATRIX_SUITE
+  local work=$MATRIX_BUILD/runc-$1 buildlog=$MATRIX_BUILD/runc-$1-build.log
+  local stanza importpath line sum file pooldir src table groups deps ndeps go goroot p opts n=0
+  stanza=$(source_stanza "$suite" runc "$debver")
+  importpath=$(stanza_field Go-Import-Path <<<"$stanza")
+  importpath=${importpath:-github.com/opencontainers/runc}
+  pooldir=$(stanza_field Directory <<<"$stanza")
+  # The orig tarball, then the Debian packaging of the same stanza.
+  src=$(fetch_orig "$suite" runc "${debver%-*}") || { [ $? -eq 2 ] || exit 1; return 2; }
+  line=$(awk '/^Checksums-Sha256:/ { s = 1; next } /^[^ ]/ { s = 0 } s { print $1, $3 }' <<<"$stanza" \
+    | awk -v f="runc_${debver#*:}.debian.tar." 'index($2, f) == 1 { print; exit }')
+  [ -n "$line" ] || die "runc $debver: the $suite Sources index lists no debian.tar for it"
+  read -r sum file <<<"$line"
+  fetch_verified "$pooldir/$file" "$sum" "$BUILD_DIR/$file" "$suite Sources index" || return 2
+  log "verified $file (sha256 $sum, from the signed $suite index)"
+  # Go libraries: the golang-*-dev packages of runc's Build-Depends and what they depend on.
+  table=$(go_packages "$suite")
+  groups=$(stanza_field Build-Depends <<<"$stanza"; stanza_field Build-Depends-Arch <<<"$stanza")
+  groups=$(tr ',' '\n' <<<"$groups" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | grep .)
+  deps=$(resolve_go_packages "$table" <<<"$groups" 2>&1) || die "runc $debver's Go dependencies: $deps"
+  ndeps=$(grep -c . <<<"$deps")
+  fetch_debs "$suite $(dpkg --print-architecture) Packages index" "runc's Go packages" <<<"$deps" || return 2
+  # Go toolchain: the newest golang-1.x-go (with its -src) >= $GO_MIN_VERSION that downloads.
+  local g gver gfile gsum sfile ssum tool=""
+  while read -r g gver gfile gsum sfile ssum; do
+    tool="golang-$g-go $gver $gfile $gsum"$'\n'"golang-$g-src $gver $sfile $ssum"
+    if fetch_debs "$suite $(dpkg --print-architecture) Packages index" "Go $gver" <<<"$tool"; then go=$g; break; fi
+    tool=""
+  done < <(go_toolchains "$table")
+  [ -n "$tool" ] || die "no Go toolchain >= $GO_MIN_VERSION (golang-1.x-go and -src) downloads from the $suite suite of $(apt_mirror)"
+  log "building runc $version from $suite's runc $debver with golang-$go $gver and $ndeps golang-*-dev packages of $suite (log: $buildlog)"
+  # Source tree at its import path in a GOPATH, packaging and patches over it.
+  rm -rf "$work" && mkdir -p "$work/gopath/src/${importpath%/*}" && mv "$src" "$work/gopath/src/$importpath" \
+    || die "could not lay out the runc source tree in $work"
+  src=$work/gopath/src/$importpath
+  : >"$buildlog"
+  tar -xf "$BUILD_DIR/$file" -C "$src" || die "could not unpack $file"
+  if [ -f "$src/debian/patches/series" ]; then
+    while read -r p opts; do
+      case $p in '' | '#'*) continue ;; esac
+      echo "== debian/patches/$p" >>"$buildlog"
+      # shellcheck disable=SC2086 # the series may give patch options (-pN)
+      patch -d "$src" --batch --forward ${opts:--p1} <"$src/debian/patches/$p" >>"$buildlog" 2>&1 \
+        || die "debian/patches/$p of runc $debver does not apply; see $buildlog"
+      n=$((n + 1))
+    done <"$src/debian/patches/series"
+  fi
+  unpack_debs "$work/deps" <<<"$deps"
+  unpack_debs "$work/go" <<<"$tool"
+  goroot=$work/go/usr/lib/go-$go
+  [ -x "$goroot/bin/go" ] || die "golang-$go-go holds no $goroot/bin/go"
+  # A private environment: Go writes its caches and settings under $work, never under $HOME.
+  mkdir -p "$work/home"
+  (
+    cd "$src"
+    exec env -i PATH="$goroot/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$work/home" \
+      XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache" \
+      GOROOT="$goroot" GOPATH="$work/gopath:$work/deps/usr/share/gocode" GOCACHE="$work/gocache" \
+      GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS= CGO_ENABLED=1 \
+      sh -c 'go version && go build -v -trimpath -p "$(nproc)" -tags "$1" -ldflags "-X main.version=$2" -o "$3" .' \
+      sh "$RUNC_BUILD_TAGS" "$version" "$work/runc"
+  ) >>"$buildlog" 2>&1 || die "runc $version build failed; see $buildlog"
+  [ "$(runc_version "$work/runc")" = "$version" ] \
+    || die "the freshly built runc does not report version $version: $("$work/runc" --version 2>&1 | head -n1)"
+  install -D -m 0755 "$work/runc" "$(matrix_runc_path "$version")" || die "could not install $(matrix_runc_path "$version")"
+  log "applied $n Debian patches; built in GOPATH mode with $("$work/runc" --version | awk '/^go:/ { print $2 }') (tags: $RUNC_BUILD_TAGS)"
+  # Only the binary, the log and the kept downloads are needed from here on.
+  rm -rf "$work"
+  # .debs no longer named by sid's index go; those of this build stay for a rebuild.
+  local keep
+  keep=$(printf '%s\n%s\n' "$deps" "$tool" | awk '{ n = split($3, a, "/"); print a[n] }')
+  for p in "$MATRIX_BUILD"/debs/*.deb; do
+    grep -qxF "${p##*/}" <<<"$keep" || rm -f "$p"
+  done
+}
+
+# install_matrix_runc: the newest runc $RUNC_MATRIX_SERIES.x from sid, at
+# $MATRIX_DIR/runc-VERSION/sbin/runc. Sets MATRIX_RUNC to its version.
+install_matrix_runc() {
+  local version debver candidates rc
+  candidates=$(runc_candidates)
+  [ -n "$candidates" ] || die "the $RUNC_MATRIX_SUITE Sources index lists no runc >= $RUNC_MATRIX_SERIES.0"
+  MATRIX_RUNC=""
+  while read -r version debver <&3; do
+    if [ "$(runc_version "$(matrix_runc_path "$version")")" = "$version" ]; then
+      log "skip: runc $version ($RUNC_MATRIX_SUITE's runc $debver) at $(matrix_runc_path "$version")"
+      MATRIX_RUNC=$version
+      break
+    fi
+    rc=0
+    build_matrix_runc "$version" "$debver" || rc=$?
+    [ "$rc" -eq 0 ] || { log "runc $version: a file does not download; trying an older one"; continue; }
+    MATRIX_RUNC=$version
+    log "installed runc $version at $(matrix_runc_path "$version") ($("$(matrix_runc_path "$version")" --version | paste -sd ',' | sed 's/,/, /g'))"
+    break
+  done 3<<<"$candidates"
+  [ -n "$MATRIX_RUNC" ] || die "no runc >= $RUNC_MATRIX_SERIES.0 builds from the $RUNC_MATRIX_SUITE suite of $(apt_mirror) (listed: $(awk '{ printf "%s ", $2 }' <<<"$candidates"))"
+  # Other runc members (older builds of this script) leave the matrix.
+  local dir
+  for dir in "$MATRIX_DIR"/runc-*; do
+    [ -d "$dir" ] && [ "$dir" != "$MATRIX_DIR/runc-$MATRIX_RUNC" ] || continue
+    rm -rf "$dir"
+    log "removed the former matrix member ${dir##*/}"
+  done
+}
+
+# install_matrix_criu: CRIU $CRIU_KEPT_VERSION (binary only) at
+# $MATRIX_DIR/criu-$CRIU_KEPT_VERSION/sbin/criu: the CRIU that cannot dump inet sockets on
+# Linux >= 6.16, for tests of ckpt doctor's rejection and of runc on an older CRIU.
+install_matrix_criu() {
+  local dest=$MATRIX_DIR/criu-$CRIU_KEPT_VERSION/sbin/criu old=$PREFIX/lib/ckpt/criu-$CRIU_KEPT_VERSION
+  if [ -x "$dest" ] && [ "$(criu_version "$dest")" = "$CRIU_KEPT_VERSION" ]; then
+    log "skip: criu $CRIU_KEPT_VERSION at $dest"
+  elif [ -x "$old/sbin/criu" ] && [ "$(criu_version "$old/sbin/criu")" = "$CRIU_KEPT_VERSION" ]; then
+    install -D -m 0755 "$old/sbin/criu" "$dest"
+    log "moved criu $CRIU_KEPT_VERSION from $old (where earlier versions of this script kept it) to $dest"
+  else
+    log "building CRIU $CRIU_KEPT_VERSION from $CRIU_KEPT_SUITE, for $dest (not on PATH)"
+    local src buildlog=$BUILD_DIR/criu-$CRIU_KEPT_VERSION-build.log
+    src=$(fetch_orig "$CRIU_KEPT_SUITE" criu "$CRIU_KEPT_VERSION") \
+      || { [ $? -eq 2 ] || exit 1; die "criu_$CRIU_KEPT_VERSION.orig.tar.xz is not available from the $CRIU_KEPT_SUITE suite of $(apt_mirror)"; }
+    sha256_ok "$CRIU_KEPT_SHA256" "$BUILD_DIR/criu_$CRIU_KEPT_VERSION.orig.tar.xz" \
+      || die "criu_$CRIU_KEPT_VERSION.orig.tar.xz is not the tarball this script was written for (sha256 $CRIU_KEPT_SHA256)"
+    log "building CRIU $CRIU_KEPT_VERSION (log: $buildlog)"
+    build_criu "$src" "$buildlog"
+    install -D -m 0755 "$src/criu/criu" "$dest"
+    log "installed criu $(criu_version "$dest") at $dest"
+  fi
+  # Earlier versions of this script kept it outside the matrix; nothing else writes there.
+  if [ -e "$old" ]; then
+    rm -rf "$old"
+    log "removed $old (now $dest)"
+  fi
+  local why
+  if why=$(criu_dumps_inet "$dest"); then
+    MATRIX_CRIU_INET=true
+  else
+    MATRIX_CRIU_INET=false
+    log "criu $CRIU_KEPT_VERSION cannot dump inet sockets on kernel $(uname -r): $why"
+  fi
+}
+
+# write_matrix_json: $MATRIX_DIR/matrix.json lists the members (name, kind, version, path;
+# for CRIU whether it dumps inet sockets on the running kernel). Replaced atomically, and
+# only when its content changes.
+write_matrix_json() {
+  local json=$MATRIX_DIR/matrix.json tmp
+  tmp=$(mktemp "$MATRIX_DIR/.matrix.json.XXXXXX")
+  python3 - "$MATRIX_RUNC" "$(matrix_runc_path "$MATRIX_RUNC")" \
+    "$CRIU_KEPT_VERSION" "$MATRIX_DIR/criu-$CRIU_KEPT_VERSION/sbin/criu" "$MATRIX_CRIU_INET" >"$tmp" <<'EOF' \
+    || { rm -f "$tmp"; die "could not write $json"; }
+import json, sys
+runc, runc_path, criu, criu_path, inet = sys.argv[1:]
+members = [
+    {"name": "runc-" + runc, "kind": "runc", "version": runc, "path": runc_path},
+    {"name": "criu-" + criu, "kind": "criu", "version": criu, "path": criu_path, "inetSockets": inet == "true"},
+]
+print(json.dumps({"members": members}, indent=2))
+EOF
+  if cmp -s "$tmp" "$json"; then
+    rm -f "$tmp"
+    log "skip: $json lists runc-$MATRIX_RUNC and criu-$CRIU_KEPT_VERSION"
+    return
+  fi
+  chmod 0644 "$tmp"
+  mv "$tmp" "$json"
+  log "wrote $json: runc-$MATRIX_RUNC, criu-$CRIU_KEPT_VERSION (inet sockets: $MATRIX_CRIU_INET)"
+}
+
+install_matrix() {
+  mkdir -p "$MATRIX_DIR" "$MATRIX_BUILD"
+  install_matrix_runc
+  install_matrix_criu
+  write_matrix_json
+}
+
 main() {
+  local matrix=0 arg
+  [ "${CKPT_MATRIX:-0}" = 0 ] || matrix=1
+  for arg in "$@"; do
+    case $arg in
+      --matrix) matrix=1 ;;
+      *) die "unknown argument: $arg (usage: $0 [--matrix])" ;;
+    esac
+  done
   [ "$(id -u)" -eq 0 ] || die "run as root (it installs packages and mounts cgroups): sudo $0"
   [ -r /etc/debian_version ] || die "this script prepares Debian hosts (Debian 12 is tested)"
   local start=$SECONDS
   mkdir -p "$BUILD_DIR"
   install_packages
   install_criu
-  install_kept_criu
   install_crun
   fix_hybrid_cgroups
   raise_pipe_max_size
   install_node
+  if [ "$matrix" -eq 1 ]; then install_matrix; fi
   log "done in $((SECONDS - start)) s"
 }
 
