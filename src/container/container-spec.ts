@@ -100,3 +100,16 @@ export function specAfterRestore(spec: OciSpec, ownTimeNamespaceAtCreate: boolea
   }
   return out;
 }
+
+// The spec for a runtime that knows no time namespaces (runc < 1.2 rejects {"type":
+// "time"} with 'namespace {"time" ""} does not exist'): a checkpoint made under a newer
+// runtime, whose container got a time namespace at creation, restored by it. CRIU still
+// restores PID 1 into a time namespace of its own (or the one ckpt's plan names through
+// join-ns), so the container keeps its clocks.
+export function withoutTimeNamespace(spec: OciSpec): OciSpec {
+  if (!(spec.linux?.namespaces ?? []).some((ns) => ns.type === "time") && spec.linux?.timeOffsets === undefined) return spec;
+  const out = structuredClone(spec);
+  const { timeOffsets: _dropped, ...linux } = out.linux!;
+  out.linux = { ...linux, namespaces: (linux.namespaces ?? []).filter((ns) => ns.type !== "time") };
+  return out;
+}

@@ -34,10 +34,10 @@ import { CkptError, ExitCode } from "../errors.ts";
 import { createMonitorArgv } from "../monitor/conmon-argv.ts";
 import { startMonitor } from "../monitor/conmon.ts";
 import { readOciSpec } from "../oci/spec.ts";
-import { specAfterRestore, specForRestore } from "../container/container-spec.ts";
+import { specAfterRestore, specForRestore, withoutTimeNamespace } from "../container/container-spec.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
-import { oneClockKeeper, restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
+import { createsTimeNamespace, oneClockKeeper, restoreOptionArgs, type RuntimeName } from "../runtimes/runtime.ts";
 import { configuredPathOf, type RuntimeChoice } from "../runtimes/choice.ts";
 import { installedCriuVersion } from "../criu/installed.ts";
 import { compareDumpAndRestore, type RestoreVersions } from "../restore/versions.ts";
@@ -308,6 +308,10 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
     }
     if (planned !== null) await createPlaceholders(checkpoint, planned.placeholders);
     if (record.network !== undefined) dumpedSpec = specWithNetwork(dumpedSpec, record.network, layout.networkNamespace(name));
+    // Dumped under a runtime that gave the container a time namespace, restored by one
+    // that knows none: the runtime is not asked for one (CRIU gives PID 1 its own).
+    const runtimeMakesTimeNamespaces = createsTimeNamespace(runtime.adapter, runtimeVersion);
+    if (!runtimeMakesTimeNamespaces) dumpedSpec = withoutTimeNamespace(dumpedSpec);
     if (!existsSync(dumpedSpec.root.path)) throw new CkptError(ExitCode.notFound, `the container's root filesystem ${dumpedSpec.root.path} does not exist on this host`, { hint: "restore needs the same root filesystem at the same path, or export with the root filesystem in the archive" });
     await createMountpoints(planMountpoints(dumpedSpec, isDirectoryOrMissing));
 
@@ -349,7 +353,7 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
     await holdRestarts(layout, record, "restoring");
     // What the bundle's config.json becomes once the container runs, ready beforehand: a
     // restore whose ckpt was killed after CRIU finished is adopted with it (recover.ts).
-    await writeFileAtomic(join(layout.bundleDir(name), AFTER_RESTORE_SPEC), `${JSON.stringify(specAfterRestore(specForRestore(dumpedSpec, layout.criuConfig(name), null), t.declared), null, 2)}\n`);
+    await writeFileAtomic(join(layout.bundleDir(name), AFTER_RESTORE_SPEC), `${JSON.stringify(specAfterRestore(specForRestore(dumpedSpec, layout.criuConfig(name), null), t.declared && runtimeMakesTimeNamespaces), null, 2)}\n`);
     await rebuildNetwork(store, record);
     networkBuilt = true;
     const restoring = record;
