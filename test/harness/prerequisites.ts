@@ -6,16 +6,26 @@ import { execa } from "execa";
 import { evaluateHost, type DoctorReport } from "../../src/doctor/evaluate.ts";
 import { gatherHostFacts } from "../../src/doctor/host-facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
-import type { RuntimeName } from "../../src/runtimes/runtime.ts";
+import { runtimeNames, type RuntimeName } from "../../src/runtimes/runtime.ts";
 
 export function integrationRequired(): boolean {
   return process.env["CI"] === "true" || process.env["CKPT_REQUIRE_INTEGRATION"] === "1";
 }
 
+// The runtime binaries this run's settings name (CKPT_RUNTIMES, NAME=PATH,...: a
+// combination of the runtime matrix, test/harness/matrix.ts).
+export function configuredRuntimePaths(): Record<string, string> {
+  return Object.fromEntries(
+    (process.env["CKPT_RUNTIMES"] ?? "").split(",").map((p) => p.trim()).filter((p) => p.includes("=")).map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]),
+  );
+}
+
 let report: Promise<DoctorReport> | undefined;
-// ckpt's own doctor verdict on this host, computed once per test process.
+// ckpt's own doctor verdict on this host, computed once per test process, for the CRIU
+// and runtimes this run's settings name.
 export function hostReport(): Promise<DoctorReport> {
-  report ??= gatherHostFacts().then(evaluateHost);
+  const paths = configuredRuntimePaths();
+  report ??= gatherHostFacts({ criuPath: process.env["CKPT_CRIU"] || undefined, runtimes: runtimeNames.map((name) => ({ name, path: paths[name] })) }).then(evaluateHost);
   return report;
 }
 

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
 import { readContainerTasks } from "../../src/proc/container-tasks.ts";
-import { runtimeNames } from "../../src/runtimes/runtime.ts";
 import { writeRawTar, type RawEntry } from "../harness/archives.ts";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
@@ -20,6 +19,7 @@ import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
 import { watchStaging } from "../harness/staging.ts";
+import { combinationLabel, combinationName, testedRuntimes } from "../harness/matrix.ts";
 
 interface PsEntry {
   name: string;
@@ -38,11 +38,11 @@ async function memoryContainer(ckpt: CkptRoot, sandbox: Sandbox, runtime: string
   return { bundle, logs, checksum: ready };
 }
 
-describe("archives", () => {
+describe(`archives [${combinationName()}]`, () => {
   before(() => removeStaleSandboxes());
 
-  for (const runtime of runtimeNames) {
-    test(`${runtime}: a round trip through \`ckpt checkpoint --export - NAME | ckpt restore --import -\` brings the memory back byte for byte, on its own copy of the root filesystem`, async (t) => {
+  for (const runtime of testedRuntimes()) {
+    test(`${combinationLabel(runtime)}: a round trip through \`ckpt checkpoint --export - NAME | ckpt restore --import -\` brings the memory back byte for byte, on its own copy of the root filesystem`, async (t) => {
       if (!(await requireRealHost(t, runtime))) return;
       const sandbox = await Sandbox.create(t);
       const ckpt = new CkptRoot(sandbox);
@@ -241,7 +241,7 @@ describe("archives", () => {
   }
 });
 
-describe("other tools' checkpoints", () => {
+describe(`other tools' checkpoints [${combinationName()}]`, () => {
   before(() => removeStaleSandboxes());
 
   test("a podman-exported archive: inspect shows it, restore --import brings it up as a ckpt container whose counter goes on", async (t) => {

@@ -14,6 +14,7 @@ import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { testResourcePrefix } from "../harness/owner.ts";
+import { combinationName } from "../harness/matrix.ts";
 
 interface PsEntry {
   name: string;
@@ -60,7 +61,7 @@ async function failingTarget(sandbox: Sandbox): Promise<string> {
   return path;
 }
 
-describe("ckpt migrate", () => {
+describe(`ckpt migrate [${combinationName()}]`, () => {
   before(() => removeStaleSandboxes());
 
   test("a memory holder moves to the other host's namespace: memory intact, one clock there, downtime reported, nothing left at the source", async (t) => {

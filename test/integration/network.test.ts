@@ -15,6 +15,7 @@ import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
 import { snapshotNetwork } from "../../src/network/network-namespace.ts";
 import type { RuntimeName } from "../../src/runtimes/runtime.ts";
+import { combinationLabel, combinationName, testedRuntimes } from "../harness/matrix.ts";
 
 const PORT = "7000";
 const CONTAINER_IP = "192.0.2.50";
@@ -67,11 +68,11 @@ async function psEntry(host: NetHost, root: string, name: string): Promise<{ sta
   return (JSON.parse(r.stdout) as { name: string; status: string; pid: number | null }[]).find((e) => e.name === name);
 }
 
-describe("networked containers", () => {
+describe(`networked containers [${combinationName()}]`, () => {
   before(() => removeStaleSandboxes());
 
-  for (const runtime of ["runc", "crun"] as const) {
-    test(`${runtime}: a TCP listener serves again after checkpoint and restore, with loopback, address, MAC and routes as they were`, async (t) => {
+  for (const runtime of testedRuntimes()) {
+    test(`${combinationLabel(runtime)}: a TCP listener serves again after checkpoint and restore, with loopback, address, MAC and routes as they were`, async (t) => {
       if (!(await requireRealHost(t, runtime))) return;
       const sandbox = await Sandbox.create(t);
       const host = await netHost(sandbox, "h", "192.0.2.1/24");

@@ -14,6 +14,7 @@ import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { stopCriu } from "../harness/criu-stop.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { combinationName } from "../harness/matrix.ts";
 
 interface PsEntry {
   name: string;
@@ -27,7 +28,7 @@ interface Journal {
 // A shell that exits on SIGTERM (PID 1 ignores signals it has no handler for).
 const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
-describe("checkpoint --all and restore --all", () => {
+describe(`checkpoint --all and restore --all [${combinationName()}]`, () => {
   before(() => removeStaleSandboxes());
 
   test("five containers: four checkpointed, one that cannot be is stopped with SIGTERM; restore --all brings the four back and reports the fifth", async (t) => {

@@ -6,18 +6,19 @@ import { statSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runtimeAdapter } from "../../src/runtimes/index.ts";
-import { execJoinsTimeNamespace, runtimeNames } from "../../src/runtimes/runtime.ts";
+import { execJoinsTimeNamespace } from "../../src/runtimes/runtime.ts";
 import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { OciRuntime, testContainerName } from "../harness/oci-runtime.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { parseClockReports, readText, waitFor, type ClockReport } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { combinationLabel, testedRuntimes } from "../harness/matrix.ts";
 
 const DOWNTIME_MS = 1000;
 const NS_PER_MS = 1_000_000n;
 
-for (const runtimeName of runtimeNames) {
-  describe(`${runtimeName}: its own checkpoint and restore with real CRIU`, () => {
+for (const runtimeName of testedRuntimes()) {
+  describe(`${combinationLabel(runtimeName)}: its own checkpoint and restore with real CRIU`, () => {
     const runtime = new OciRuntime(runtimeName);
     before(async () => {
       await Promise.all([runtime.sweepStale(), removeStaleSandboxes()]);
