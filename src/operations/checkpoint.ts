@@ -11,8 +11,6 @@ import { readDumpStats, readTimensImage } from "../criu/images.ts";
 import { criuEvidence } from "../criu/version.ts";
 import { installedCriuVersion } from "../criu/installed.ts";
 import { CkptError, ExitCode } from "../errors.ts";
-import { probeCommand } from "../host/probe-command.ts";
-import { findExecutable } from "../host/find-executable.ts";
 import { declaresTimeNamespace, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";

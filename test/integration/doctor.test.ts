@@ -11,7 +11,8 @@ import { gatherHostFacts } from "../../src/doctor/host-facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
 import { probeCount } from "../../src/host/probe-command.ts";
 import { ckptBin, runCkpt } from "../harness/cli.ts";
-import { integrationRequired, requireRealHost } from "../harness/prerequisites.ts";
+import { requireRealHost } from "../harness/prerequisites.ts";
+import { requireMatrixMember } from "../harness/matrix.ts";
 
 test("ckpt doctor --json on a set-up host: ok, both runtimes checkpoint-capable, exit 0", async (t) => {
   if (!(await requireRealHost(t, "runc")) || !(await requireRealHost(t, "crun"))) return;
@@ -30,18 +31,11 @@ test("ckpt doctor --json on a set-up host: ok, both runtimes checkpoint-capable,
   assert.match(inet.detail, /dumps TCP and UDP sockets on kernel /);
 });
 
-// The CRIU 4.1.1 that scripts/setup-host.sh keeps beside the default one: on Linux >= 6.16
-// it fails to dump any inet socket.
-const keptCriu = `${process.env["CKPT_PREFIX"] ?? "/usr/local"}/lib/ckpt/criu-4.1.1/sbin/criu`;
-
-test("ckpt doctor --criu CRIU-4.1.1 on Linux >= 6.16: criu.inet-sockets fails as an error quoting CRIU, with a fix, exit 3", async (t) => {
+test("ckpt doctor --criu CRIU-4.1.1 (the runtime matrix's) on Linux >= 6.16: criu.inet-sockets fails as a warning quoting CRIU and naming what it stops, with a fix; the host can still checkpoint (exit 0)", async (t) => {
   if (!(await requireRealHost(t, "runc"))) return;
-  if (findExecutable(keptCriu) === null) {
-    const message = `no CRIU 4.1.1 kept at ${keptCriu} (run scripts/setup-host.sh as root)`;
-    if (integrationRequired()) throw new Error(message);
-    t.skip(message);
-    return;
-  }
+  const member = requireMatrixMember(t, "criu");
+  if (member === null) return;
+  const keptCriu = member.path;
   const [major, minor] = release().split(".").map(Number) as [number, number];
   if (major < 6 || (major === 6 && minor < 16)) {
     t.skip("CRIU 4.1.1 dumps inet sockets on kernels before 6.16");
@@ -53,14 +47,14 @@ test("ckpt doctor --criu CRIU-4.1.1 on Linux >= 6.16: criu.inet-sockets fails as
     const criu = join(dir, "criu");
     await copyFile(keptCriu, criu);
     const r = await runCkpt(["doctor", "--json", "--criu", criu]);
-    assert.equal(r.exitCode, 3, String(r.stderr));
+    assert.equal(r.exitCode, 0, String(r.stderr));
     const report = JSON.parse(String(r.stdout)) as DoctorReport;
-    assert.equal(report.ok, false);
+    assert.equal(report.ok, true);
     assert.deepEqual(report.criu, { path: criu, version: "4.1.1" });
     const inet = report.checks.find((c) => c.id === "criu.inet-sockets");
     assert.ok(inet);
-    assert.deepEqual([inet.ok, inet.severity], [false, "error"]);
-    assert.match(inet.detail, /cannot dump inet sockets on kernel .*: Error \(criu\/sockets\.c:\d+\): sockets: Can't get 1:16 opt: Operation not supported$/);
+    assert.deepEqual([inet.ok, inet.severity], [false, "warning"]);
+    assert.match(inet.detail, /cannot dump inet sockets on kernel .*: Error \(criu\/sockets\.c:\d+\): sockets: Can't get 1:16 opt: Operation not supported; containers that hold a TCP or UDP socket \(a listener included\) cannot be checkpointed, others can$/);
     assert.match(inet.fix ?? "", /setup-host\.sh.*CRIU >= 4\.2.*--criu at CRIU >= 4\.2/);
     // The same question again is answered from the cache, the same way.
     const again = JSON.parse(String((await runCkpt(["doctor", "--json", "--criu", criu])).stdout)) as DoctorReport;
