@@ -67,3 +67,15 @@ test("refusals come in order: state, pre-flight, contradiction, runtime, connect
   assert.equal(refused({ ...all, verdict: facts().verdict }).message, "x");
   assert.match(refused({ ...all, verdict: facts().verdict, contradiction: null }).message, /cannot give CRIU/);
 });
+
+test("a CRIU that cannot dump inet sockets (4.1.x on Linux >= 6.16): refused before anything is frozen when the container holds one, naming them, CRIU's reason and the fix; a container without any goes", () => {
+  const blocked = { criu: "criu 4.1.1 at /usr/local/lib/ckpt/matrix/criu-4.1.1/sbin/criu", reason: "Error (criu/sockets.c:628): sockets: Can't get 1:16 opt: Operation not supported", sockets: ["PID 4100 (/usr/bin/tcp-echo): TCP listener 0.0.0.0:7000", "PID 4100 (/usr/bin/tcp-echo): UDP 0.0.0.0:7001"] };
+  const r = refused({ inetBlocked: blocked });
+  assert.equal(r.exitCode, ExitCode.refused);
+  assert.equal(r.message, 'refusing to checkpoint "web": criu 4.1.1 at /usr/local/lib/ckpt/matrix/criu-4.1.1/sbin/criu cannot dump inet sockets on this kernel, and it holds 2');
+  assert.deepEqual(r.evidence, [...blocked.sockets, `CRIU: ${blocked.reason}`]);
+  assert.match(r.hint!, /--criu PATH/);
+  assert.equal(planCheckpoint(facts({ inetBlocked: { ...blocked, sockets: [] } })).kind, "dump");
+  // Open connections are named first: they need a flag whatever the CRIU.
+  assert.match(refused({ inetBlocked: blocked, connections: ["PID 1: a <-> b (ESTABLISHED)"] }).message, /open TCP connection/);
+});

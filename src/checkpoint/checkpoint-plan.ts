@@ -22,6 +22,10 @@ export interface CheckpointFacts {
   unpassable: readonly DumpOptionName[];
   // Its open TCP connections, described ("PID 7 (nginx): 10.0.0.2:80 <-> ...").
   connections: readonly string[];
+  // When the CRIU in use cannot dump inet sockets on this kernel (CRIU 4.1.x on Linux >=
+  // 6.16): that CRIU, CRIU's reason, and the inet sockets the container holds. Absent
+  // when the CRIU can, or when it is not known.
+  inetBlocked?: { criu: string; reason: string; sockets: readonly string[] } | undefined;
 }
 
 export type CheckpointPlan =
@@ -56,6 +60,16 @@ export function planCheckpoint(f: CheckpointFacts): CheckpointPlan {
       `refusing to checkpoint "${f.name}": it has ${f.connections.length} open TCP connection(s), which CRIU dumps only when told what to do with them`,
       "keep them with --tcp-established (the peers must stay, and the container comes back at the same address), or drop them with --tcp-close (the peers see them reset)",
       [...f.connections],
+    );
+  }
+  // A CRIU that fails on every inet socket would freeze the container only to fail.
+  if (f.inetBlocked !== undefined && f.inetBlocked.sockets.length > 0) {
+    const b = f.inetBlocked;
+    return refuse(
+      ExitCode.refused,
+      `refusing to checkpoint "${f.name}": ${b.criu} cannot dump inet sockets on this kernel, and it holds ${b.sockets.length}`,
+      "checkpoint it with CRIU >= 4.2 (--criu PATH, or scripts/setup-host.sh installs it); ckpt doctor shows the CRIU in use",
+      [...b.sockets, `CRIU: ${b.reason}`],
     );
   }
   return { kind: "dump", options: f.effective, willBeLost: f.verdict.willBeLost };

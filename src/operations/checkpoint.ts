@@ -10,12 +10,14 @@ import { holdRestarts, releaseHold } from "../restart/restart-state.ts";
 import { readDumpStats, readTimensImage } from "../criu/images.ts";
 import { criuEvidence } from "../criu/version.ts";
 import { installedCriuVersion } from "../criu/installed.ts";
+import { probeInetSockets } from "../criu/inet-probe.ts";
+import { findExecutable } from "../host/find-executable.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { declaresTimeNamespace, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
 import { readTimeNamespace, readTimensOffsetsText } from "../proc/process.ts";
 import { checkpointPreflight, type ContainerTask } from "../checkpoint/preflight.ts";
-import { planCheckpoint, type CheckpointPlan } from "../checkpoint/checkpoint-plan.ts";
+import { planCheckpoint, type CheckpointFacts, type CheckpointPlan } from "../checkpoint/checkpoint-plan.ts";
 import { writeManifest, type Manifest } from "../checkpoint/manifest.ts";
 import { checkpointStamp } from "../checkpoint/checkpoint-store.ts";
 import { CheckpointFiles } from "../checkpoint/checkpoint-dir.ts";
@@ -27,7 +29,7 @@ import { beginIntent, faultPoint, type IntentHandle } from "./intent.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ContainerRecord } from "../store/container-record.ts";
 import { lowerNetwork, releaseContainerNetwork } from "../network/container-network.ts";
-import { describeConnection, readTcpConnections } from "../proc/tcp-connections.ts";
+import { describeConnection, describeSocket, readInetSockets, readTcpConnections } from "../proc/tcp-connections.ts";
 import { containerCriuConfig, copyBundleCriuConfig, ownCriuOptions, writeCriuConfig, type WrittenCriuConfig } from "../criu/operator-config.ts";
 import { criuOptionName } from "../criu/dump-options.ts";
 import { readDumpedOptionsEvidence } from "../criu/dumped-options.ts";
@@ -93,7 +95,7 @@ export async function checkpointContainer(ctx: ContainerContext, request: Checkp
   const criuConfig = verdict.ok && base.contradiction === null ? await writeCriuConfig(containerCriuConfig(store.layout, record.name, spec, { adapter: runtime.adapter, version: runtimeVersion }, "dump", ownCriuOptions(requested, (o) => `checkpoint --${criuOptionName[o]}`))) : null;
   const effective = criuConfig?.effective ?? requested;
   const connections = !effective.tcpEstablished && !effective.tcpClose ? (await readTcpConnections(pid1, tasks)).map(describeConnection) : [];
-  const plan = planCheckpoint({ ...base, verdict, effective, unpassable: criuConfig === null ? [] : unpassableOptions(effective, criuConfig.report.readByRuntime), connections });
+  const plan = planCheckpoint({ ...base, verdict, effective, unpassable: criuConfig === null ? [] : unpassableOptions(effective, criuConfig.report.readByRuntime), connections, inetBlocked: await inetBlocked(pid1, tasks) });
   if (plan.kind === "refused" || criuConfig === null) throw refusal(plan);
 
   const [bootId, pid1Inode, hostInode, offsetsText, criuVersion] = await Promise.all([
@@ -319,6 +321,15 @@ async function failedDump(ctx: ContainerContext, dirs: { partialDir: string; fin
     evidence: [...criuEvidence(log), ...stderr.trim().split("\n").filter((l) => l !== "").slice(-2)],
     hint: `the full log is kept in ${logPath}`,
   });
+}
+
+// What a CRIU that cannot dump inet sockets here (the per-boot probe, criu/inet-probe.ts)
+// would fail on; undefined when the CRIU can, or nobody knows.
+async function inetBlocked(pid1: number, tasks: readonly { pid: number; command: string }[]): Promise<CheckpointFacts["inetBlocked"]> {
+  const criu = findExecutable("criu");
+  const probe = criu === null ? null : await probeInetSockets(criu);
+  if (criu === null || probe === null || probe.ok) return undefined;
+  return { criu: `criu ${await installedCriuVersion()} at ${criu}`, reason: probe.errorLines[0] ?? "its dump of a TCP listener failed", sockets: (await readInetSockets(pid1, tasks)).map(describeSocket) };
 }
 
 function declaredOffsets(spec: OciSpec): { monotonicNs: string; boottimeNs: string } {

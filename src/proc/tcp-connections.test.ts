@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
-import { hexEndpoint, needsTcpEstablished, parseProcNetTcp } from "./tcp-connections.ts";
+import { describeSocket, hexEndpoint, needsTcpEstablished, parseProcNetTcp } from "./tcp-connections.ts";
 
 const fixture = (name: string) => readFile(new URL(`../../test/fixtures/proc/${name}`, import.meta.url), "utf8");
 
@@ -32,4 +32,11 @@ test("IPv4-mapped IPv6 endpoints read as IPv4; other addresses keep their groups
 test("CRIU needs --tcp-established for every state but listening and closed", () => {
   for (const s of ["ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSE_WAIT", "LAST_ACK", "CLOSING"]) assert.equal(needsTcpEstablished(s), true, s);
   for (const s of ["LISTEN", "CLOSE"]) assert.equal(needsTcpEstablished(s), false, s);
+});
+
+test("describeSocket: listeners, UDP sockets and connections each in their words", () => {
+  const base = { pid: 7, command: "srv", inode: 1, remote: "0.0.0.0:0" };
+  assert.equal(describeSocket({ ...base, local: "0.0.0.0:8080", state: "LISTEN" }), "PID 7 (srv): TCP listener 0.0.0.0:8080");
+  assert.equal(describeSocket({ ...base, local: "127.0.0.1:53", state: "UDP" }), "PID 7 (srv): UDP 127.0.0.1:53");
+  assert.equal(describeSocket({ ...base, local: "10.0.0.2:80", remote: "10.0.0.3:5000", state: "ESTABLISHED" }), "PID 7 (srv): 10.0.0.2:80 <-> 10.0.0.3:5000 (ESTABLISHED)");
 });

@@ -54,9 +54,24 @@ function le32Bytes(hex: string): number[] {
 }
 
 // The connected TCP sockets that `tasks` hold (in the network namespace of `pid1`).
-export async function readTcpConnections(pid1: number, tasks: readonly { pid: number; command: string }[]): Promise<TcpConnection[]> {
-  const tables = await Promise.all(["tcp", "tcp6"].map((f) => readFile(`/proc/${pid1}/net/${f}`, "utf8").catch(() => "")));
-  const connected = new Map(tables.flatMap(parseProcNetTcp).filter((e) => e.inode !== 0 && needsTcpEstablished(e.state)).map((e) => [e.inode, e]));
+export function readTcpConnections(pid1: number, tasks: readonly { pid: number; command: string }[]): Promise<TcpConnection[]> {
+  return readOwnedSockets(pid1, tasks, ["tcp", "tcp6"], (e) => needsTcpEstablished(e.state));
+}
+
+// Every inet socket (TCP in any state, UDP) that `tasks` hold: what a CRIU that cannot
+// dump inet sockets would fail on. `state` is "UDP" for UDP sockets.
+export function readInetSockets(pid1: number, tasks: readonly { pid: number; command: string }[]): Promise<TcpConnection[]> {
+  return readOwnedSockets(pid1, tasks, ["tcp", "tcp6", "udp", "udp6"], () => true);
+}
+
+export function describeSocket(c: TcpConnection): string {
+  return c.state === "LISTEN" ? `PID ${c.pid} (${c.command}): TCP listener ${c.local}` : c.state === "UDP" ? `PID ${c.pid} (${c.command}): UDP ${c.local}` : describeConnection(c);
+}
+
+async function readOwnedSockets(pid1: number, tasks: readonly { pid: number; command: string }[], tables: readonly string[], keep: (e: TcpSocketEntry) => boolean): Promise<TcpConnection[]> {
+  const texts = await Promise.all(tables.map(async (f) => ({ udp: f.startsWith("udp"), text: await readFile(`/proc/${pid1}/net/${f}`, "utf8").catch(() => "") })));
+  const entries = texts.flatMap(({ udp, text }) => parseProcNetTcp(text).map((e) => (udp ? { ...e, state: "UDP" } : e)));
+  const connected = new Map(entries.filter((e) => e.inode !== 0 && keep(e)).map((e) => [e.inode, e]));
   if (connected.size === 0) return [];
   const found: TcpConnection[] = [];
   const seen = new Set<number>();

@@ -3,14 +3,14 @@
 // setting, --runtime-path, --criu) and kept by the container record; doctor with two
 // runcs; exec without the runtime's capability warnings.
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test, type TestContext } from "node:test";
 import { execa } from "execa";
 import type { Manifest } from "../../src/checkpoint/manifest.ts";
 import type { DoctorReport } from "../../src/doctor/evaluate.ts";
 import { readContainerTasks } from "../../src/proc/container-tasks.ts";
-import { createBusyboxBundle } from "../harness/bundle.ts";
+import { createBusyboxBundle, inContainerShell } from "../harness/bundle.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireMatrixMember } from "../harness/matrix.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
@@ -113,6 +113,27 @@ describe("across the runtime matrix", () => {
     const refused = await c.run(["--criu", "/bin/true", "checkpoint", "clock"]);
     assert.equal(refused.exitCode, 2);
     assert.match(String(refused.stderr), /the file must be called criu/);
+  });
+
+  test("CRIU 4.1.1 and a container holding a TCP listener: refused before anything is frozen, naming the listener and CRIU's reason; the container keeps serving", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const criu = requireMatrixMember(t, "criu");
+    if (criu === null || criu.inetSockets !== false) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: inContainerShell("/usr/bin/tcp-echo serve 8080") });
+    await ckpt.ok(["run", "-d", "--name", "srv", "--network", "none", bundle]);
+    const pid = (await ckpt.json<{ pid: number }[]>(["ps"]))[0]!.pid;
+    await waitFor("the listener", async () => ((await readFile(`/proc/${pid}/net/tcp`, "utf8")).includes(":1F90 00000000:0000 0A") ? true : undefined));
+    const r = await ckpt.run(["--criu", criu.path, "checkpoint", "srv"]);
+    assert.equal(r.exitCode, 5, String(r.stderr));
+    assert.match(String(r.stderr), /criu 4\.1\.1 at .* cannot dump inet sockets on this kernel, and it holds 1/);
+    assert.match(String(r.stderr), /TCP listener 0\.0\.0\.0:8080/);
+    assert.match(String(r.stderr), /Can't get 1:16 opt/);
+    const after = (await ckpt.json<{ status: string; pid: number }[]>(["ps"]))[0]!;
+    assert.deepEqual([after.status, after.pid], ["running", pid], "the same PID 1 runs on, never frozen or restarted");
+    assert.equal((await readFile(`/proc/${pid}/status`, "utf8")).match(/^State:\s+(\S)/m)?.[1] !== "T", true);
+    assert.deepEqual(await readdir(join(ckpt.root, "checkpoints", "srv")).catch(() => []), [], "no checkpoint, no partial directory");
   });
 
   test("exec on runc 1.3 of a bundle from runc 1.1.5's `runc spec`: no ambient-capability warning, the change said once with -v (plain runc exec with the bundle's process warns)", async (t) => {
