@@ -52,6 +52,7 @@ export async function probeRuntimes(configured: readonly ConfiguredRuntime[] = r
       if (found === null) return null;
       const r = await probeCommand(found, ["--version"]);
       if (!r.started) return { name, path: found, reason: "it cannot be run (missing or not executable)" };
+      if (r.timedOut) return { name, path: found, reason: "it did not answer --version in time" };
       const kind = runtimeKindOf(r.stdout);
       if (kind === null) return { name, path: found, reason: `it is not runc or crun (its --version says "${r.stdout.split("\n")[0] ?? ""}")` };
       return { name: kind, ...(name === kind ? {} : { label: name }), path: found, ...runtimeAdapter(kind).parseVersion(r.stdout) };

@@ -67,6 +67,7 @@ export class RuntimeCli {
     const name = this.adapter.name;
     const hint = `a container's runtime is the binary it was created or restored with (and a runtimes entry named ${name} must be ${name}): put a ${name} binary at ${this.path}`;
     if (!r.started) throw new CkptError(ExitCode.hostNotReady, `the ${name} binary ${this.path} cannot be run (missing or not executable)`, { hint });
+    if (r.timedOut) throw new CkptError(ExitCode.hostNotReady, `the ${name} binary ${this.path} did not answer --version in time`, { hint });
     const kind = runtimeKindOf(r.stdout);
     if (kind !== name) {
       throw new CkptError(ExitCode.hostNotReady, `${this.path} is not ${name}${kind === null ? "" : ` but ${kind}`} (its --version says "${r.stdout.split("\n")[0] ?? ""}")`, { hint });
