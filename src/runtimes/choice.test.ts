@@ -38,6 +38,11 @@ test("the kind is read from --version output, never from the file name", () => {
   assert.equal(runtimeKindOf("true (GNU coreutils) 9.1"), null);
 });
 
+test("a binary whose --version names both runc and crun is neither kind", () => {
+  const both = `${fixtureText("host/crun-1.21-version.txt")}\n${fixtureText("host/runc-1.1.5-version.txt")}`;
+  assert.equal(runtimeKindOf(both), null);
+});
+
 test("doctor's list: both kinds, every configured name, and --runtime-path", () => {
   assert.deepEqual(configuredRuntimes(two), [{ name: "runc", path: undefined }, { name: "crun", path: "/opt/crun/bin/crun" }, { name: "runc-1.3", path: "/opt/runc-1.3/sbin/runc" }]);
   assert.deepEqual(configuredRuntimes({ ...none, runtimePath: "/x/runc" }).at(-1), { name: "--runtime-path", path: "/x/runc" });

@@ -13,9 +13,11 @@ export function runtimeAdapter(name: RuntimeName): RuntimeAdapter {
   return adapter;
 }
 
-// Pure: the kind a binary's `--version` output names, or null.
+// Pure: the kind a binary's `--version` output names, or null (also when it names both:
+// the first adapter's guess would run a crun as runc, or the other way round).
 export function runtimeKindOf(versionOutput: string): RuntimeName | null {
-  return runtimeAdapters.find((a) => a.parseVersion(versionOutput).version !== null)?.name ?? null;
+  const kinds = runtimeAdapters.filter((a) => a.parseVersion(versionOutput).version !== null);
+  return kinds.length === 1 ? kinds[0]!.name : null;
 }
 
 // An installed runtime binary and what its `--version` says.
