@@ -57,6 +57,8 @@ export async function probeRuntimes(configured: readonly ConfiguredRuntime[] = r
       if (r.timedOut) return { name, path: found, reason: "it did not answer --version in time" };
       const kind = runtimeKindOf(r.stdout);
       if (kind === null) return { name, path: found, reason: `it is not runc or crun (its --version says "${r.stdout.split("\n")[0] ?? ""}")` };
+      // An entry named after a kind is used as that kind (a restore's default binary).
+      if (name !== kind && runtimeAdapters.some((a) => a.name === name)) return { name, path: found, reason: `it is ${kind}, and an entry named ${name} must be ${name}` };
       return { name: kind, ...(name === kind ? {} : { label: name }), path: found, ...runtimeAdapter(kind).parseVersion(r.stdout) };
     }),
   );

@@ -77,6 +77,23 @@ describe("a container's recorded runtime binary", () => {
     });
   }
 
+  test("a runtimes entry named runc whose binary is crun: a restore without --runtime refuses naming it, and nothing runs", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const crun = findExecutable("crun");
+    if (crun === null) return t.skip("crun is not installed");
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const bundle = await createBusyboxBundle(sandbox.path("bundle"), { args: politeShell });
+    await ckpt.ok(["--runtime", "runc", "run", "-d", "--name", "web", "--network", "none", bundle]);
+    const [done] = await ckpt.json<{ checkpoint: string }[]>(["checkpoint", "web"]);
+    await ckpt.ok(["rm", "web"]);
+
+    const r = await ckpt.run(["restore", done!.checkpoint], { env: { CKPT_NODE: process.execPath, CKPT_RUNTIMES: `runc=${crun}` } });
+    assert.equal(r.exitCode, 3, `${r.stdout} ${r.stderr}`);
+    assert.match(String(r.stderr), /is not runc but crun/);
+    assert.deepEqual(await ckpt.json<PsEntry[]>(["ps", "-a"]), [], "no container was made");
+  });
+
   test("restore of a checkpointed container whose recorded runc binary is gone: the runc on PATH restores it and becomes its binary", async (t) => {
     if (!(await requireRealHost(t, "runc"))) return;
     const sandbox = await Sandbox.create(t);
