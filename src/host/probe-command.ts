@@ -1,7 +1,6 @@
 // Runs a probe command at most once per process and remembers its result, so a
 // `ckpt doctor` run asks each binary each question exactly once.
 import { execa } from "execa";
-import { descendants, killAll } from "../proc/process.ts";
 
 export interface ProbeResult {
   // False when the binary could not be started at all (missing, not executable).
@@ -28,15 +27,18 @@ export function probeCommand(file: string, args: readonly string[], timeoutMs = 
 
 async function run(file: string, args: readonly string[], timeoutMs: number): Promise<ProbeResult> {
   executions++;
-  const subprocess = execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" } });
-  // On timeout the probe and its descendants go, found while it still lives: execa's own
-  // timeout ends only the probe, and waits on for its output, which a child it left (a
-  // wrapper script's `sleep`) holds open: a hanging `--version` hung ckpt as long.
+  // In a process group of its own, ended whole on timeout: execa's own timeout ends only
+  // the probe, and waits on for its output, which a child it left (a wrapper script's
+  // `sleep`) holds open: a hanging `--version` hung ckpt as long as that child lived.
+  const subprocess = execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" }, detached: true });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    const pid = subprocess.pid;
-    if (pid !== undefined) void descendants(pid).then((below) => killAll([...below.reverse(), pid]));
+    try {
+      if (subprocess.pid !== undefined) process.kill(-subprocess.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
   }, timeoutMs);
   const r = await subprocess.finally(() => clearTimeout(timer));
   return {
