@@ -25,11 +25,14 @@ export async function psCommand(options: PsOptions): Promise<void> {
   const nowMs = Date.now();
   const rows = await Promise.all(
     records.map(async (record) => {
-      const state = await runtimeFor(store, record.runtime, record.runtimePath).state(record.id).catch(() => null);
+      // A runtime that cannot answer (its binary gone or replaced) leaves the status unknown:
+      // never "exited" for a container that may well run.
+      const asked = await runtimeFor(store, record.runtime, record.runtimePath).state(record.id).then((state) => ({ state, unanswered: null }), (error: unknown) => ({ state: null, unanswered: error instanceof Error ? error.message : String(error) }));
+      const state = asked.state;
       const createdAtNs = BigInt(record.createdAtNs);
       const restartState = await readRestartState(store.layout, record.name);
       const restart = restartView(record.restart, restartState, restartState?.waiterPid != null && (await isWaiterOf(restartState.waiterPid, record.name)));
-      const status = containerStatus(record, state);
+      const status = asked.unanswered === null ? containerStatus(record, state) : "unknown";
       // A lazy restore whose memory is still arriving (settled, and cleaned up, once it has).
       const lazyPages = await settleLazyPages(store.layout, record.name);
       // An operation on it: in progress (its ckpt runs), or interrupted (its ckpt was killed).
@@ -49,6 +52,8 @@ export async function psCommand(options: PsOptions): Promise<void> {
         status: operation?.interrupted ? ("interrupted" as const) : !isActive(status) && restart?.nextRetryAtMs != null ? ("restarting" as const) : status,
         operation,
         busy,
+        // Why the runtime could not say how the container is (status unknown), else null.
+        runtimeProblem: asked.unanswered,
         pid: containerPid(state),
         createdAt: rfc3339Nano(createdAtNs),
         createdAtNs,
@@ -60,7 +65,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
       };
     }),
   );
-  const shown = options.all ? rows : rows.filter((r) => isActive(r.status) || r.status === "restarting" || r.status === "interrupted");
+  const shown = options.all ? rows : rows.filter((r) => isActive(r.status) || r.status === "restarting" || r.status === "interrupted" || r.runtimeProblem !== null);
   // A damaged record hides nothing: -a shows each, plain ps those of which something runs.
   const damagedShown = damaged.filter((d) => options.all || damagedIsAlive(d));
   if (options.json) {
@@ -69,6 +74,7 @@ export async function psCommand(options: PsOptions): Promise<void> {
   }
   const now = BigInt(nowMs) * 1_000_000n;
   const statusText = (r: (typeof rows)[number]) => {
+    if (r.runtimeProblem !== null) return `unknown: ${r.runtimeProblem}`;
     if (r.operation?.interrupted) return `interrupted (${r.operation.kind} at ${r.operation.phase}, ${humanAge(BigInt(Date.parse(r.operation.since)) * 1_000_000n, now)}): ckpt recover ${r.name}`;
     if (r.operation !== null) return `${r.status}, ${r.operation.kind} in progress (PID ${r.operation.ownerPid})`;
     if (r.busy !== null) return `${r.status}, busy: ${r.busy.command} (PID ${r.busy.pid})`;

@@ -1,7 +1,7 @@
 // --criu PATH: which CRIU ckpt, runc and crun run. runc (its --criu flag is ignored since
 // 1.2) and crun's libcriu both look up `criu` on PATH, so the way to give them one binary
 // is to put its directory first on PATH, for ckpt and every process it starts.
-import { basename, delimiter, dirname } from "node:path";
+import { basename, delimiter, dirname, resolve } from "node:path";
 import type { ResolvedSetting } from "../config/resolve.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { findExecutable } from "../host/find-executable.ts";
@@ -20,5 +20,8 @@ export function putCriuFirstOnPath(criu: ResolvedSetting<string>, env: NodeJS.Pr
   if (basename(path) !== "criu") {
     throw new CkptError(ExitCode.usage, `${where} ${criu.value}: the file must be called criu`, { hint: "runc and crun run the criu they find on PATH, so ckpt puts its directory first there: link it as DIR/criu and give that" });
   }
-  env["PATH"] = pathWithCriuFirst(path, env["PATH"] ?? "");
+  // Absolute: a relative directory on PATH is looked up from each child's working
+  // directory (runc refused "criu found relative to current directory", crun's execvp and
+  // every other child would run whatever is there), and ckpt's own lookups skip it.
+  env["PATH"] = pathWithCriuFirst(resolve(path), env["PATH"] ?? "");
 }

@@ -27,13 +27,26 @@ export function probeCommand(file: string, args: readonly string[], timeoutMs = 
 
 async function run(file: string, args: readonly string[], timeoutMs: number): Promise<ProbeResult> {
   executions++;
-  const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: "ignore", env: { LC_ALL: "C" } });
+  // In a process group of its own, ended whole on timeout: execa's own timeout ends only
+  // the probe, and waits on for its output, which a child it left (a wrapper script's
+  // `sleep`) holds open: a hanging `--version` hung ckpt as long as that child lived.
+  const subprocess = execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" }, detached: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      if (subprocess.pid !== undefined) process.kill(-subprocess.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  const r = await subprocess.finally(() => clearTimeout(timer));
   return {
     started: r.exitCode !== undefined || r.signal !== undefined,
     exitCode: r.exitCode,
     stdout: r.stdout,
     stderr: r.stderr,
-    timedOut: r.timedOut,
+    timedOut,
   };
 }
 

@@ -7,14 +7,6 @@
 // gets, and silences the warning.
 import type { OciSpec } from "./spec.ts";
 
-export interface CapabilitySets {
-  bounding?: string[];
-  effective?: string[];
-  inheritable?: string[];
-  permitted?: string[];
-  ambient?: string[];
-}
-
 export interface RaisableAmbient {
   process: OciSpec["process"];
   // The ambient capabilities dropped, in the spec's order; empty when nothing changed.
@@ -22,9 +14,9 @@ export interface RaisableAmbient {
 }
 
 export function withRaisableAmbient(process: OciSpec["process"]): RaisableAmbient {
-  const caps = process["capabilities"] as CapabilitySets | undefined;
+  const caps = process.capabilities;
   const ambient = caps?.ambient;
-  if (caps === undefined || ambient === undefined || ambient.length === 0) return { process, dropped: [] };
+  if (caps == null || ambient == null || ambient.length === 0) return { process, dropped: [] };
   const inheritable = new Set(caps.inheritable ?? []);
   const permitted = new Set(caps.permitted ?? []);
   const kept = ambient.filter((c) => inheritable.has(c) && permitted.has(c));

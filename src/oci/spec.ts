@@ -13,12 +13,19 @@ export function isBindMount(mount: OciMount): boolean {
   return mount.type === "bind" || (mount.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
+// A capability set: names (oci/capabilities.ts reads them to drop unraisable ambient ones;
+// a string or a number there crashed run and restore with a TypeError).
+const CapabilitySetSchema = z.array(z.string()).nullish();
+
 export const OciSpecSchema = z.looseObject({
   ociVersion: z.string(),
   process: z.looseObject({
     terminal: z.boolean().optional(),
     args: z.array(z.string()).min(1),
     cwd: z.string(),
+    capabilities: z
+      .looseObject({ bounding: CapabilitySetSchema, effective: CapabilitySetSchema, inheritable: CapabilitySetSchema, permitted: CapabilitySetSchema, ambient: CapabilitySetSchema })
+      .optional(),
   }),
   root: z.looseObject({ path: z.string(), readonly: z.boolean().optional() }),
   mounts: z.array(MountSchema).optional(),

@@ -195,7 +195,9 @@ async function restoreContainerLocked(store: ContainerStore, request: RestoreReq
   const existing = await store.find(name);
   let record: ContainerRecord;
   if (existing !== null) {
-    const existingRuntime = runtimeFor(store, existing.runtime, existing.runtimePath);
+    // Its recorded binary, unless it is gone and this restore runs one of its kind (what
+    // recordedRuntime fell back to): that one reads and deletes its state as well.
+    const existingRuntime = existing.runtime === runtimeName && !existsSync(existing.runtimePath) ? runtime : runtimeFor(store, existing.runtime, existing.runtimePath);
     const status = containerStatus(existing, await existingRuntime.state(existing.id));
     if (isActive(status)) {
       throw new CkptError(ExitCode.conflict, `container "${name}" is ${status}`, { hint: `restore under another name with --name, or stop it first: ckpt stop ${name}` });

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { fixtureText } from "../../test/support/fixtures.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { configuredPathOf, configuredRuntimes, planRuntimeChoice, runtimeChosen, type RuntimeSelection } from "./choice.ts";
-import { runtimeKindOf } from "./index.ts";
+import { probeRuntimes, runtimeKindOf } from "./index.ts";
 
 const none: RuntimeSelection = { runtime: "runc", runtimeGiven: false, runtimePath: "", runtimes: {} };
 const two: RuntimeSelection = { ...none, runtimes: { "runc-1.3": "/opt/runc-1.3/sbin/runc", crun: "/opt/crun/bin/crun" } };
@@ -38,7 +41,26 @@ test("the kind is read from --version output, never from the file name", () => {
   assert.equal(runtimeKindOf("true (GNU coreutils) 9.1"), null);
 });
 
+test("a binary whose --version names both runc and crun is neither kind", () => {
+  const both = `${fixtureText("host/crun-1.21-version.txt")}\n${fixtureText("host/runc-1.1.5-version.txt")}`;
+  assert.equal(runtimeKindOf(both), null);
+});
+
 test("doctor's list: both kinds, every configured name, and --runtime-path", () => {
   assert.deepEqual(configuredRuntimes(two), [{ name: "runc", path: undefined }, { name: "crun", path: "/opt/crun/bin/crun" }, { name: "runc-1.3", path: "/opt/runc-1.3/sbin/runc" }]);
   assert.deepEqual(configuredRuntimes({ ...none, runtimePath: "/x/runc" }).at(-1), { name: "--runtime-path", path: "/x/runc" });
+});
+
+// {"runtimes": {"runc": "/usr/local/bin/crun"}}: a restore without --runtime takes the
+// entry named runc as runc's binary (configuredPathOf) and ran crun with runc's adapter,
+// failing inside CRIU; doctor listed it as "runc: crun 1.21 ... ok".
+test("doctor: a runtimes entry named runc whose binary is crun is unusable, named so", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "ckpt-kinds-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const fakeCrun = join(dir, "crun");
+  await writeFile(fakeCrun, `#!/bin/sh\ncat <<'END'\n${fixtureText("host/crun-1.21-version.txt")}\nEND\n`);
+  await chmod(fakeCrun, 0o755);
+  const probed = await probeRuntimes([{ name: "runc", path: fakeCrun }, { name: "crun-own", path: fakeCrun }]);
+  assert.deepEqual(probed.unusable, [{ name: "runc", path: fakeCrun, reason: "it is crun, and an entry named runc must be runc" }]);
+  assert.deepEqual(probed.installed.map((i) => [i.name, i.label]), [["crun", "crun-own"]]);
 });

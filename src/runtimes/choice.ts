@@ -55,6 +55,7 @@ export function planRuntimeChoice(s: RuntimeSelection): PlannedChoice {
 export async function probeRuntimeKind(path: string, mustBe: RuntimeName | null, asked: string): Promise<RuntimeName> {
   const r = await probeCommand(path, ["--version"]);
   if (!r.started) throw new CkptError(ExitCode.usage, `${asked}: ${path} cannot be run`, { hint: "give the absolute path of an executable runc or crun" });
+  if (r.timedOut) throw new CkptError(ExitCode.usage, `${asked}: ${path} did not answer --version in time`, { hint: "give the path of a runc or crun binary" });
   const kind = runtimeKindOf(r.stdout);
   if (kind === null) {
     throw new CkptError(ExitCode.usage, `${asked}: ${path} is not runc or crun (its --version says "${r.stdout.split("\n")[0] ?? ""}")`, { hint: "give the path of a runc or crun binary" });

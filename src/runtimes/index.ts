@@ -13,9 +13,11 @@ export function runtimeAdapter(name: RuntimeName): RuntimeAdapter {
   return adapter;
 }
 
-// Pure: the kind a binary's `--version` output names, or null.
+// Pure: the kind a binary's `--version` output names, or null (also when it names both:
+// the first adapter's guess would run a crun as runc, or the other way round).
 export function runtimeKindOf(versionOutput: string): RuntimeName | null {
-  return runtimeAdapters.find((a) => a.parseVersion(versionOutput).version !== null)?.name ?? null;
+  const kinds = runtimeAdapters.filter((a) => a.parseVersion(versionOutput).version !== null);
+  return kinds.length === 1 ? kinds[0]!.name : null;
 }
 
 // An installed runtime binary and what its `--version` says.
@@ -52,8 +54,11 @@ export async function probeRuntimes(configured: readonly ConfiguredRuntime[] = r
       if (found === null) return null;
       const r = await probeCommand(found, ["--version"]);
       if (!r.started) return { name, path: found, reason: "it cannot be run (missing or not executable)" };
+      if (r.timedOut) return { name, path: found, reason: "it did not answer --version in time" };
       const kind = runtimeKindOf(r.stdout);
       if (kind === null) return { name, path: found, reason: `it is not runc or crun (its --version says "${r.stdout.split("\n")[0] ?? ""}")` };
+      // An entry named after a kind is used as that kind (a restore's default binary).
+      if (name !== kind && runtimeAdapters.some((a) => a.name === name)) return { name, path: found, reason: `it is ${kind}, and an entry named ${name} must be ${name}` };
       return { name: kind, ...(name === kind ? {} : { label: name }), path: found, ...runtimeAdapter(kind).parseVersion(r.stdout) };
     }),
   );

@@ -10,7 +10,7 @@ import { findExecutable } from "../host/find-executable.ts";
 import { probeCommand } from "../host/probe-command.ts";
 import { descendants, killAll } from "../proc/process.ts";
 import { tidyRuntimeLine } from "../monitor/conmon.ts";
-import { runtimeAdapter } from "./index.ts";
+import { runtimeAdapter, runtimeKindOf } from "./index.ts";
 import { checkpointArgv, type CheckpointArgs, type RuntimeAdapter, type RuntimeName } from "./runtime.ts";
 
 export interface RuntimeState {
@@ -53,11 +53,30 @@ export class RuntimeCli {
 
   // Asked once per process: run, checkpoint and exec each need it, the demo all three.
   async version(): Promise<string> {
+    await this.checkBinary();
     return this.adapter.parseVersion((await probeCommand(this.path, ["--version"])).stdout).version ?? "unknown";
+  }
+
+  // The binary must run and be of this adapter's kind (its --version, asked once per
+  // process): a container's recorded binary that was removed, or replaced by another kind,
+  // would otherwise answer every `state` with "no such container", and a running container
+  // be taken for exited (stop said "was not running"; rm deleted its record and left it
+  // running).
+  private async checkBinary(): Promise<void> {
+    const r = await probeCommand(this.path, ["--version"]);
+    const name = this.adapter.name;
+    const hint = `a container's runtime is the binary it was created or restored with (and a runtimes entry named ${name} must be ${name}): put a ${name} binary at ${this.path}`;
+    if (!r.started) throw new CkptError(ExitCode.hostNotReady, `the ${name} binary ${this.path} cannot be run (missing or not executable)`, { hint });
+    if (r.timedOut) throw new CkptError(ExitCode.hostNotReady, `the ${name} binary ${this.path} did not answer --version in time`, { hint });
+    const kind = runtimeKindOf(r.stdout);
+    if (kind !== name) {
+      throw new CkptError(ExitCode.hostNotReady, `${this.path} is not ${name}${kind === null ? "" : ` but ${kind}`} (its --version says "${r.stdout.split("\n")[0] ?? ""}")`, { hint });
+    }
   }
 
   // The runtime's view of container `id`, or null when it does not know it.
   async state(id: string): Promise<RuntimeState | null> {
+    await this.checkBinary();
     const r = await execa(this.path, ["--root", this.stateRoot, "state", id], { reject: false, stdin: "ignore" });
     if (r.exitCode !== 0) return null;
     const parsed = JSON.parse(String(r.stdout)) as { status?: string; pid?: number; bundle?: unknown };
@@ -76,6 +95,7 @@ export class RuntimeCli {
     // runc removes its state directory recursively; a criu-root left mounted there by a
     // dead restore would take the container's root filesystem with it.
     await refuseWhileMounted(join(this.stateRoot, id), `${this.adapter.name}'s state of ${id}`);
+    await this.checkBinary();
     const r = await execa(this.path, ["--root", this.stateRoot, "delete", ...(force ? ["--force"] : []), id], { reject: false, stdin: "ignore" });
     if (r.exitCode !== 0 && !/does not exist|not found|No such file/i.test(String(r.stderr))) {
       throw new CkptError(ExitCode.runtimeFailed, `${this.adapter.name} could not delete the container`, { evidence: String(r.stderr).split("\n").map(tidyRuntimeLine) });
@@ -91,6 +111,7 @@ export class RuntimeCli {
   // `env` is added to the runtime's environment (CRIU_CONFIG_FILE, for a runtime whose CRIU
   // finds ckpt's configuration that way).
   async checkpoint(args: Omit<CheckpointArgs, "stateRoot">, onStart?: (pid: number) => void, env: Record<string, string> = {}): Promise<{ exitCode: number; stderr: string }> {
+    await this.checkBinary();
     const subprocess = execa(this.path, checkpointArgv({ ...args, stateRoot: this.stateRoot }), { reject: false, stdin: "ignore", env });
     if (subprocess.pid !== undefined) onStart?.(subprocess.pid);
     const r = await subprocess;
@@ -142,6 +163,7 @@ export class RuntimeCli {
   }
 
   private async run(args: string[], what: string): Promise<void> {
+    await this.checkBinary();
     const r = await execa(this.path, ["--root", this.stateRoot, ...args], { reject: false, stdin: "ignore" });
     if (r.exitCode !== 0) {
       throw new CkptError(ExitCode.runtimeFailed, `${this.adapter.name} failed to ${what}`, { evidence: String(r.stderr).trim().split("\n").map(tidyRuntimeLine) });
