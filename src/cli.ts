@@ -52,7 +52,7 @@ function buildProgram(): Command {
     .option("--root <dir>", `directory for ckpt's state (default ${DEFAULT_ROOT}; CKPT_ROOT)`)
     .option("--runtime <name>", "OCI runtime: runc, crun, or a name from the runtimes setting (CKPT_RUNTIME)")
     .option("--runtime-path <path>", "the runtime's binary, e.g. a runc of your own beside the system's; its kind is read from its --version (CKPT_RUNTIME_PATH)")
-    .option("--criu <path>", "CRIU binary to use; its directory goes first on PATH for ckpt, runc and crun (CKPT_CRIU)")
+    .option("--criu <path>", "CRIU binary to use by ckpt, runc and crun: a link to it goes first on PATH (CKPT_CRIU)")
     .option("--config <file>", "config file (default /etc/ckpt/config.json; CKPT_CONFIG)")
     .option("--lock-timeout <duration>", "how long to wait for a container another ckpt command is working on, then exit 9 naming it (default 5s; CKPT_LOCK_TIMEOUT)")
     .option("--json", "machine-readable output")

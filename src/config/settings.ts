@@ -55,7 +55,7 @@ export const SETTINGS = {
   runtimePath: { env: "CKPT_RUNTIME_PATH", flag: "--runtime-path", default: "", schema: z.union([z.literal(""), absolutePath]), doc: "the binary of the runtime (its kind, runc or crun, is read from its --version); wins over runtimes" },
   // No flag: the host's runtimes are configured once, like podman's runtime paths.
   runtimes: { env: "CKPT_RUNTIMES", flag: "-", default: {}, schema: runtimePathMap, doc: "named runtime binaries, e.g. {\"runc\": \"/usr/sbin/runc\", \"runc-1.3\": \"/opt/runc-1.3/sbin/runc\"}; --runtime NAME picks one, ckpt doctor lists each" },
-  criu: { env: "CKPT_CRIU", flag: "--criu", default: "criu", schema: z.string().min(1), doc: "the CRIU binary (>= 4.2 on kernels >= 6.16); ckpt puts its directory first on PATH, where runc and crun look CRIU up" },
+  criu: { env: "CKPT_CRIU", flag: "--criu", default: "criu", schema: z.string().min(1), doc: "the CRIU binary (>= 4.2 on kernels >= 6.16); ckpt puts a link to it first on PATH, where runc and crun look CRIU up" },
   configFile: { env: "CKPT_CONFIG", flag: "--config", default: "/etc/ckpt/config.json", schema: z.string().min(1), doc: "this file" },
   parallel: { env: "CKPT_PARALLEL", flag: "--parallel", default: availableParallelism(), schema: positiveInt, doc: "containers checkpointed or restored at once by --all (default: the number of cores)" },
   progressTimeout: { env: "CKPT_PROGRESS_TIMEOUT", flag: "--progress-timeout", default: "60s", schema: durationMs, doc: "give up on a dump or restore whose log and page counters stopped moving for this long" },

@@ -12,6 +12,7 @@ import { criuEvidence } from "../criu/version.ts";
 import { installedCriuVersion } from "../criu/installed.ts";
 import { probeInetSockets } from "../criu/inet-probe.ts";
 import { findExecutable } from "../host/find-executable.ts";
+import { realpathSync } from "node:fs";
 import { CkptError, ExitCode } from "../errors.ts";
 import { declaresTimeNamespace, readOciSpec, type OciSpec } from "../oci/spec.ts";
 import { readContainerTasks } from "../proc/container-tasks.ts";
@@ -329,7 +330,7 @@ async function inetBlocked(pid1: number, tasks: readonly { pid: number; command:
   const criu = findExecutable("criu");
   const probe = criu === null ? null : await probeInetSockets(criu);
   if (criu === null || probe === null || probe.ok) return undefined;
-  return { criu: `criu ${await installedCriuVersion()} at ${criu}`, reason: probe.errorLines[0] ?? "its dump of a TCP listener failed", sockets: (await readInetSockets(pid1, tasks)).map(describeSocket) };
+  return { criu: `criu ${await installedCriuVersion()} at ${realpathSync(criu)}`, reason: probe.errorLines[0] ?? "its dump of a TCP listener failed", sockets: (await readInetSockets(pid1, tasks)).map(describeSocket) };
 }
 
 function declaredOffsets(spec: OciSpec): { monotonicNs: string; boottimeNs: string } {

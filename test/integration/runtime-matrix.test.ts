@@ -109,10 +109,11 @@ describe("across the runtime matrix", () => {
     assert.ok(r.warnings.some((w) => w.includes(`CRIU ${criu.version} dumped it, CRIU ${r.versions.restoredBy.criuVersion} restores it`)), r.warnings.join("\n"));
     const { last, execReport } = await c.oneClock("after CRIU 4.1.1 -> 4.2");
     assert.ok(last.seq >= 3 && execReport.seq === 0, `PID 1's counter went on (seq ${last.seq}), the exec'd reporter started its own (seq ${execReport.seq})`);
-    // And --criu that is not called criu is refused before anything happens.
-    const refused = await c.run(["--criu", "/bin/true", "checkpoint", "clock"]);
+    // And a --criu that is not there is refused before anything happens.
+    const refused = await c.run(["--criu", "/nonexistent/criu", "checkpoint", "clock"]);
     assert.equal(refused.exitCode, 2);
-    assert.match(String(refused.stderr), /the file must be called criu/);
+    assert.match(String(refused.stderr), /--criu \/nonexistent\/criu: no executable file there/);
+    assert.equal((JSON.parse(String((await c.ok(["ps", "--json"])).stdout)) as { status: string }[])[0]!.status, "running");
   });
 
   test("CRIU 4.1.1 and a container holding a TCP listener: refused before anything is frozen, naming the listener and CRIU's reason; the container keeps serving", async (t) => {
