@@ -72,6 +72,9 @@ function buildProgram(): Command {
     const { loadSettings } = await import("./config/load.ts");
     const { settingFlags } = await import("./config/resolve.ts");
     settings = await loadSettings(settingFlags(typedFlags(actionCommand)));
+    // A --runtime that names no runtime is a usage error whatever the command.
+    const { planRuntimeChoice, runtimeSelection } = await import("./runtimes/choice.ts");
+    planRuntimeChoice(runtimeSelection(settings));
     // doctor reports a bad --criu itself; every other command uses it or refuses.
     if (actionCommand.name() !== "doctor") {
       const { putCriuFirstOnPath } = await import("./criu/criu-path.ts");
