@@ -44,6 +44,7 @@ function render(r: InspectReport, options: GlobalOptions): string[] {
   out.push("", c.bold("time namespace"));
   if (t.pid1InHostNamespace !== null) out.push(`  PID 1:       ${t.pid1InHostNamespace ? "the host's namespace" : "a namespace of its own"}${t.declared ? " (declared in the spec)" : ""}`);
   else out.push(c.dim("  PID 1:       not recorded (no ckpt manifest); the images follow"));
+  if (t.execJoinedBy !== null) out.push(`  exec'd:      kept in PID 1's namespace by ${t.execJoinedBy === "runtime" ? `${r.container?.runtime ?? "the runtime"} ${r.container?.runtimeVersion ?? ""}'s own exec` : "ckpt exec (the runtime's exec would not join it)"}`);
   if (t.pid1OffsetsNs !== null && !t.pid1InHostNamespace) out.push(`  offsets:     monotonic ${formatDurationNs(t.pid1OffsetsNs.monotonic)}, boottime ${formatDurationNs(t.pid1OffsetsNs.boottime)}`);
   if (t.dumpedClocksNs !== null) out.push(`  dumped:      monotonic ${formatDurationNs(t.dumpedClocksNs.monotonic)}, boottime ${formatDurationNs(t.dumpedClocksNs.boottime)}`);
   if (t.hostClocksAtDumpNs !== null) out.push(`  host then:   monotonic ${formatDurationNs(t.hostClocksAtDumpNs.monotonic)}, boottime ${formatDurationNs(t.hostClocksAtDumpNs.boottime)}, realtime ${rfc3339Nano(t.hostClocksAtDumpNs.realtime)}`);

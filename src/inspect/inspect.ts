@@ -35,6 +35,9 @@ export interface InspectReport {
     // From ckpt's manifest (null when another tool made the checkpoint).
     declared: boolean | null;
     pid1InHostNamespace: boolean | null;
+    // Who kept exec'd processes in PID 1's namespace while it ran: "runtime", "ckpt", or
+    // null when not recorded (another tool's checkpoint, or ckpt's before it recorded it).
+    execJoinedBy: "runtime" | "ckpt" | null;
     pid1OffsetsNs: { monotonic: bigint; boottime: bigint } | null;
     hostClocksAtDumpNs: { realtime: bigint; monotonic: bigint; boottime: bigint } | null;
     // From the images.
@@ -143,6 +146,7 @@ async function inspectDirectory(dir: string, label: string, archive: InspectRepo
     timeNamespace: {
       declared: t?.declared ?? null,
       pid1InHostNamespace: t?.pid1InHostNamespace ?? null,
+      execJoinedBy: t === undefined || t.execJoinedBy === "" ? null : t.execJoinedBy,
       pid1OffsetsNs: t ? { monotonic: BigInt(t.pid1Offsets.monotonicNs), boottime: BigInt(t.pid1Offsets.boottimeNs) } : null,
       hostClocksAtDumpNs: t ? { realtime: BigInt(t.host.realtimeNs), monotonic: BigInt(t.host.monotonicNs), boottime: BigInt(t.host.boottimeNs) } : null,
       dumpedClocksNs: dump.timens === null ? null : { monotonic: dump.timens.monotonicNs, boottime: dump.timens.boottimeNs },

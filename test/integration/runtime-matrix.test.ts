@@ -87,6 +87,9 @@ describe("across the runtime matrix", () => {
     // No --runtime: the binary the container now runs on dumps it, and restores it.
     const second = await c.checkpoint();
     assert.deepEqual([second.runtime.version, second.runtime.path, second.timeNamespace.execJoinedBy], [c.newer.version, c.newer.path, "runtime"]);
+    const inspected = JSON.parse(String((await c.ok(["inspect", "--json", "clock"])).stdout)) as { timeNamespace: { execJoinedBy: string | null } };
+    assert.equal(inspected.timeNamespace.execJoinedBy, "runtime");
+    assert.match(String((await c.ok(["inspect", "clock"])).stdout), new RegExp(`exec'd: +kept in PID 1's namespace by runc ${c.newer.version.replace(/\./g, "\\.")}'s own exec`));
     const again = await c.restore();
     assert.deepEqual([again.runtimePath, again.warnings.filter((w) => w.includes("dumped it"))], [c.newer.path, []]);
     await c.checkpoint();
