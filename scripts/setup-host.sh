@@ -73,6 +73,9 @@ APT_PACKAGES=(
   gpgv debian-archive-keyring python3
   # the reference peer: tests read its archives, benchmarks compare with it
   podman
+  # checkpoints as OCI images: skopeo moves them between transports and registries;
+  # docker-registry is the registry the tests start on loopback (its service is not used)
+  skopeo docker-registry
   # CRIU build dependencies
   build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libprotobuf-dev libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev

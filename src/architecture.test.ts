@@ -17,9 +17,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["store"],
   // The system ckpt drives: processes, CRIU, the OCI runtimes, networks, clocks, conmon.
   ["proc", "criu", "runtimes", "network", "clock", "monitor"],
-  // The domain: containers, dumps and restores, archives, signatures, restarts, the
+  // The domain: containers, dumps and restores, archives, checkpoint images, signatures, restarts, the
   // journal, migration's page server and target check.
-  ["container", "checkpoint", "restore", "archive", "signing", "restart", "recovery", "migrate"],
+  ["container", "checkpoint", "restore", "archive", "image", "signing", "restart", "recovery", "migrate"],
   // What reports on or reworks checkpoints.
   ["inspect", "repair", "doctor"],
   // The orchestrators (issue 13's operations layer): checkpoint, export, restore, import,

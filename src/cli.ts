@@ -210,14 +210,18 @@ environment, which wins over the file.
     .option("-e, --export <file>", "write the checkpoint as an archive (podman's layout) to FILE, or - for standard output")
     .addOption(new Option("-c, --compress <how>", "the archive's compression (default zstd; CKPT_COMPRESS)").choices([...compressions]))
     .option("--ignore-rootfs", "leave the root filesystem out of the archive (the target has it at the same path)")
-    .option("--sign <key>", "with --export: sign the archive with this signing key (default: this host's key, when it has one)")
-    .option("--no-sign", "with --export: leave the archive unsigned")
+    .option("--create-image <ref>", "write the checkpoint as an OCI image: oci:DIR[:TAG], oci-archive:FILE, containers-storage:NAME (podman's store) or docker://HOST/REPO:TAG (a registry, through skopeo)")
+    .option("--tls-verify <bool>", "with --create-image to a registry: false for one without TLS (on loopback)", (v: string) => v !== "false")
+    .option("--authfile <file>", "with --create-image: skopeo's credentials file for the registry")
+    .option("--sign <key>", "with --export or --create-image: sign the checkpoint with this signing key (default: this host's key, when it has one)")
+    .option("--no-sign", "with --export or --create-image: leave it unsigned")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
       `
 Examples:
   ckpt checkpoint web && ckpt restore web
+  ckpt checkpoint --create-image docker://registry.example:5000/ckpt/web:1 web
   ckpt checkpoint --export web.tar.zst web
   ckpt checkpoint --export - web | ssh host2 ckpt restore --import -
 `,
@@ -274,6 +278,9 @@ Examples:
     .argument("[name-or-dir]", "container name, or checkpoint directory (ckpt's, podman's, or bare CRIU images with --bundle)")
     .option("-n, --name <name>", "restore under a new name (a new container id)")
     .option("-i, --import <file>", "restore from an archive (ckpt's or podman's), or - for standard input")
+    .option("--image <ref>", "restore from a checkpoint image (also given as the argument): oci:DIR[:TAG], oci-archive:FILE, containers-storage:NAME or docker://HOST/REPO:TAG")
+    .option("--tls-verify <bool>", "with an image in a registry: false for one without TLS (on loopback)", (v: string) => v !== "false")
+    .option("--authfile <file>", "with an image in a registry: skopeo's credentials file")
     .option("--no-verify", "with --import: skip checking every file against the manifest's SHA-256")
     .option("--rootfs <dir>", "with --import of a podman archive: the image's root filesystem its changes apply to")
     .option("--bundle <dir>", "for bare CRIU images: the bundle (config.json) the container ran from")

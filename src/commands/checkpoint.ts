@@ -1,6 +1,6 @@
 // `ckpt checkpoint [-R] [--tcp-established] [--file-locks] [--keep] [--allow-process-loss] NAME...`
 import { openRecovered } from "./open-recovered.ts";
-import { checkpointContainer, type CheckpointResult } from "../operations/checkpoint.ts";
+import { checkpointContainer, type CheckpointRequest, type CheckpointResult } from "../operations/checkpoint.ts";
 import { formatDurationNs } from "../clock/timespec.ts";
 import type { GlobalOptions } from "../global-options.ts";
 import { colors } from "../output/color.ts";
@@ -15,6 +15,9 @@ import { openStore } from "../container/context.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
+  createImage?: string;
+  tlsVerify?: boolean;
+  authfile?: string;
   ignoreRootfs?: boolean;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
@@ -38,7 +41,8 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
     keep: options.keep === true,
     allowProcessLoss: options.allowProcessLoss === true,
   };
-  if (typeof options.sign === "string" && options.export === undefined) throw new CkptError(ExitCode.usage, "--sign goes with --export: only archives are signed");
+  if (typeof options.sign === "string" && options.export === undefined && options.createImage === undefined) throw new CkptError(ExitCode.usage, "--sign goes with --export or --create-image: only archives and images are signed");
+  if (options.createImage !== undefined) return createImageCommand(names, options, request);
   const destination = options.export;
   if (destination !== undefined) {
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
@@ -123,7 +127,8 @@ export function exportJson(e: ExportResult) {
   };
 }
 
-function render(r: CheckpointResult, options: GlobalOptions, write: (text: string) => void, exported?: ExportResult): void {
+// `image`: the export was an image's layer; the image is named instead of the file.
+function render(r: CheckpointResult, options: GlobalOptions, write: (text: string) => void, exported?: ExportResult, image?: string): void {
   const c = colors(options);
   const m = r.manifest;
   const t = m.timeNamespace;
@@ -132,7 +137,7 @@ function render(r: CheckpointResult, options: GlobalOptions, write: (text: strin
     `${c.green("checkpointed")} ${c.bold(r.name)} in ${humanDuration(r.durationNs)} (${mib} MiB, ${m.tasks.length} process${m.tasks.length === 1 ? "" : "es"}, frozen ${(m.criuStats.frozenTimeUs / 1000).toFixed(0)} ms)`,
     exported === undefined
       ? `  checkpoint:     ${r.dir}`
-      : `  archive:        ${exported.destination === "-" ? "standard output" : exported.destination} (${exported.compression}, ${exported.archiveBytes === null ? `${(exported.tarBytes / 1048576).toFixed(1)} MiB of tar` : `${(exported.archiveBytes / 1048576).toFixed(1)} MiB`}, ${exported.files} files with SHA-256 in its manifest; staged on ${exported.staging}; ${humanDuration(exported.durationNs)} in all)`,
+      : `  ${image === undefined ? "archive:  " : "image:    "}      ${image ?? (exported.destination === "-" ? "standard output" : exported.destination)} (${exported.compression}, ${exported.archiveBytes === null ? `${(exported.tarBytes / 1048576).toFixed(1)} MiB of tar` : `${(exported.archiveBytes / 1048576).toFixed(1)} MiB`}, ${exported.files} files with SHA-256 in its manifest; staged on ${exported.staging}; ${humanDuration(exported.durationNs)} in all)`,
     ...(exported === undefined ? [] : [`  signature:      ${exported.signedBy === null ? "none (unsigned: a receiver treats it as foreign; ckpt keys generate makes this host a key)" : `signed by ${exported.signedBy.name} (${exported.signedBy.fingerprint})`}`]),
     `  time namespace: ${t.pid1InHostNamespace ? "the host's" : `its own (${t.pid1Inode}), offsets monotonic ${formatDurationNs(BigInt(t.pid1Offsets.monotonicNs))}, boottime ${formatDurationNs(BigInt(t.pid1Offsets.boottimeNs))}`}; all ${m.tasks.length} task(s) in it`,
     `  clocks at dump: monotonic ${formatDurationNs(BigInt(t.dumpedMonotonicNs))}, boottime ${formatDurationNs(BigInt(t.dumpedBoottimeNs))}`,
@@ -140,7 +145,39 @@ function render(r: CheckpointResult, options: GlobalOptions, write: (text: strin
   const dumpOptions = dumpOptionNames.filter((n) => m.options[n]).map((n) => criuOptionName[n]);
   if (dumpOptions.length > 0) lines.push(`  CRIU options:   ${dumpOptions.join(", ")} (its restores use them too)`);
   for (const lost of r.lostTasks) lines.push(c.yellow(`  not in the checkpoint (--allow-process-loss): PID ${lost.pid} ${lost.command}`));
-  const back = exported === undefined ? `ckpt restore ${r.name}` : `ckpt restore --import ${exported.destination === "-" ? "-" : exported.destination}`;
+  const back = image !== undefined ? `ckpt restore ${image}` : exported === undefined ? `ckpt restore ${r.name}` : `ckpt restore --import ${exported.destination === "-" ? "-" : exported.destination}`;
   lines.push(m.options.leaveRunning ? "  the container keeps running" : `  the container is stopped; bring it back with: ${back}`);
   write(`${lines.join("\n")}\n`);
+}
+
+// `checkpoint --create-image REF NAME`: the checkpoint as an OCI image (operations/image.ts).
+async function createImageCommand(names: string[], options: CheckpointOptions, request: CheckpointRequest): Promise<void> {
+  if (names.length !== 1) throw new CkptError(ExitCode.usage, "--create-image takes one container", { hint: "make an image of each container in its own run" });
+  if (options.export !== undefined) throw new CkptError(ExitCode.usage, "give --export or --create-image, not both (yet)", { hint: "the image's layer is an archive: ckpt restore reads images too" });
+  const { parseImageRef } = await import("../image/image-ref.ts");
+  const ref = parseImageRef(options.createImage!);
+  if ("error" in ref) throw new CkptError(ExitCode.usage, `--create-image ${ref.error}`);
+  const progress = progressDisplay(options);
+  const { createCheckpointImage } = await import("../operations/image.ts");
+  const { selectSigningKey } = await import("../signing/key-store.ts");
+  const result = await withContainerLock(openStore(options).layout, names[0]!, { timeoutMs: options.lockTimeoutMs }, async () => {
+    const ctx = await openRecovered(options, names[0]!);
+    const signer = await selectSigningKey(ctx.store.layout, options.sign);
+    return createCheckpointImage(ctx, {
+      ...request,
+      ref,
+      transfer: { tlsVerify: options.tlsVerify !== false, authfile: options.authfile },
+      signer: signer ?? undefined,
+      ignoreRootfs: options.ignoreRootfs === true,
+      ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
+    });
+  }).finally(() => progress.done());
+  for (const w of result.export.checkpoint.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
+  const image = { ref: result.ref, manifestDigest: result.image.manifest.digest, layer: result.image.layer, recognisedBy: result.recognisedBy, annotations: result.annotations };
+  if (options.json) {
+    process.stdout.write(`${toJsonText([{ ...exportJson(result.export), image }])}\n`);
+    return;
+  }
+  render(result.export.checkpoint, options, (t) => process.stdout.write(t), result.export, result.ref);
+  process.stdout.write(`  image manifest: ${result.image.manifest.digest}; one tar+gzip layer of ${(result.image.layer.size / 1048576).toFixed(1)} MiB; seen as a checkpoint by ${result.recognisedBy.join(", ")}\n`);
 }

@@ -31,6 +31,9 @@ interface RestoreOptions extends GlobalOptions, NetworkFlags {
   allow?: string[];
   spec?: string;
   restart?: string;
+  image?: string;
+  tlsVerify?: boolean;
+  authfile?: string;
   name?: string;
   import?: string;
   verify: boolean;
@@ -66,6 +69,24 @@ export async function restoreCommand(source: string | undefined, options: Restor
   };
   let result: RestoreResult;
   let imported: ImportResult | undefined;
+  // A checkpoint image (--image REF, or a reference as the argument): pulled into an OCI
+  // layout here, every digest checked, and its layer imported like an archive.
+  let pulled: { release(): Promise<void>; ref: string; manifestDigest: string } | undefined;
+  let imageLabel: string | undefined;
+  const { looksLikeImageRef, parseImageRef } = await import("../image/image-ref.ts");
+  const imageText = options.image ?? (source !== undefined && looksLikeImageRef(source) ? source : undefined);
+  if (imageText !== undefined) {
+    if (options.import !== undefined || (options.image !== undefined && source !== undefined)) throw new CkptError(ExitCode.usage, "give one checkpoint: a name, a directory, --import FILE or an image");
+    const ref = parseImageRef(imageText);
+    if ("error" in ref) throw new CkptError(ExitCode.usage, ref.error);
+    const { pullCheckpointImage } = await import("../operations/image.ts");
+    const image = await pullCheckpointImage(openStore(options), ref, { tlsVerify: options.tlsVerify !== false, authfile: options.authfile });
+    pulled = image;
+    options = { ...options, import: image.layerPath };
+    imageLabel = `the image ${image.ref} (${image.manifestDigest})`;
+    source = undefined;
+  }
+  try {
   if (options.import !== undefined) {
     if (source !== undefined) throw new CkptError(ExitCode.usage, `give either a checkpoint (${source}) or --import ${options.import}, not both`);
     const progress = progressDisplay(options);
@@ -74,6 +95,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     imported = await importAndRestore(store, {
       ...common,
       archive: options.import,
+      label: imageLabel,
       verify: options.verify,
       rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
       trust: await trustedKeys(store.layout, settings.trustedKeys.value),
@@ -95,9 +117,12 @@ export async function restoreCommand(source: string | undefined, options: Restor
     for (const name of new Set([source, ...(options.name === undefined ? [] : [options.name])])) if (!source.includes("/")) sayRecovered(await recoverContainer(store, name));
     result = await restoreContainer(store, { ...common, source });
   }
+  } finally {
+    await pulled?.release();
+  }
   for (const w of restoreWarnings(result)) process.stderr.write(`ckpt: warning: ${w}\n`);
   if (imported !== undefined && !imported.verified) process.stderr.write("ckpt: warning: --no-verify: the archive's files were not checked against its manifest\n");
-  if (options.json) printJson({ ...toJson(result), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, signature: signatureJson(imported.signature), phasesNs: imported.phasesNs }) });
+  if (options.json) printJson({ ...toJson(result), ...(pulled === undefined ? {} : { image: { ref: pulled.ref, manifestDigest: pulled.manifestDigest } }), ...(imported === undefined ? {} : { archive: { compression: imported.archive.compression, files: imported.archive.files.length, verified: imported.verified, staging: imported.staging }, signature: signatureJson(imported.signature), phasesNs: imported.phasesNs }) });
   else render(result, options, imported);
   if (options.waitForPages === true && result.lazyPages !== null) await waitForPages(openStore(options), result);
 }

@@ -13,6 +13,8 @@ import { restoreContainer, type RestoreRequest, type RestoreResult } from "./res
 export interface ImportRequest extends Omit<RestoreRequest, "source" | "imported" | "trustedSigner"> {
   // A file path, or "-" for standard input.
   archive: string;
+  // What the restore names it by, instead of the archive's path (an image's reference).
+  label?: string | undefined;
   verify: boolean;
   rootfsBase: string | undefined;
   // The keys this host trusts (signing/key-store.ts), by fingerprint.
@@ -37,15 +39,15 @@ export async function importAndRestore(store: ContainerStore, request: ImportReq
   const unpacked = await unpackArchive(store.layout.root, request.archive, request.onProgress === undefined ? {} : { onProgress: request.onProgress });
   const unpackedAt = process.hrtime.bigint();
   try {
-    if (request.verify) verifyUnpacked(unpacked.read, unpacked.label);
+    if (request.verify) verifyUnpacked(unpacked.read, request.label ?? unpacked.label);
     // Only with every file checked against the manifest does its signature vouch for them.
     const signature = await judgeArchiveSignature(unpacked.dir, request.trust, request.verify);
-    refuseInvalidSignature(signature, unpacked.label);
+    refuseInvalidSignature(signature, request.label ?? unpacked.label);
     request.onSignature?.(signature);
     const trustedSigner = signature.status === "trusted" && signature.fingerprint !== null ? { fingerprint: signature.fingerprint, name: signature.name ?? signature.fingerprint } : undefined;
     const { trust: _trust, onSignature: _onSignature, ...restoreRequest } = request;
     // Set last, whatever the request held: only the signature decides.
-    const restore = await restoreContainer(store, { ...restoreRequest, source: unpacked.dir, imported: { label: unpacked.label, rootfsBase: request.rootfsBase }, trustedSigner });
+    const restore = await restoreContainer(store, { ...restoreRequest, source: unpacked.dir, imported: { label: request.label ?? unpacked.label, rootfsBase: request.rootfsBase }, trustedSigner });
     return { restore, archive: unpacked.read, verified: request.verify, signature, staging: unpacked.staging, phasesNs: { unpack: unpackedAt - started, restore: process.hrtime.bigint() - unpackedAt } };
   } finally {
     await unpacked.remove();

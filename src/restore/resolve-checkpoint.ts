@@ -7,6 +7,7 @@ import { tasksOutsideRootTimeNamespace, type DumpContents } from "../criu/dump-c
 import { CkptError, ExitCode } from "../errors.ts";
 import type { ContainerStore } from "../store/container-store.ts";
 import { checkpointKind } from "./checkpoint-source.ts";
+import { looksLikeImageRef } from "../image/image-ref.ts";
 
 // A container name (its newest complete checkpoint) or a checkpoint directory.
 export async function resolveCheckpoint(store: ContainerStore, source: string): Promise<string> {
@@ -16,7 +17,7 @@ export async function resolveCheckpoint(store: ContainerStore, source: string): 
   if (latest === undefined) {
     const exported = (await store.find(source).catch(() => null))?.checkpointedTo;
     if (exported && !existsSync(join(exported, "manifest.json")) && !exported.endsWith(".partial")) {
-      throw new CkptError(ExitCode.notFound, `"${source}" was exported, not kept in the store`, { hint: `restore it from its archive: ckpt restore --import ${exported}` });
+      throw new CkptError(ExitCode.notFound, `"${source}" was exported, not kept in the store`, { hint: looksLikeImageRef(exported) ? `restore it from its image: ckpt restore ${exported}` : `restore it from its archive: ckpt restore --import ${exported}` });
     }
     throw new CkptError(ExitCode.notFound, `no checkpoint of "${source}" in the store`, { hint: "`ckpt checkpoints` lists what the store holds; a checkpoint directory can be given as a path" });
   }
