@@ -73,6 +73,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
   // layout here, every digest checked, and its layer imported like an archive.
   let pulled: { release(): Promise<void>; ref: string; manifestDigest: string } | undefined;
   let imageLabel: string | undefined;
+  let pulledManifestDigest: string | undefined;
   const { looksLikeImageRef, parseImageRef } = await import("../image/image-ref.ts");
   const imageText = options.image ?? (source !== undefined && looksLikeImageRef(source) ? source : undefined);
   if (imageText !== undefined) {
@@ -84,6 +85,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
     pulled = image;
     options = { ...options, import: image.layerPath };
     imageLabel = `the image ${image.ref} (${image.manifestDigest})`;
+    pulledManifestDigest = image.annotations["io.ckpt.checkpoint.manifest.digest"] || undefined;
     source = undefined;
   }
   try {
@@ -96,6 +98,7 @@ export async function restoreCommand(source: string | undefined, options: Restor
       ...common,
       archive: options.import,
       label: imageLabel,
+      expectedManifestDigest: pulledManifestDigest,
       verify: options.verify,
       rootfsBase: options.rootfs === undefined ? undefined : resolve(options.rootfs),
       trust: await trustedKeys(store.layout, settings.trustedKeys.value),

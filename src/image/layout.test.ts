@@ -17,7 +17,8 @@ async function layerFile(t: { after: (fn: () => Promise<void>) => void }) {
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, "config.dump"), "{}");
   await writeFile(join(dir, "spec.dump"), '{"ociVersion":"1.0.2"}');
-  await tar.create({ gzip: true, file: join(dir, "layer.tar.gz"), cwd: dir }, ["config.dump", "spec.dump"]);
+  await writeFile(join(dir, "manifest.pb"), "ckpt's manifest");
+  await tar.create({ gzip: true, file: join(dir, "layer.tar.gz"), cwd: dir }, ["config.dump", "spec.dump", "manifest.pb"]);
   return { dir, layer: join(dir, "layer.tar.gz"), layout: join(dir, "layout") };
 }
 
@@ -76,4 +77,11 @@ test("hostile index and manifest: a traversal digest, two layers, an encrypted o
   await put(manifest);
   await assert.rejects(readImageLayout(layout, "v9"), refused(/no manifest tagged v9/));
   assert.equal((await readImageLayout(layout, "v1")).layer.digest, written.layer.digest);
+});
+
+test("the annotations may name the digest of the manifest.pb the layer carries, read in the same pass as the layer's digests", async (t) => {
+  const { layer, layout } = await layerFile(t);
+  const written = await writeImageLayout(layout, "v1", layer, facts, (pb) => ({ "io.ckpt.checkpoint.manifest.digest": pb ?? "none" }));
+  assert.equal(written.annotations["io.ckpt.checkpoint.manifest.digest"], sha(Buffer.from("ckpt's manifest")));
+  assert.deepEqual((await readImageLayout(layout, "v1")).annotations, written.annotations);
 });

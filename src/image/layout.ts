@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
+import * as tar from "tar";
 import { CkptError, ExitCode } from "../errors.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 import { blobPath, imageConfig, imageIndex, imageManifest, MEDIA_TYPES, OCI_LAYOUT_VERSION, REF_NAME_ANNOTATION, type CheckpointImageFacts, type Descriptor } from "./oci-image.ts";
@@ -17,6 +18,7 @@ import { blobPath, imageConfig, imageIndex, imageManifest, MEDIA_TYPES, OCI_LAYO
 export const MAX_IMAGE_JSON_BYTES = 4 * 1024 * 1024;
 
 export interface WrittenImage {
+  annotations: Record<string, string>;
   manifest: Descriptor;
   config: Descriptor;
   layer: Descriptor;
@@ -27,14 +29,30 @@ function sha256(data: Uint8Array): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
-// The layer's digest and size as stored, and its uncompressed digest (the config's
-// diff_id), in one read of the file.
-export async function digestGzipLayer(path: string): Promise<{ digest: string; size: number; diffId: string }> {
+// The layer's digest and size as stored, its uncompressed digest (the config's diff_id),
+// and the SHA-256 of the tar entry `entryDigest` names (ckpt's manifest.pb), in one read
+// of the file.
+export async function digestGzipLayer(path: string, entryDigest?: string): Promise<{ digest: string; size: number; diffId: string; entry: string | null }> {
   const compressed = createHash("sha256");
   const uncompressed = createHash("sha256");
   let size = 0;
+  let entry: string | null = null;
+  const parser = entryDigest === undefined ? null : new tar.Parser({
+    onReadEntry: (e) => {
+      if (e.path !== entryDigest) return void e.resume();
+      const hash = createHash("sha256");
+      e.on("data", (c: Buffer) => hash.update(c));
+      e.on("end", () => (entry = `sha256:${hash.digest("hex")}`));
+    },
+  });
   const gunzip = createGunzip();
-  const done = pipeline(gunzip, new Writable({ write: (chunk: Buffer, _e, cb) => (uncompressed.update(chunk), cb()) }));
+  const done = pipeline(gunzip, new Writable({
+    write: (chunk: Buffer, _e, cb) => {
+      uncompressed.update(chunk);
+      if (parser === null || parser.write(chunk)) cb();
+      else parser.once("drain", () => cb());
+    },
+  }));
   for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }) as AsyncIterable<Buffer>) {
     compressed.update(chunk);
     size += chunk.length;
@@ -42,7 +60,8 @@ export async function digestGzipLayer(path: string): Promise<{ digest: string; s
   }
   gunzip.end();
   await done;
-  return { digest: `sha256:${compressed.digest("hex")}`, size, diffId: `sha256:${uncompressed.digest("hex")}` };
+  if (parser !== null) await new Promise<void>((resolve) => (parser.once("end", () => resolve()), parser.end()));
+  return { digest: `sha256:${compressed.digest("hex")}`, size, diffId: `sha256:${uncompressed.digest("hex")}`, entry };
 }
 
 async function writeBlob(layout: string, data: Uint8Array, mediaType: string): Promise<Descriptor> {
@@ -54,8 +73,10 @@ async function writeBlob(layout: string, data: Uint8Array, mediaType: string): P
 // Writes (or adds to) the OCI layout `layout`: the gzip'd checkpoint tar at `layerFile`
 // (moved in, or copied across file systems), its config and a manifest with `annotations`,
 // the index naming it `tag` (an older manifest of that tag is replaced, others kept).
-export async function writeImageLayout(layout: string, tag: string, layerFile: string, facts: Pick<CheckpointImageFacts, "architecture" | "createdAtRfc3339">, annotations: Record<string, string>): Promise<WrittenImage> {
-  const measured = await digestGzipLayer(layerFile);
+// `annotations` may be a function of the layer's manifest.pb digest (null when it has none).
+export async function writeImageLayout(layout: string, tag: string, layerFile: string, facts: Pick<CheckpointImageFacts, "architecture" | "createdAtRfc3339">, annotationsOf: Record<string, string> | ((manifestPbDigest: string | null) => Record<string, string>)): Promise<WrittenImage> {
+  const measured = await digestGzipLayer(layerFile, "manifest.pb");
+  const annotations = typeof annotationsOf === "function" ? annotationsOf(measured.entry) : annotationsOf;
   await mkdir(join(layout, "blobs", "sha256"), { recursive: true });
   const layerPath = join(layout, blobPath(measured.digest)!);
   await rename(layerFile, layerPath).catch(async (e: NodeJS.ErrnoException) => {
@@ -72,7 +93,7 @@ export async function writeImageLayout(layout: string, tag: string, layerFile: s
   const kept = (existing?.manifests ?? []).filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== tag);
   await writeFileAtomic(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }), 0o644);
   await writeFileAtomic(join(layout, "index.json"), JSON.stringify({ ...index, manifests: [...kept, ...index.manifests] }), 0o644);
-  return { manifest, config, layer, diffId: measured.diffId };
+  return { annotations, manifest, config, layer, diffId: measured.diffId };
 }
 
 export interface ReadImage {

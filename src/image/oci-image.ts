@@ -89,7 +89,7 @@ export function checkpointAnnotations(f: CheckpointImageFacts): Record<string, s
   const own: Record<string, string> = {
     version: f.ckptVersion,
     "container.id": f.containerId,
-    "manifest.digest": f.manifestDigest,
+    ...(f.manifestDigest === "" ? {} : { "manifest.digest": f.manifestDigest }),
     ...(f.signer === null ? {} : { signer: f.signer }),
     ...(f.execJoinedBy === "" ? {} : { "timens.exec-joined-by": f.execJoinedBy }),
   };

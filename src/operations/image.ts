@@ -7,13 +7,11 @@
 // Nothing is lost when a push fails: the checkpoint is then only in the image, so the
 // layout is kept in the store (ROOT/images/NAME-STAMP) and the error says where and how to
 // push it again.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cp, mkdir, rename, rm } from "node:fs/promises";
 import { arch } from "node:os";
 import { join, resolve } from "node:path";
 import { createStagingDir } from "../archive/staging.ts";
-import { encodeManifest } from "../checkpoint/manifest.ts";
 import type { ContainerContext } from "../container/context.ts";
 import { CkptError, ExitCode } from "../errors.ts";
 import { readCgroupFacts } from "../host/cgroups.ts";
@@ -72,12 +70,14 @@ export async function createCheckpointImage(ctx: ContainerContext, request: Crea
       ckptVersion: pkg.version,
       rootfsImageName: "",
       rootfsImageId: "",
-      manifestDigest: `sha256:${createHash("sha256").update(encodeManifest(m)).digest("hex")}`,
+      manifestDigest: "",
       signer: exported.signedBy?.fingerprint ?? null,
       execJoinedBy: m.timeNamespace.execJoinedBy,
       createdAtRfc3339: created,
     };
-    const annotations = checkpointAnnotations(facts);
+    // ckpt's manifest as the archive carries it (with every file's digest), read from the
+    // layer while its digests are taken.
+    const annotationsOf = (manifestPb: string | null) => checkpointAnnotations({ ...facts, manifestDigest: manifestPb ?? "" });
     const ref = formatImageRef(request.ref);
     // A checkpointed container names where its checkpoint went: the image (restore NAME
     // then says to restore that reference), or the layout kept after a failed push.
@@ -88,11 +88,11 @@ export async function createCheckpointImage(ctx: ContainerContext, request: Crea
     };
     let image: WrittenImage;
     if (request.ref.transport === "oci") {
-      image = await writeImageLayout(resolve(request.ref.path!), request.ref.tag!, layerFile, facts, annotations);
+      image = await writeImageLayout(resolve(request.ref.path!), request.ref.tag!, layerFile, facts, annotationsOf);
       await recordWhere(`oci:${resolve(request.ref.path!)}:${request.ref.tag!}`);
     } else {
       const layout = join(staging.dir, "layout");
-      image = await writeImageLayout(layout, STAGED_TAG, layerFile, facts, annotations);
+      image = await writeImageLayout(layout, STAGED_TAG, layerFile, facts, annotationsOf);
       await recordWhere(`oci:${layout}:${STAGED_TAG}`);
       try {
         await skopeoCopy(`oci:${layout}:${STAGED_TAG}`, ref, "push", request.transfer);
@@ -120,7 +120,7 @@ export async function createCheckpointImage(ctx: ContainerContext, request: Crea
         throw error;
       }
     }
-    return { export: exported, ref, image, annotations, recognisedBy: recognisedBy(annotations, m.runtime.name) };
+    return { export: exported, ref, image, annotations: image.annotations, recognisedBy: recognisedBy(image.annotations, m.runtime.name) };
   } finally {
     if (!keep) await rm(staging.dir, { recursive: true, force: true });
   }

@@ -131,4 +131,31 @@ describe("checkpoint images", () => {
     assert.match(String(r.stderr), new RegExp(`the blob ${manifest.layers[0]!.digest} does not match its digest or size`));
     assert.deepEqual(await ckpt.json<unknown[]>(["ps", "-a"]), []);
   });
+
+  test("attack: ckpt's annotations kept, the layer swapped for another checkpoint's with every digest recomputed: refused (exit 8) naming both manifests, nothing restored", async (t) => {
+    if (!(await requireRealHost(t, "runc"))) return;
+    const sandbox = await Sandbox.create(t);
+    const ckpt = new CkptRoot(sandbox);
+    const layout = sandbox.path("layout");
+    await counter(ckpt, sandbox, "good");
+    await counter(ckpt, sandbox, "other");
+    const good = (await ckpt.json<Created[]>(["checkpoint", "--create-image", `oci:${layout}:good`, "good"]))[0]!.image;
+    const other = (await ckpt.json<Created[]>(["checkpoint", "--create-image", `oci:${layout}:other`, "other"]))[0]!.image;
+    await ckpt.ok(["rm", "-f", "good", "other"]);
+    const blob = (digest: string) => join(layout, "blobs", "sha256", digest.slice(7));
+    const goodManifest = JSON.parse(await readFile(blob(good.manifestDigest), "utf8")) as Record<string, unknown>;
+    const otherManifest = JSON.parse(await readFile(blob(other.manifestDigest), "utf8")) as { config: unknown; layers: unknown[] };
+    const forged = Buffer.from(JSON.stringify({ ...goodManifest, config: otherManifest.config, layers: otherManifest.layers }));
+    const { createHash } = await import("node:crypto");
+    const digest = `sha256:${createHash("sha256").update(forged).digest("hex")}`;
+    await writeFile(blob(digest), forged);
+    const indexPath = join(layout, "index.json");
+    const index = JSON.parse(await readFile(indexPath, "utf8")) as { manifests: { digest: string; size: number; annotations: Record<string, string> }[] };
+    for (const m of index.manifests) if (m.annotations["org.opencontainers.image.ref.name"] === "good") Object.assign(m, { digest, size: forged.length });
+    await writeFile(indexPath, JSON.stringify(index));
+    const r = await ckpt.run(["restore", `oci:${layout}:good`]);
+    assert.equal(r.exitCode, 8, String(r.stderr));
+    assert.match(String(r.stderr), new RegExp(`says its checkpoint manifest is ${good.annotations["io.ckpt.checkpoint.manifest.digest"]}, but its layer carries ${other.annotations["io.ckpt.checkpoint.manifest.digest"]}`));
+    assert.deepEqual(await ckpt.json<unknown[]>(["ps", "-a"]), [], "neither container was restored");
+  });
 });
