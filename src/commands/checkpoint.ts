@@ -11,7 +11,9 @@ import { progressDisplay } from "../output/progress.ts";
 import { humanDuration, timestamp } from "../output/time.ts";
 import { criuOptionName, dumpOptionNames } from "../criu/dump-options.ts";
 import { withContainerLock } from "../store/locks.ts";
-import { openStore } from "../container/context.ts";
+import { openStore, type ContainerContext } from "../container/context.ts";
+import type { ProgressListener } from "../archive/progress.ts";
+import type { SigningKey } from "../signing/signature.ts";
 
 interface CheckpointOptions extends GlobalOptions {
   export?: string;
@@ -46,24 +48,11 @@ export async function checkpointCommand(names: string[], options: CheckpointOpti
   const destination = options.export;
   if (destination !== undefined) {
     if (names.length !== 1) throw new CkptError(ExitCode.usage, "--export takes one container", { hint: "export each container to its own archive" });
-    const progress = progressDisplay(options);
     // Loaded only for exports: a plain checkpoint starts sooner without the archive code.
     const { exportCheckpoint } = await import("../operations/export.ts");
-    const { selectSigningKey } = await import("../signing/key-store.ts");
-    // The container's lock for the whole export (and the restore a failed one makes).
-    const result = await withContainerLock(openStore(options).layout, names[0]!, { timeoutMs: options.lockTimeoutMs }, async () => {
-      const ctx = await openRecovered(options, names[0]!);
-      // Chosen before anything is dumped: a missing key costs nothing.
-      const signer = await selectSigningKey(ctx.store.layout, options.sign);
-      return exportCheckpoint(ctx, {
-        ...request,
-        signer: signer ?? undefined,
-        destination,
-        compression: options.settings.compress.value,
-        ignoreRootfs: options.ignoreRootfs === true,
-        ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
-      });
-    }).finally(() => progress.done());
+    const result = await exportLocked(names[0]!, options, request, (ctx, exportRequest) =>
+      exportCheckpoint(ctx, { ...exportRequest, destination, compression: options.settings.compress.value }),
+    );
     // With --export -, standard output carries the archive: the report goes to stderr.
     const write = (text: string) => (result.destination === "-" ? process.stderr : process.stdout).write(text);
     for (const w of result.checkpoint.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
@@ -157,21 +146,10 @@ async function createImageCommand(names: string[], options: CheckpointOptions, r
   const { parseImageRef } = await import("../image/image-ref.ts");
   const ref = parseImageRef(options.createImage!);
   if ("error" in ref) throw new CkptError(ExitCode.usage, `--create-image ${ref.error}`);
-  const progress = progressDisplay(options);
   const { createCheckpointImage } = await import("../operations/image.ts");
-  const { selectSigningKey } = await import("../signing/key-store.ts");
-  const result = await withContainerLock(openStore(options).layout, names[0]!, { timeoutMs: options.lockTimeoutMs }, async () => {
-    const ctx = await openRecovered(options, names[0]!);
-    const signer = await selectSigningKey(ctx.store.layout, options.sign);
-    return createCheckpointImage(ctx, {
-      ...request,
-      ref,
-      transfer: { tlsVerify: options.tlsVerify !== false, authfile: options.authfile },
-      signer: signer ?? undefined,
-      ignoreRootfs: options.ignoreRootfs === true,
-      ...(progress.listener === undefined ? {} : { onProgress: progress.listener }),
-    });
-  }).finally(() => progress.done());
+  const result = await exportLocked(names[0]!, options, request, (ctx, exportRequest) =>
+    createCheckpointImage(ctx, { ...exportRequest, ref, transfer: { tlsVerify: options.tlsVerify !== false, authfile: options.authfile } }),
+  );
   for (const w of result.export.checkpoint.criuConfig.warnings) process.stderr.write(`ckpt: warning: ${w}\n`);
   const image = { ref: result.ref, manifestDigest: result.image.manifest.digest, layer: result.image.layer, recognisedBy: result.recognisedBy, annotations: result.annotations };
   if (options.json) {
@@ -180,4 +158,17 @@ async function createImageCommand(names: string[], options: CheckpointOptions, r
   }
   render(result.export.checkpoint, options, (t) => process.stdout.write(t), result.export, result.ref);
   process.stdout.write(`  image manifest: ${result.image.manifest.digest}; one tar+gzip layer of ${(result.image.layer.size / 1048576).toFixed(1)} MiB; seen as a checkpoint by ${result.recognisedBy.join(", ")}\n`);
+}
+
+// An export of `name`, to an archive or an image: under the container's lock for the whole
+// export (and the restore a failed one makes), after its recovery, with the signing key
+// chosen before anything is dumped (a missing key costs nothing) and progress shown.
+async function exportLocked<T>(name: string, options: CheckpointOptions, request: CheckpointRequest, run: (ctx: ContainerContext, exportRequest: CheckpointRequest & { signer: SigningKey | undefined; ignoreRootfs: boolean; onProgress?: ProgressListener }) => Promise<T>): Promise<T> {
+  const progress = progressDisplay(options);
+  const { selectSigningKey } = await import("../signing/key-store.ts");
+  return withContainerLock(openStore(options).layout, name, { timeoutMs: options.lockTimeoutMs }, async () => {
+    const ctx = await openRecovered(options, name);
+    const signer = await selectSigningKey(ctx.store.layout, options.sign);
+    return run(ctx, { ...request, signer: signer ?? undefined, ignoreRootfs: options.ignoreRootfs === true, ...(progress.listener === undefined ? {} : { onProgress: progress.listener }) });
+  }).finally(() => progress.done());
 }

@@ -41,6 +41,9 @@ export async function createBusyboxBundle(dir: string, options: BundleOptions): 
   return dir;
 }
 
+// A container command that ends at once, with status 0, on SIGTERM (a graceful stop).
+export const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
+
 // The container's command: a busybox shell that runs `command` with stdin from the
 // container's /dev/null and stdout/stderr appended to `logPath` inside the container.
 export function inContainerShell(command: string, logPath = "/tmp/out.log"): string[] {

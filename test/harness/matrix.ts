@@ -63,25 +63,33 @@ export function combinationDumpsInetSockets(): boolean {
   return process.env["CKPT_TEST_INET_SOCKETS"] !== "0";
 }
 
-const labels = new Map<RuntimeName, string>();
-// "runc 1.3.6 + CRIU 4.1.1": what a test title names (read once per runtime, synchronously,
-// so that describe() titles can carry it).
-export function combinationLabel(kind: RuntimeName): string {
-  let label = labels.get(kind);
-  if (label === undefined) {
-    const version = (args: [string, string[]], parse: (out: string) => string | null) => {
-      try {
-        return parse(execFileSync(args[0], args[1], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) ?? "?";
-      } catch {
-        return "?";
-      }
-    };
-    const runtime = version([runtimeBinary(kind), ["--version"]], (o) => runtimeAdapter(kind).parseVersion(o).version);
-    const criu = version([criuBinary(), ["--version"]], parseCriuVersion);
-    label = `${kind} ${runtime} + CRIU ${criu}`;
-    labels.set(kind, label);
+const versions = new Map<string, string>();
+// What `binary --version` says, parsed; "?" when it cannot be read. Asked once per binary,
+// synchronously, so that describe() titles can carry it.
+function versionOf(binary: string, parse: (out: string) => string | null): string {
+  let version = versions.get(binary);
+  if (version === undefined) {
+    try {
+      version = parse(execFileSync(binary, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) ?? "?";
+    } catch {
+      version = "?";
+    }
+    versions.set(binary, version);
   }
-  return label;
+  return version;
+}
+
+// The versions of this run's runtime of `kind` and of its CRIU.
+export function runtimeVersion(kind: RuntimeName): string {
+  return versionOf(runtimeBinary(kind), (o) => runtimeAdapter(kind).parseVersion(o).version);
+}
+export function criuVersion(): string {
+  return versionOf(criuBinary(), parseCriuVersion);
+}
+
+// "runc 1.3.6 + CRIU 4.1.1": what a test title names.
+export function combinationLabel(kind: RuntimeName): string {
+  return `${kind} ${runtimeVersion(kind)} + CRIU ${criuVersion()}`;
 }
 
 // The combination of a test process that covers no particular runtime (runc's, by default).

@@ -6,6 +6,7 @@ import { execa } from "execa";
 import { evaluateHost, type DoctorReport } from "../../src/doctor/evaluate.ts";
 import { gatherHostFacts } from "../../src/doctor/host-facts.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
+import { SETTINGS } from "../../src/config/settings.ts";
 import { runtimeNames, type RuntimeName } from "../../src/runtimes/runtime.ts";
 
 export function integrationRequired(): boolean {
@@ -14,10 +15,9 @@ export function integrationRequired(): boolean {
 
 // The runtime binaries this run's settings name (CKPT_RUNTIMES, NAME=PATH,...: a
 // combination of the runtime matrix, test/harness/matrix.ts).
-export function configuredRuntimePaths(): Record<string, string> {
-  return Object.fromEntries(
-    (process.env["CKPT_RUNTIMES"] ?? "").split(",").map((p) => p.trim()).filter((p) => p.includes("=")).map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]),
-  );
+// Read with ckpt's own setting schema, so the tests see exactly what ckpt does.
+export function configuredRuntimePaths(): Readonly<Record<string, string>> {
+  return SETTINGS.runtimes.schema.parse(process.env["CKPT_RUNTIMES"] ?? "");
 }
 
 let report: Promise<DoctorReport> | undefined;

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { createBusyboxBundle } from "../harness/bundle.ts";
+import { createBusyboxBundle, politeShell } from "../harness/bundle.ts";
 import { runCkpt } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
@@ -16,7 +16,6 @@ import { ExitCode } from "../../src/errors.ts";
 import { findExecutable } from "../../src/host/find-executable.ts";
 
 // A shell that exits on SIGTERM (PID 1 ignores signals it has no handler for).
-const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
 // Every command, with arguments commander accepts, so that its action would run.
 const EVERY_COMMAND: string[][] = [

@@ -2,16 +2,17 @@
 // is not silently skipped by checkpoint --all, and `rm -f` ends and removes it; a damaged
 // or hostile recovery journal is exit 8; a --root that is a file is exit 2.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { createBusyboxBundle } from "../harness/bundle.ts";
+import { createBusyboxBundle, politeShell } from "../harness/bundle.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { runCkpt } from "../harness/cli.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { waitFor } from "../harness/reports.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { alive } from "../harness/processes.ts";
 
 interface PsEntry {
   name: string;
@@ -27,16 +28,7 @@ interface Journal {
   entries: { name: string; state: string; reason: string | null; checkpoint: string | null }[];
 }
 
-const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
-// Alive and not a zombie waiting for its parent.
-function alive(pid: number): boolean {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
-  } catch {
-    return false;
-  }
-}
 
 async function mountsUnder(dir: string): Promise<string[]> {
   return (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((p) => p === dir || p.startsWith(`${dir}/`));

@@ -5,16 +5,16 @@
 // state and left PID 1 running, found by no ckpt command). A restore of a checkpointed
 // container whose binary is gone uses the kind's binary instead.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
 import { findExecutable } from "../../src/host/find-executable.ts";
-import { createBusyboxBundle } from "../harness/bundle.ts";
+import { createBusyboxBundle, politeShell } from "../harness/bundle.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
+import { alive } from "../harness/processes.ts";
 
 interface PsEntry {
   name: string;
@@ -23,15 +23,7 @@ interface PsEntry {
   runtimeProblem: string | null;
 }
 
-const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
-function alive(pid: number): boolean {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
-  } catch {
-    return false;
-  }
-}
 
 describe("a container's recorded runtime binary", () => {
   before(() => removeStaleSandboxes());

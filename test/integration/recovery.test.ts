@@ -7,7 +7,7 @@ import { readFile, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
-import { createBusyboxBundle } from "../harness/bundle.ts";
+import { createBusyboxBundle, politeShell } from "../harness/bundle.ts";
 import { ckptBin } from "../harness/cli.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
@@ -26,7 +26,6 @@ interface Journal {
 }
 
 // A shell that exits on SIGTERM (PID 1 ignores signals it has no handler for).
-const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
 describe(`checkpoint --all and restore --all [${combinationName()}]`, () => {
   before(() => removeStaleSandboxes());

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { execa } from "execa";
 import { stagingRootTag } from "../../src/archive/staging.ts";
-import { createBusyboxBundle } from "../harness/bundle.ts";
+import { createBusyboxBundle, politeShell } from "../harness/bundle.ts";
 import { CkptRoot } from "../harness/ckpt-root.ts";
 import { requireRealHost } from "../harness/prerequisites.ts";
 import { removeStaleSandboxes, Sandbox } from "../harness/sandbox.ts";
@@ -26,7 +26,6 @@ interface PruneJson {
   kept: Decision[];
 }
 
-const politeShell = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
 // Sets the modification time of `dir`, its entries and theirs an hour back.
 async function age(dir: string): Promise<void> {

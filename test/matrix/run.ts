@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MATRIX_FILE, readMatrix, type MatrixMember } from "../harness/matrix.ts";
+import { criuVersion, MATRIX_FILE, readMatrix, runtimeVersion, type MatrixMember } from "../harness/matrix.ts";
 import { integrationRequired } from "../harness/prerequisites.ts";
 import { renderTable } from "../../src/output/table.ts";
 
@@ -94,9 +94,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${message}; the matrix runs are skipped\n`);
     return 0;
   }
-  const { combinationLabel } = await import("../harness/matrix.ts");
-  const version = (label: string) => label.split(" + ")[0]!.split(" ").slice(1).join(" ");
-  const defaults = { runc: version(combinationLabel("runc")), crun: version(combinationLabel("crun")), criu: combinationLabel("runc").split("CRIU ")[1]! };
+  const defaults = { runc: runtimeVersion("runc"), crun: runtimeVersion("crun"), criu: criuVersion() };
   const all = combinations(members, defaults, process.env["PATH"] ?? "");
   if (process.argv.includes("--list")) {
     for (const c of all) process.stdout.write(`${c.name}: ${[...CORE_FILES, ...(c.inetSockets ? SOCKET_FILES : [])].join(" ")}\n`);
