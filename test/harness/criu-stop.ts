@@ -1,6 +1,8 @@
 // Stops (SIGSTOP) the CRIU that runc runs for `what` under a ckpt root, once CRIU has
 // written the first lines of its log (so the log an error names has CRIU's own words, and
-// the stop lands in the middle of its work, not before it started or after it answered),
+// the stop lands in the middle of its work, not before it started or after it answered);
+// for a checkpoint, once the log shows the dump itself begun (freezing the tasks), not only
+// CRIU's start-up (CRIU 4.1.1 was once stopped while probing its socket modules),
 // as a hung CRIU would be; returns its PID. With a sandbox, it is continued (SIGCONT)
 // after the test.
 import { readdir, readFile, readlink, stat } from "node:fs/promises";
@@ -9,12 +11,16 @@ import type { CkptRoot } from "./ckpt-root.ts";
 import { waitFor } from "./reports.ts";
 import type { Sandbox } from "./sandbox.ts";
 
+// A dump's log once CRIU is at the tasks.
+const DUMP_BEGUN = /freez|Dumping/i;
+
 export async function stopCriu(ckpt: CkptRoot, what: "checkpoint" | "restore", sandbox?: Sandbox): Promise<number> {
   const runtimeRoot = join(ckpt.root, "runtime", "runc");
   const logWritten = async (pid: number) => {
     for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
       const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
-      if (/\.log$/.test(target) && ((await stat(`/proc/${pid}/fd/${fd}`).catch(() => null))?.size ?? 0) > 0) return true;
+      if (!/\.log$/.test(target) || ((await stat(`/proc/${pid}/fd/${fd}`).catch(() => null))?.size ?? 0) === 0) continue;
+      if (what === "restore" || DUMP_BEGUN.test(await readFile(`/proc/${pid}/fd/${fd}`, "utf8").catch(() => ""))) return true;
     }
     return false;
   };
